@@ -1,0 +1,19 @@
+//! Schema migrations of the acs-auth store, one file per step (`mYYYYMMDD_HHMMSS_verb_noun.rs`).
+//! They run at start-up (`Migrator::up`) and through `acs-auth migrate`.
+
+pub use sea_orm_migration::prelude::*;
+
+mod m20261129_000001_create_identity_mappings;
+mod m20261129_000002_create_pending_deletions;
+
+pub struct Migrator;
+
+#[async_trait::async_trait]
+impl MigratorTrait for Migrator {
+    fn migrations() -> Vec<Box<dyn MigrationTrait>> {
+        vec![
+            Box::new(m20261129_000001_create_identity_mappings::Migration),
+            Box::new(m20261129_000002_create_pending_deletions::Migration),
+        ]
+    }
+}

@@ -1,0 +1,59 @@
+use sea_orm_migration::{prelude::*, schema::*};
+
+/// `pending_deletions`: ACS identities whose deletion was promised but not yet confirmed by ACS.
+/// A row is written in the same transaction that removes the mapping, and removed only once ACS
+/// has deleted the identity (or answered that it no longer exists).
+#[derive(DeriveMigrationName)]
+pub struct Migration;
+
+#[async_trait::async_trait]
+impl MigrationTrait for Migration {
+    async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        manager
+            .create_table(
+                Table::create()
+                    .table(PendingDeletions::Table)
+                    .if_not_exists()
+                    .col(big_pk_auto(PendingDeletions::Id))
+                    .col(string_len(PendingDeletions::TenantId, 64))
+                    .col(string_len(PendingDeletions::AcsUserId, 255))
+                    .col(string_len(PendingDeletions::AcsResource, 255))
+                    .col(string_len(PendingDeletions::Reason, 32))
+                    .col(integer(PendingDeletions::Attempts).default(0))
+                    .col(timestamp_with_time_zone(PendingDeletions::NextAttemptAt))
+                    .col(text_null(PendingDeletions::LastError))
+                    .col(timestamp_with_time_zone(PendingDeletions::CreatedAt))
+                    .to_owned(),
+            )
+            .await?;
+        manager
+            .create_index(
+                Index::create()
+                    .name("ix_pending_deletions_next_attempt")
+                    .table(PendingDeletions::Table)
+                    .col(PendingDeletions::NextAttemptAt)
+                    .to_owned(),
+            )
+            .await
+    }
+
+    async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        manager
+            .drop_table(Table::drop().table(PendingDeletions::Table).to_owned())
+            .await
+    }
+}
+
+#[derive(DeriveIden)]
+enum PendingDeletions {
+    Table,
+    Id,
+    TenantId,
+    AcsUserId,
+    AcsResource,
+    Reason,
+    Attempts,
+    NextAttemptAt,
+    LastError,
+    CreatedAt,
+}

@@ -1,0 +1,975 @@
+//! The JWKS cache shared by all providers (one per server, held in an `Arc`).
+//!
+//! - Keys are parsed once into ready-to-use [`jsonwebtoken::DecodingKey`]s, each bound to the one
+//!   algorithm it may be used with (from the JWK's `kty`/`crv`/`alg`; never HMAC, never `none`).
+//! - A `kid` not in memory triggers a refetch of the set, single-flight per URI (concurrent
+//!   callers wait for the same fetch) and at most once per `refetch_cooldown`, so a flood of
+//!   random `kid`s cannot make us hammer the IdP.
+//! - When a fetch fails the last-known-good keys stay in use until they are `max_stale` old
+//!   (counted from their fetch); sets older than `refresh_interval` are refetched in the
+//!   background on their next use, and [`JwksCache::spawn_refresh`] refreshes known URIs
+//!   periodically.
+//! - Remote documents are fetched over `https` only unless the caller allows `http` (dev and
+//!   tests), with a timeout and a bounded size; a redirect to a non-https URL is refused.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, PoisonError, RwLock, Weak};
+use std::time::{Duration, Instant};
+
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use jsonwebtoken::{Algorithm, DecodingKey};
+use serde::Deserialize;
+use serde_json::Value;
+use tokio::task::JoinHandle;
+use url::Url;
+
+use crate::VerifyError;
+use crate::validate::algorithm_name;
+
+/// Tuning of the [`JwksCache`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct JwksCacheConfig {
+    /// Minimum time between two fetches of one URI triggered by an unknown `kid` (or a failure).
+    pub refetch_cooldown: Duration,
+    /// A key set older than this is refetched on its next use and by the background refresh.
+    pub refresh_interval: Duration,
+    /// How long last-known-good keys stay usable (from their fetch) while the IdP is unreachable.
+    pub max_stale: Duration,
+    /// Timeout of one document request (connect to end of body).
+    pub request_timeout: Duration,
+    /// Largest document accepted.
+    pub max_document_bytes: usize,
+}
+
+impl Default for JwksCacheConfig {
+    fn default() -> Self {
+        Self {
+            refetch_cooldown: Duration::from_secs(30),
+            refresh_interval: Duration::from_secs(60 * 60),
+            max_stale: Duration::from_secs(24 * 60 * 60),
+            request_timeout: Duration::from_secs(10),
+            max_document_bytes: 512 * 1024,
+        }
+    }
+}
+
+/// One signature-verification key from a JWKS, parsed once.
+#[derive(Debug, Clone)]
+pub struct VerificationKey {
+    /// The JWK's `kid`.
+    pub kid: Option<String>,
+    /// The single algorithm this key may be used with.
+    pub algorithm: Algorithm,
+    /// The ready-to-use key.
+    pub decoding_key: DecodingKey,
+    /// The JWK's `issuer` member, when published (Entra ID's common JWKS does).
+    pub issuer: Option<String>,
+    /// The JWK's `x5t` (certificate SHA-1 thumbprint), when published.
+    pub x5t: Option<String>,
+}
+
+/// The members of a JWK we read. Unknown members are ignored.
+#[derive(Debug, Deserialize)]
+struct RawJwk {
+    kty: String,
+    #[serde(rename = "use")]
+    key_use: Option<String>,
+    key_ops: Option<Vec<String>>,
+    alg: Option<String>,
+    kid: Option<String>,
+    crv: Option<String>,
+    n: Option<String>,
+    e: Option<String>,
+    x: Option<String>,
+    y: Option<String>,
+    issuer: Option<String>,
+    x5t: Option<String>,
+}
+
+fn required<'a>(value: &'a Option<String>, name: &str) -> Result<&'a str, String> {
+    value.as_deref().ok_or_else(|| format!("missing {name}"))
+}
+
+fn decoded_len(value: &str, name: &str) -> Result<usize, String> {
+    URL_SAFE_NO_PAD
+        .decode(value)
+        .map(|bytes| bytes.len())
+        .map_err(|_| format!("{name} is not base64url"))
+}
+
+/// Smallest RSA modulus accepted (RFC 7518 §3.3).
+const MIN_RSA_MODULUS_BYTES: usize = 2048 / 8;
+
+impl VerificationKey {
+    /// Parse one JWK. `Err` says why the key is not usable for verifying signatures (symmetric,
+    /// encryption-only, unsupported curve or algorithm, malformed); such keys are skipped.
+    pub fn from_jwk(jwk: &Value) -> Result<Self, String> {
+        let raw = RawJwk::deserialize(jwk).map_err(|e| format!("not a JWK: {e}"))?;
+        if let Some(key_use) = &raw.key_use
+            && key_use != "sig"
+        {
+            return Err(format!("use is {key_use:?}, not sig"));
+        }
+        if let Some(ops) = &raw.key_ops
+            && !ops.iter().any(|op| op == "verify")
+        {
+            return Err("key_ops does not include verify".to_owned());
+        }
+        let alg = raw.alg.as_deref();
+        let (algorithm, decoding_key) = match raw.kty.as_str() {
+            "RSA" => {
+                let algorithm = match alg {
+                    None | Some("RS256") => Algorithm::RS256,
+                    Some("RS384") => Algorithm::RS384,
+                    Some("RS512") => Algorithm::RS512,
+                    Some("PS256") => Algorithm::PS256,
+                    Some("PS384") => Algorithm::PS384,
+                    Some("PS512") => Algorithm::PS512,
+                    Some(other) => return Err(format!("RSA key with alg {other:?}")),
+                };
+                let n = required(&raw.n, "n")?;
+                let e = required(&raw.e, "e")?;
+                if decoded_len(n, "n")? < MIN_RSA_MODULUS_BYTES {
+                    return Err("RSA modulus shorter than 2048 bits".to_owned());
+                }
+                decoded_len(e, "e")?;
+                let key = DecodingKey::from_rsa_components(n, e)
+                    .map_err(|e| format!("bad RSA components: {e}"))?;
+                (algorithm, key)
+            }
+            "EC" => {
+                let (algorithm, size) = match (raw.crv.as_deref(), alg) {
+                    (Some("P-256"), None | Some("ES256")) => (Algorithm::ES256, 32),
+                    (Some("P-384"), None | Some("ES384")) => (Algorithm::ES384, 48),
+                    (crv, alg) => return Err(format!("EC key with crv {crv:?} and alg {alg:?}")),
+                };
+                let x = required(&raw.x, "x")?;
+                let y = required(&raw.y, "y")?;
+                if decoded_len(x, "x")? != size || decoded_len(y, "y")? != size {
+                    return Err("EC coordinates of the wrong length".to_owned());
+                }
+                let key = DecodingKey::from_ec_components(x, y)
+                    .map_err(|e| format!("bad EC components: {e}"))?;
+                (algorithm, key)
+            }
+            "OKP" => {
+                match (raw.crv.as_deref(), alg) {
+                    (Some("Ed25519"), None | Some("EdDSA") | Some("Ed25519")) => {}
+                    (crv, alg) => return Err(format!("OKP key with crv {crv:?} and alg {alg:?}")),
+                }
+                let x = required(&raw.x, "x")?;
+                if decoded_len(x, "x")? != 32 {
+                    return Err("Ed25519 key of the wrong length".to_owned());
+                }
+                let key = DecodingKey::from_ed_components(x)
+                    .map_err(|e| format!("bad Ed25519 key: {e}"))?;
+                (Algorithm::EdDSA, key)
+            }
+            other => return Err(format!("key type {other:?} is not accepted")),
+        };
+        Ok(Self {
+            kid: raw.kid,
+            algorithm,
+            decoding_key,
+            issuer: raw.issuer,
+            x5t: raw.x5t,
+        })
+    }
+}
+
+/// A parsed key set and when it was fetched.
+#[derive(Debug, Clone)]
+pub struct KeySet {
+    keys: Vec<Arc<VerificationKey>>,
+    fetched_at: Instant,
+}
+
+#[derive(Deserialize)]
+struct RawJwks {
+    keys: Vec<Value>,
+}
+
+impl KeySet {
+    /// Parse a JWKS document, keeping the usable signature keys; fails when none is usable.
+    pub fn from_json(document: &[u8]) -> Result<Self, String> {
+        let raw: RawJwks =
+            serde_json::from_slice(document).map_err(|e| format!("not a JWKS document: {e}"))?;
+        let mut keys = Vec::with_capacity(raw.keys.len());
+        for jwk in &raw.keys {
+            match VerificationKey::from_jwk(jwk) {
+                Ok(key) => keys.push(Arc::new(key)),
+                Err(reason) => tracing::debug!(%reason, "JWKS key skipped"),
+            }
+        }
+        if keys.is_empty() {
+            return Err("the JWKS has no usable signature key".to_owned());
+        }
+        Ok(Self {
+            keys,
+            fetched_at: Instant::now(),
+        })
+    }
+
+    /// The usable keys.
+    pub fn keys(&self) -> &[Arc<VerificationKey>] {
+        &self.keys
+    }
+
+    /// When the set was fetched.
+    pub fn fetched_at(&self) -> Instant {
+        self.fetched_at
+    }
+
+    /// The key for `kid`; without a `kid`, the only key when the set has exactly one.
+    pub fn find(&self, kid: Option<&str>) -> Option<Arc<VerificationKey>> {
+        match kid {
+            Some(kid) => self
+                .keys
+                .iter()
+                .find(|k| k.kid.as_deref() == Some(kid))
+                .cloned(),
+            None if self.keys.len() == 1 => self.keys.first().cloned(),
+            None => None,
+        }
+    }
+}
+
+/// `https` always; `http` only when allowed; anything else never.
+pub fn check_scheme(url: &Url, allow_http: bool) -> Result<(), VerifyError> {
+    match url.scheme() {
+        "https" => Ok(()),
+        "http" if allow_http => Ok(()),
+        _ => Err(VerifyError::Config(format!(
+            "{url}: only https URLs are allowed (allow_http is for development and tests)"
+        ))),
+    }
+}
+
+/// GET a JSON document: scheme checked (also after redirects), timeout, bounded size.
+/// Failures are `Unavailable`, a refused scheme is `Config`.
+pub async fn fetch_document(
+    http: &reqwest::Client,
+    url: &Url,
+    allow_http: bool,
+    timeout: Duration,
+    max_bytes: usize,
+) -> Result<Vec<u8>, VerifyError> {
+    check_scheme(url, allow_http)?;
+    let unavailable = |what: String| VerifyError::Unavailable(format!("GET {url}: {what}"));
+    let mut response = http
+        .get(url.clone())
+        .header(reqwest::header::ACCEPT, "application/json")
+        .timeout(timeout)
+        .send()
+        .await
+        .map_err(|e| unavailable(e.without_url().to_string()))?;
+    if check_scheme(response.url(), allow_http).is_err() {
+        return Err(unavailable(
+            "redirected to a URL that is not allowed".to_owned(),
+        ));
+    }
+    let status = response.status();
+    if !status.is_success() {
+        return Err(unavailable(format!("HTTP {status}")));
+    }
+    let too_large = || unavailable(format!("document larger than {max_bytes} bytes"));
+    if response
+        .content_length()
+        .is_some_and(|len| len > max_bytes as u64)
+    {
+        return Err(too_large());
+    }
+    let mut body = Vec::new();
+    while let Some(chunk) = response
+        .chunk()
+        .await
+        .map_err(|e| unavailable(e.without_url().to_string()))?
+    {
+        if body.len() + chunk.len() > max_bytes {
+            return Err(too_large());
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(body)
+}
+
+/// The cache of key sets, one entry per JWKS URI. See the module documentation.
+#[derive(Debug, Clone)]
+pub struct JwksCache {
+    inner: Arc<Inner>,
+}
+
+#[derive(Debug)]
+struct Inner {
+    http: reqwest::Client,
+    config: JwksCacheConfig,
+    entries: Mutex<HashMap<Url, Arc<Entry>>>,
+}
+
+#[derive(Debug, Default)]
+struct Entry {
+    /// Whether `http` was allowed by the latest caller (used by background refreshes).
+    allow_http: AtomicBool,
+    /// The last-known-good set.
+    keys: RwLock<Option<Arc<KeySet>>>,
+    /// Why the latest fetch failed, if it did.
+    last_error: Mutex<Option<String>>,
+    /// Single-flight: held during a fetch; holds when the latest attempt started.
+    fetch: tokio::sync::Mutex<Option<Instant>>,
+    /// Completed fetch attempts (a caller that waited for the lock sees it changed).
+    attempts: AtomicU64,
+    /// Requests sent.
+    fetches: AtomicU64,
+    /// A background refresh is under way.
+    refreshing: AtomicBool,
+}
+
+impl Entry {
+    fn keys(&self) -> Option<Arc<KeySet>> {
+        self.keys
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
+    }
+
+    fn last_error(&self) -> Option<String> {
+        self.last_error
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
+    }
+}
+
+impl Inner {
+    fn entry(&self, uri: &Url) -> Arc<Entry> {
+        let mut entries = self.entries.lock().unwrap_or_else(PoisonError::into_inner);
+        entries.entry(uri.clone()).or_default().clone()
+    }
+
+    fn existing_entry(&self, uri: &Url) -> Option<Arc<Entry>> {
+        let entries = self.entries.lock().unwrap_or_else(PoisonError::into_inner);
+        entries.get(uri).cloned()
+    }
+
+    /// Fetch the set of `uri` unless another caller completed an attempt since `seen_attempts`
+    /// was read (single-flight: we use its result) or the latest attempt is within the cool-down.
+    async fn refetch(&self, uri: &Url, entry: &Entry, seen_attempts: u64) {
+        let mut last_attempt = entry.fetch.lock().await;
+        if entry.attempts.load(Ordering::SeqCst) != seen_attempts {
+            return;
+        }
+        if last_attempt.is_some_and(|at| at.elapsed() < self.config.refetch_cooldown) {
+            tracing::debug!(jwks_uri = %uri, "JWKS refetch skipped: cool-down");
+            return;
+        }
+        *last_attempt = Some(Instant::now());
+        entry.fetches.fetch_add(1, Ordering::SeqCst);
+        let allow_http = entry.allow_http.load(Ordering::SeqCst);
+        let result = fetch_document(
+            &self.http,
+            uri,
+            allow_http,
+            self.config.request_timeout,
+            self.config.max_document_bytes,
+        )
+        .await
+        .and_then(|body| KeySet::from_json(&body).map_err(VerifyError::Unavailable));
+        let mut last_error = entry
+            .last_error
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        match result {
+            Ok(set) => {
+                tracing::debug!(jwks_uri = %uri, keys = set.keys.len(), "JWKS fetched");
+                *entry.keys.write().unwrap_or_else(PoisonError::into_inner) = Some(Arc::new(set));
+                *last_error = None;
+            }
+            Err(e) => {
+                tracing::warn!(jwks_uri = %uri, error = %e, "JWKS fetch failed; keeping last-known-good keys");
+                *last_error = Some(e.to_string());
+            }
+        }
+        drop(last_error);
+        entry.attempts.fetch_add(1, Ordering::SeqCst);
+    }
+
+    /// Refresh every known set older than `refresh_interval`.
+    async fn refresh_due(&self) {
+        let entries: Vec<(Url, Arc<Entry>)> = {
+            let entries = self.entries.lock().unwrap_or_else(PoisonError::into_inner);
+            entries
+                .iter()
+                .map(|(uri, entry)| (uri.clone(), entry.clone()))
+                .collect()
+        };
+        for (uri, entry) in entries {
+            let due = entry
+                .keys()
+                .is_none_or(|set| set.fetched_at.elapsed() >= self.config.refresh_interval);
+            if due {
+                let seen = entry.attempts.load(Ordering::SeqCst);
+                self.refetch(&uri, &entry, seen).await;
+            }
+        }
+    }
+}
+
+impl JwksCache {
+    /// A cache fetching with `http` (its own timeouts and redirects policy apply too).
+    pub fn new(http: reqwest::Client, config: JwksCacheConfig) -> Self {
+        Self {
+            inner: Arc::new(Inner {
+                http,
+                config,
+                entries: Mutex::new(HashMap::new()),
+            }),
+        }
+    }
+
+    /// The configuration.
+    pub fn config(&self) -> &JwksCacheConfig {
+        &self.inner.config
+    }
+
+    /// The HTTP client (providers use it for their discovery documents too).
+    pub fn http(&self) -> &reqwest::Client {
+        &self.inner.http
+    }
+
+    /// The key for `kid` in the set at `jwks_uri` (without `kid`: the set's only key).
+    ///
+    /// Served from memory; an unknown `kid` refetches the set (single-flight, cool-down);
+    /// `UnknownKey` when the (possibly refetched) set still lacks it, `Unavailable` when no set
+    /// could be had or the last-known-good one is older than `max_stale`, `Config` when the URI's
+    /// scheme is not allowed.
+    pub async fn key_for(
+        &self,
+        jwks_uri: &Url,
+        kid: Option<&str>,
+        allow_http: bool,
+    ) -> Result<Arc<VerificationKey>, VerifyError> {
+        let set = self
+            .fresh_enough(jwks_uri, allow_http, |set| set.find(kid).is_some())
+            .await?;
+        set.find(kid).ok_or(VerifyError::UnknownKey)
+    }
+
+    /// The current set at `jwks_uri`, fetched first when none is cached (e.g. for a provider
+    /// that selects keys by something other than `kid`).
+    pub async fn key_set(
+        &self,
+        jwks_uri: &Url,
+        allow_http: bool,
+    ) -> Result<Arc<KeySet>, VerifyError> {
+        self.fresh_enough(jwks_uri, allow_http, |_| true).await
+    }
+
+    /// A set usable now: the cached one when `satisfies` it and it is within `max_stale`;
+    /// otherwise the result of a (single-flight, cool-down bounded) refetch.
+    async fn fresh_enough(
+        &self,
+        jwks_uri: &Url,
+        allow_http: bool,
+        satisfies: impl Fn(&KeySet) -> bool,
+    ) -> Result<Arc<KeySet>, VerifyError> {
+        check_scheme(jwks_uri, allow_http)?;
+        let inner = &self.inner;
+        let entry = inner.entry(jwks_uri);
+        entry.allow_http.store(allow_http, Ordering::SeqCst);
+        let seen_attempts = entry.attempts.load(Ordering::SeqCst);
+
+        if let Some(set) = entry.keys() {
+            let age = set.fetched_at.elapsed();
+            if age <= inner.config.max_stale && satisfies(&set) {
+                if age >= inner.config.refresh_interval {
+                    self.refresh_in_background(jwks_uri, &entry, seen_attempts);
+                }
+                return Ok(set);
+            }
+        }
+
+        inner.refetch(jwks_uri, &entry, seen_attempts).await;
+
+        match entry.keys() {
+            None => Err(VerifyError::Unavailable(
+                entry
+                    .last_error()
+                    .unwrap_or_else(|| format!("no keys for {jwks_uri} yet")),
+            )),
+            Some(set) if set.fetched_at.elapsed() > inner.config.max_stale => {
+                Err(VerifyError::Unavailable(format!(
+                    "keys of {jwks_uri} are older than max_stale and cannot be refreshed: {}",
+                    entry.last_error().unwrap_or_default()
+                )))
+            }
+            Some(set) => Ok(set),
+        }
+    }
+
+    fn refresh_in_background(&self, jwks_uri: &Url, entry: &Arc<Entry>, seen_attempts: u64) {
+        if entry.refreshing.swap(true, Ordering::SeqCst) {
+            return;
+        }
+        let inner = self.inner.clone();
+        let entry = entry.clone();
+        let uri = jwks_uri.clone();
+        tokio::spawn(async move {
+            inner.refetch(&uri, &entry, seen_attempts).await;
+            entry.refreshing.store(false, Ordering::SeqCst);
+        });
+    }
+
+    /// Refresh every known set that is due (older than `refresh_interval`) every
+    /// `min(refresh_interval / 2, 5 min)` (at least 1 s). The task ends by itself once every
+    /// other handle to the cache is dropped; abort the handle to stop it earlier.
+    pub fn spawn_refresh(self: Arc<Self>) -> JoinHandle<()> {
+        let period = (self.inner.config.refresh_interval / 2)
+            .clamp(Duration::from_secs(1), Duration::from_secs(5 * 60));
+        let inner: Weak<Inner> = Arc::downgrade(&self.inner);
+        drop(self);
+        tokio::spawn(async move {
+            let mut ticker = tokio::time::interval(period);
+            ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            ticker.tick().await;
+            loop {
+                ticker.tick().await;
+                let Some(inner) = inner.upgrade() else { break };
+                inner.refresh_due().await;
+            }
+        })
+    }
+
+    /// How many requests were sent to `jwks_uri` (for tests and metrics).
+    pub fn fetch_count(&self, jwks_uri: &Url) -> u64 {
+        self.inner
+            .existing_entry(jwks_uri)
+            .map_or(0, |entry| entry.fetches.load(Ordering::SeqCst))
+    }
+
+    /// The algorithms of the cached keys of `jwks_uri` by `kid` (for diagnostics).
+    pub fn cached_keys(&self, jwks_uri: &Url) -> Vec<(Option<String>, &'static str)> {
+        self.inner
+            .existing_entry(jwks_uri)
+            .and_then(|entry| entry.keys())
+            .map(|set| {
+                set.keys
+                    .iter()
+                    .map(|k| (k.kid.clone(), algorithm_name(k.algorithm)))
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+    use tokio::task::JoinSet;
+
+    use super::*;
+    use crate::testing::TestIssuer;
+
+    fn b64(bytes: &[u8]) -> String {
+        URL_SAFE_NO_PAD.encode(bytes)
+    }
+
+    fn rsa_jwk(extra: Value) -> Value {
+        let mut jwk = json!({ "kty": "RSA", "n": b64(&[0xc5; 256]), "e": "AQAB", "kid": "r1" });
+        if let (Value::Object(jwk), Value::Object(extra)) = (&mut jwk, extra) {
+            jwk.extend(extra);
+        }
+        jwk
+    }
+
+    fn ec_jwk(crv: &str, size: usize) -> Value {
+        json!({ "kty": "EC", "crv": crv, "x": b64(&vec![1; size]), "y": b64(&vec![2; size]), "kid": "e1" })
+    }
+
+    fn cache(config: JwksCacheConfig) -> JwksCache {
+        JwksCache::new(reqwest::Client::new(), config)
+    }
+
+    fn no_cooldown() -> JwksCacheConfig {
+        JwksCacheConfig {
+            refetch_cooldown: Duration::ZERO,
+            ..JwksCacheConfig::default()
+        }
+    }
+
+    fn jwks_uri(idp: &TestIssuer) -> Url {
+        Url::parse(&idp.jwks_uri()).unwrap()
+    }
+
+    #[test]
+    fn defaults_are_the_documented_ones() {
+        let config = JwksCacheConfig::default();
+        assert_eq!(config.refetch_cooldown, Duration::from_secs(30));
+        assert_eq!(config.refresh_interval, Duration::from_secs(3600));
+        assert_eq!(config.max_stale, Duration::from_secs(86400));
+        assert_eq!(config.request_timeout, Duration::from_secs(10));
+        assert_eq!(config.max_document_bytes, 512 * 1024);
+    }
+
+    #[test]
+    fn rsa_key_defaults_to_rs256_and_keeps_its_declared_rsa_algorithm() {
+        let key = VerificationKey::from_jwk(&rsa_jwk(json!({}))).unwrap();
+        assert_eq!(key.algorithm, Algorithm::RS256);
+        assert_eq!(key.kid.as_deref(), Some("r1"));
+        for alg in ["RS256", "RS384", "RS512", "PS256", "PS384", "PS512"] {
+            let key =
+                VerificationKey::from_jwk(&rsa_jwk(json!({ "alg": alg, "use": "sig" }))).unwrap();
+            assert_eq!(algorithm_name(key.algorithm), alg);
+        }
+    }
+
+    #[test]
+    fn rsa_key_with_a_non_rsa_signature_algorithm_is_skipped() {
+        for alg in ["HS256", "none", "ES256", "RSA-OAEP", "rs256"] {
+            assert!(
+                VerificationKey::from_jwk(&rsa_jwk(json!({ "alg": alg }))).is_err(),
+                "{alg}"
+            );
+        }
+    }
+
+    #[test]
+    fn rsa_key_shorter_than_2048_bits_is_skipped() {
+        let jwk = json!({ "kty": "RSA", "n": b64(&[0xc5; 128]), "e": "AQAB" });
+        assert!(VerificationKey::from_jwk(&jwk).is_err());
+    }
+
+    #[test]
+    fn ec_keys_map_to_es256_and_es384_by_curve() {
+        let key = VerificationKey::from_jwk(&ec_jwk("P-256", 32)).unwrap();
+        assert_eq!(key.algorithm, Algorithm::ES256);
+        let key = VerificationKey::from_jwk(&ec_jwk("P-384", 48)).unwrap();
+        assert_eq!(key.algorithm, Algorithm::ES384);
+        assert!(VerificationKey::from_jwk(&ec_jwk("P-521", 66)).is_err());
+        assert!(
+            VerificationKey::from_jwk(&ec_jwk("P-256", 48)).is_err(),
+            "wrong length"
+        );
+        let mut mismatched = ec_jwk("P-256", 32);
+        mismatched["alg"] = json!("ES384");
+        assert!(VerificationKey::from_jwk(&mismatched).is_err());
+    }
+
+    #[test]
+    fn okp_ed25519_key_maps_to_eddsa() {
+        let jwk = json!({ "kty": "OKP", "crv": "Ed25519", "x": b64(&[7; 32]), "kid": "o1" });
+        assert_eq!(
+            VerificationKey::from_jwk(&jwk).unwrap().algorithm,
+            Algorithm::EdDSA
+        );
+        let jwk = json!({ "kty": "OKP", "crv": "X25519", "x": b64(&[7; 32]) });
+        assert!(VerificationKey::from_jwk(&jwk).is_err());
+    }
+
+    #[test]
+    fn symmetric_and_encryption_keys_are_ignored() {
+        let oct = json!({ "kty": "oct", "k": b64(b"secret"), "kid": "s1", "alg": "HS256" });
+        assert!(VerificationKey::from_jwk(&oct).is_err());
+        assert!(VerificationKey::from_jwk(&rsa_jwk(json!({ "use": "enc" }))).is_err());
+        assert!(VerificationKey::from_jwk(&rsa_jwk(json!({ "key_ops": ["encrypt"] }))).is_err());
+        assert!(VerificationKey::from_jwk(&rsa_jwk(json!({ "key_ops": ["verify"] }))).is_ok());
+        let document = json!({ "keys": [oct, rsa_jwk(json!({ "use": "enc" }))] }).to_string();
+        assert!(
+            KeySet::from_json(document.as_bytes()).is_err(),
+            "no usable key is an error"
+        );
+    }
+
+    #[test]
+    fn key_issuer_and_x5t_are_kept() {
+        let jwk = rsa_jwk(json!({
+            "issuer": "https://login.microsoftonline.com/{tenantid}/v2.0",
+            "x5t": "abc",
+            "x5c": ["MIIB"],
+        }));
+        let key = VerificationKey::from_jwk(&jwk).unwrap();
+        assert_eq!(
+            key.issuer.as_deref(),
+            Some("https://login.microsoftonline.com/{tenantid}/v2.0")
+        );
+        assert_eq!(key.x5t.as_deref(), Some("abc"));
+    }
+
+    #[test]
+    fn token_without_kid_uses_the_only_key_and_nothing_else() {
+        let one = json!({ "keys": [rsa_jwk(json!({}))] }).to_string();
+        let set = KeySet::from_json(one.as_bytes()).unwrap();
+        assert!(set.find(None).is_some());
+        assert!(set.find(Some("r1")).is_some());
+        assert!(set.find(Some("r2")).is_none());
+        let two = json!({ "keys": [rsa_jwk(json!({})), ec_jwk("P-256", 32)] }).to_string();
+        let set = KeySet::from_json(two.as_bytes()).unwrap();
+        assert_eq!(set.keys().len(), 2);
+        assert!(set.find(None).is_none());
+        assert_eq!(set.find(Some("e1")).unwrap().algorithm, Algorithm::ES256);
+    }
+
+    #[test]
+    fn unusable_keys_do_not_spoil_the_set() {
+        let document = json!({ "keys": [
+            { "kty": "weird" }, 17, { "kty": "RSA", "n": "!!", "e": "AQAB" }, rsa_jwk(json!({})),
+        ] })
+        .to_string();
+        assert_eq!(
+            KeySet::from_json(document.as_bytes()).unwrap().keys().len(),
+            1
+        );
+        assert!(KeySet::from_json(b"{\"keys\": 5}").is_err());
+        assert!(KeySet::from_json(b"<html>").is_err());
+    }
+
+    #[tokio::test]
+    async fn keys_are_served_from_memory_after_the_first_fetch() {
+        let idp = TestIssuer::start().await;
+        let cache = cache(JwksCacheConfig::default());
+        let uri = jwks_uri(&idp);
+        for _ in 0..5 {
+            let key = cache.key_for(&uri, Some(&idp.kid()), true).await.unwrap();
+            assert_eq!(key.algorithm, Algorithm::RS256);
+        }
+        assert_eq!(cache.fetch_count(&uri), 1);
+        assert_eq!(idp.jwks_fetch_count(), 1);
+        assert_eq!(cache.cached_keys(&uri), vec![(Some(idp.kid()), "RS256")]);
+    }
+
+    #[tokio::test]
+    async fn concurrent_first_use_fetches_once() {
+        let idp = TestIssuer::start().await;
+        let cache = Arc::new(cache(JwksCacheConfig::default()));
+        let uri = jwks_uri(&idp);
+        let mut tasks = JoinSet::new();
+        for _ in 0..20 {
+            let (cache, uri, kid) = (cache.clone(), uri.clone(), idp.kid());
+            tasks.spawn(async move { cache.key_for(&uri, Some(&kid), true).await.map(|_| ()) });
+        }
+        while let Some(result) = tasks.join_next().await {
+            result.unwrap().unwrap();
+        }
+        assert_eq!(idp.jwks_fetch_count(), 1);
+    }
+
+    #[tokio::test]
+    async fn unknown_kid_flood_refetches_at_most_once_per_cooldown() {
+        let idp = TestIssuer::start().await;
+        let cooldown = Duration::from_millis(700);
+        let cache = Arc::new(cache(JwksCacheConfig {
+            refetch_cooldown: cooldown,
+            ..JwksCacheConfig::default()
+        }));
+        let uri = jwks_uri(&idp);
+        cache.key_for(&uri, Some(&idp.kid()), true).await.unwrap();
+        assert_eq!(idp.jwks_fetch_count(), 1);
+
+        // Within the cool-down of the first fetch: no refetch at all.
+        for i in 0..50 {
+            let kid = format!("random-{i}");
+            let result = cache.key_for(&uri, Some(&kid), true).await;
+            assert!(matches!(result, Err(VerifyError::UnknownKey)));
+        }
+        assert_eq!(idp.jwks_fetch_count(), 1);
+
+        // After it: a concurrent flood makes exactly one refetch.
+        tokio::time::sleep(cooldown + Duration::from_millis(100)).await;
+        let mut tasks = JoinSet::new();
+        for i in 0..50 {
+            let (cache, uri) = (cache.clone(), uri.clone());
+            tasks.spawn(async move {
+                cache
+                    .key_for(&uri, Some(&format!("flood-{i}")), true)
+                    .await
+                    .map(|_| ())
+            });
+        }
+        while let Some(result) = tasks.join_next().await {
+            assert!(matches!(result.unwrap(), Err(VerifyError::UnknownKey)));
+        }
+        assert_eq!(idp.jwks_fetch_count(), 2);
+        assert_eq!(cache.fetch_count(&uri), 2);
+        // Known keys are still served meanwhile.
+        cache.key_for(&uri, Some(&idp.kid()), true).await.unwrap();
+        assert_eq!(idp.jwks_fetch_count(), 2);
+    }
+
+    #[tokio::test]
+    async fn key_rotation_is_picked_up_on_demand() {
+        let idp = TestIssuer::start().await;
+        let cache = cache(no_cooldown());
+        let uri = jwks_uri(&idp);
+        let old_kid = idp.kid();
+        cache.key_for(&uri, Some(&old_kid), true).await.unwrap();
+        let new_kid = idp.rotate_key();
+        assert_ne!(new_kid, old_kid);
+        cache.key_for(&uri, Some(&new_kid), true).await.unwrap();
+        assert_eq!(idp.jwks_fetch_count(), 2);
+        // The old key left the JWKS; a refetch for it finds it gone.
+        idp.rotate_key_keeping_old();
+        assert!(matches!(
+            cache.key_for(&uri, Some(&old_kid), true).await,
+            Err(VerifyError::UnknownKey)
+        ));
+        assert_eq!(
+            cache.cached_keys(&uri).len(),
+            2,
+            "the overlapping keys are both usable"
+        );
+    }
+
+    #[tokio::test]
+    async fn last_known_good_keys_are_used_while_the_issuer_is_unavailable_until_max_stale() {
+        let idp = TestIssuer::start().await;
+        let config = JwksCacheConfig {
+            refetch_cooldown: Duration::ZERO,
+            refresh_interval: Duration::from_millis(200),
+            max_stale: Duration::from_millis(2000),
+            ..JwksCacheConfig::default()
+        };
+        let cache = cache(config);
+        let uri = jwks_uri(&idp);
+        let kid = idp.kid();
+        cache.key_for(&uri, Some(&kid), true).await.unwrap();
+        idp.set_available(false);
+
+        cache.key_for(&uri, Some(&kid), true).await.unwrap();
+        tokio::time::sleep(Duration::from_millis(400)).await;
+        // Due for refresh: served from memory, refreshed in the background (which fails).
+        cache.key_for(&uri, Some(&kid), true).await.unwrap();
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        assert!(idp.jwks_fetch_count() >= 2, "a refresh was attempted");
+        // An unknown kid during the outage: the refetch fails, known keys remain.
+        assert!(matches!(
+            cache.key_for(&uri, Some("other"), true).await,
+            Err(VerifyError::UnknownKey)
+        ));
+        cache.key_for(&uri, Some(&kid), true).await.unwrap();
+
+        tokio::time::sleep(Duration::from_millis(1600)).await;
+        let err = cache.key_for(&uri, Some(&kid), true).await.unwrap_err();
+        assert!(matches!(err, VerifyError::Unavailable(_)), "{err}");
+        assert!(err.is_server_side());
+
+        idp.set_available(true);
+        cache.key_for(&uri, Some(&kid), true).await.unwrap();
+    }
+
+    #[tokio::test]
+    async fn a_set_older_than_refresh_interval_is_refetched_on_next_use() {
+        let idp = TestIssuer::start().await;
+        let config = JwksCacheConfig {
+            refresh_interval: Duration::from_millis(100),
+            ..no_cooldown()
+        };
+        let cache = cache(config);
+        let uri = jwks_uri(&idp);
+        cache.key_for(&uri, Some(&idp.kid()), true).await.unwrap();
+        tokio::time::sleep(Duration::from_millis(150)).await;
+        cache.key_for(&uri, Some(&idp.kid()), true).await.unwrap();
+        for _ in 0..50 {
+            if idp.jwks_fetch_count() == 2 {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        assert_eq!(idp.jwks_fetch_count(), 2);
+    }
+
+    #[tokio::test]
+    async fn background_refresh_refetches_known_sets() {
+        let idp = TestIssuer::start().await;
+        let config = JwksCacheConfig {
+            refresh_interval: Duration::from_millis(500),
+            ..no_cooldown()
+        };
+        let cache = Arc::new(cache(config));
+        let uri = jwks_uri(&idp);
+        cache.key_for(&uri, Some(&idp.kid()), true).await.unwrap();
+        let new_kid = idp.rotate_key();
+        let task = cache.clone().spawn_refresh();
+        tokio::time::sleep(Duration::from_millis(2500)).await;
+        assert!(idp.jwks_fetch_count() >= 2);
+        assert!(
+            cache
+                .cached_keys(&uri)
+                .iter()
+                .any(|(kid, _)| kid.as_deref() == Some(new_kid.as_str()))
+        );
+        task.abort();
+    }
+
+    #[tokio::test]
+    async fn background_refresh_stops_when_the_cache_is_dropped() {
+        let cache = Arc::new(cache(JwksCacheConfig {
+            refresh_interval: Duration::from_secs(2),
+            ..JwksCacheConfig::default()
+        }));
+        let task = cache.clone().spawn_refresh();
+        drop(cache);
+        tokio::time::timeout(Duration::from_secs(5), task)
+            .await
+            .unwrap()
+            .unwrap();
+    }
+
+    #[tokio::test]
+    async fn http_jwks_uri_is_refused_unless_allowed() {
+        let idp = TestIssuer::start().await;
+        let cache = cache(JwksCacheConfig::default());
+        let uri = jwks_uri(&idp);
+        let err = cache
+            .key_for(&uri, Some(&idp.kid()), false)
+            .await
+            .unwrap_err();
+        assert!(matches!(err, VerifyError::Config(_)), "{err}");
+        assert_eq!(idp.jwks_fetch_count(), 0);
+        assert_eq!(cache.fetch_count(&uri), 0);
+        for other in ["ftp://127.0.0.1/jwks", "file:///etc/passwd"] {
+            let err = cache
+                .key_for(&Url::parse(other).unwrap(), None, true)
+                .await
+                .unwrap_err();
+            assert!(matches!(err, VerifyError::Config(_)), "{other}: {err}");
+        }
+        cache.key_for(&uri, Some(&idp.kid()), true).await.unwrap();
+    }
+
+    #[tokio::test]
+    async fn first_fetch_failure_is_unavailable() {
+        let idp = TestIssuer::start().await;
+        idp.set_available(false);
+        let cache = cache(no_cooldown());
+        let uri = jwks_uri(&idp);
+        let err = cache
+            .key_for(&uri, Some(&idp.kid()), true)
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(err, VerifyError::Unavailable(ref m) if m.contains("503")),
+            "{err}"
+        );
+        idp.set_available(true);
+        cache.key_for(&uri, Some(&idp.kid()), true).await.unwrap();
+    }
+
+    #[tokio::test]
+    async fn oversized_jwks_document_is_refused() {
+        let idp = TestIssuer::start().await;
+        idp.publish_jwk(json!({ "kty": "oct", "k": "A".repeat(4096) }));
+        let cache = cache(JwksCacheConfig {
+            max_document_bytes: 2048,
+            ..JwksCacheConfig::default()
+        });
+        let err = cache
+            .key_for(&jwks_uri(&idp), Some(&idp.kid()), true)
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(err, VerifyError::Unavailable(ref m) if m.contains("larger")),
+            "{err}"
+        );
+    }
+}

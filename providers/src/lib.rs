@@ -1,0 +1,115 @@
+//! Identity providers of acs-auth: the [`IdentityProvider`] trait, the verified identity it
+//! yields, the shared JWKS cache, and the provider kinds (generic OpenID Connect; Entra ID and
+//! Azure AD B2C follow).
+//!
+//! Nothing in a token is trusted before [`IdentityProvider::verify`] returns `Ok`.
+
+use async_trait::async_trait;
+
+pub mod jwks;
+pub mod oidc;
+pub mod validate;
+
+#[cfg(any(test, feature = "testing"))]
+pub mod testing;
+
+pub use jwks::{JwksCache, JwksCacheConfig};
+pub use oidc::{OidcConfig, OidcProvider};
+
+/// What a provider vouches for once a token passed every check.
+#[derive(Debug, Clone, PartialEq)]
+pub struct VerifiedIdentity {
+    /// The token's `iss`, exactly as signed.
+    pub issuer: String,
+    /// The key the subject is scoped by in the mapping store. For `oidc` it is the issuer; for
+    /// Entra ID it is the directory (`tid`), so v1 and v2 tokens of one user map to one identity.
+    pub issuer_key: String,
+    /// The subject (the configured claim; `sub` by default, `oid` for Entra ID).
+    pub subject: String,
+    /// The directory the token came from, when the provider knows one (Entra ID `tid`).
+    pub tenant_hint: Option<String>,
+    /// Delegated scopes (`scp` split on spaces, or `scope`).
+    pub scopes: Vec<String>,
+    /// App roles (`roles`).
+    pub roles: Vec<String>,
+    /// `exp`, seconds since the epoch.
+    pub expires_at: i64,
+    /// All claims of the verified payload.
+    pub claims: serde_json::Map<String, serde_json::Value>,
+}
+
+/// Why a token was refused. `code()` is stable and reaches API clients; `Display` is for logs
+/// and never contains the token itself.
+#[derive(Debug, thiserror::Error)]
+pub enum VerifyError {
+    #[error("malformed token: {0}")]
+    Malformed(String),
+    #[error("token exceeds the size limit")]
+    TooLarge,
+    #[error("algorithm not allowed: {0}")]
+    AlgorithmNotAllowed(String),
+    #[error("no signing key matches the token")]
+    UnknownKey,
+    #[error("signature verification failed")]
+    InvalidSignature,
+    #[error("token has expired")]
+    Expired,
+    #[error("token is not yet valid")]
+    NotYetValid,
+    #[error("issuer not accepted")]
+    InvalidIssuer,
+    #[error("audience not accepted")]
+    InvalidAudience,
+    #[error("required claim missing: {0}")]
+    MissingClaim(String),
+    #[error("claim invalid: {0}")]
+    InvalidClaim(String),
+    /// The IdP's discovery document or keys could not be had and no usable cached copy exists.
+    #[error("identity provider unavailable: {0}")]
+    Unavailable(String),
+    /// The provider's own configuration is unusable (e.g. a non-https URL without `allow_http`).
+    #[error("provider configuration invalid: {0}")]
+    Config(String),
+}
+
+impl VerifyError {
+    /// A stable, machine-readable code for API clients.
+    pub fn code(&self) -> &'static str {
+        match self {
+            VerifyError::Malformed(_) => "token_malformed",
+            VerifyError::TooLarge => "token_too_large",
+            VerifyError::AlgorithmNotAllowed(_) => "token_algorithm_not_allowed",
+            VerifyError::UnknownKey => "token_unknown_key",
+            VerifyError::InvalidSignature => "token_invalid_signature",
+            VerifyError::Expired => "token_expired",
+            VerifyError::NotYetValid => "token_not_yet_valid",
+            VerifyError::InvalidIssuer => "token_invalid_issuer",
+            VerifyError::InvalidAudience => "token_invalid_audience",
+            VerifyError::MissingClaim(_) => "token_missing_claim",
+            VerifyError::InvalidClaim(_) => "token_invalid_claim",
+            VerifyError::Unavailable(_) => "idp_unavailable",
+            VerifyError::Config(_) => "provider_misconfigured",
+        }
+    }
+
+    /// True when the fault is on our side or the IdP's (503), not the caller's token (401).
+    pub fn is_server_side(&self) -> bool {
+        matches!(self, VerifyError::Unavailable(_) | VerifyError::Config(_))
+    }
+}
+
+/// One small capability: verify a bearer access token.
+#[async_trait]
+pub trait IdentityProvider: Send + Sync {
+    /// Verify a bearer access token; never trust anything in it before this returns Ok.
+    async fn verify(&self, token: &str) -> Result<VerifiedIdentity, VerifyError>;
+
+    /// Whether tokens whose (unverified) `iss` is `issuer` could be accepted by this provider.
+    /// Used only to route requests on the bare paths to a tenant; `verify` still decides.
+    fn accepts_issuer(&self, issuer: &str) -> bool;
+
+    /// Whether this provider's users can use Teams token exchange (Entra ID only).
+    fn supports_teams_exchange(&self) -> bool {
+        false
+    }
+}

@@ -1,0 +1,560 @@
+//! The ACS identity client: HMAC-signed calls to the identity REST API (`2023-10-01`).
+//!
+//! It maps responses to typed results and errors and never retries on its own (the service
+//! layer decides), except that a `401` with the primary key is tried once more with the
+//! secondary key when one is configured (key rotation).
+
+use std::fmt;
+use std::str::FromStr;
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
+
+use chrono::{DateTime, FixedOffset, Utc};
+use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
+use reqwest::header::{ACCEPT, CONTENT_TYPE, HeaderMap, HeaderName, HeaderValue};
+use reqwest::{Method, StatusCode};
+use secrecy::{ExposeSecret, SecretSlice, SecretString};
+use serde::{Deserialize, Serialize};
+use url::Url;
+
+use super::API_VERSION;
+use super::connection_string::{ConnectionString, decode_key};
+use super::error::AcsError;
+use super::signing;
+
+pub const X_MS_CLIENT_REQUEST_ID: HeaderName = HeaderName::from_static("x-ms-client-request-id");
+pub const X_MS_RETURN_CLIENT_REQUEST_ID: HeaderName =
+    HeaderName::from_static("x-ms-return-client-request-id");
+
+/// Characters escaped in a path segment: everything but `A-Z a-z 0-9 - _ . ~` (as
+/// `encodeURIComponent` and the SDKs do for `:`), so `8:acs:…` becomes `8%3Aacs%3A…`.
+const SEGMENT: &AsciiSet = &NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'_')
+    .remove(b'.')
+    .remove(b'~');
+
+/// Percent-encode an identifier for use as one path segment.
+pub fn encode_id(id: &str) -> String {
+    utf8_percent_encode(id, SEGMENT).to_string()
+}
+
+/// The token scopes ACS knows (`CommunicationIdentityTokenScope`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub enum AcsScope {
+    #[serde(rename = "chat")]
+    Chat,
+    #[serde(rename = "voip")]
+    Voip,
+    #[serde(rename = "chat.join")]
+    ChatJoin,
+    #[serde(rename = "chat.join.limited")]
+    ChatJoinLimited,
+    #[serde(rename = "voip.join")]
+    VoipJoin,
+}
+
+impl AcsScope {
+    pub const ALL: [AcsScope; 5] = [
+        AcsScope::Chat,
+        AcsScope::Voip,
+        AcsScope::ChatJoin,
+        AcsScope::ChatJoinLimited,
+        AcsScope::VoipJoin,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AcsScope::Chat => "chat",
+            AcsScope::Voip => "voip",
+            AcsScope::ChatJoin => "chat.join",
+            AcsScope::ChatJoinLimited => "chat.join.limited",
+            AcsScope::VoipJoin => "voip.join",
+        }
+    }
+}
+
+impl fmt::Display for AcsScope {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Error of parsing an [`AcsScope`].
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("unknown ACS token scope `{0}` (valid: chat, voip, chat.join, chat.join.limited, voip.join)")]
+pub struct UnknownScope(pub String);
+
+impl FromStr for AcsScope {
+    type Err = UnknownScope;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        AcsScope::ALL
+            .into_iter()
+            .find(|scope| scope.as_str() == s)
+            .ok_or_else(|| UnknownScope(s.to_owned()))
+    }
+}
+
+/// An ACS access token and its expiry. `Debug` never shows the token.
+#[derive(Clone)]
+pub struct AccessToken {
+    pub token: SecretString,
+    pub expires_on: DateTime<FixedOffset>,
+}
+
+impl fmt::Debug for AccessToken {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("AccessToken")
+            .field("token", &"[REDACTED]")
+            .field("expires_on", &self.expires_on)
+            .finish()
+    }
+}
+
+/// A newly created ACS identity, with a token when scopes were asked for.
+#[derive(Debug, Clone)]
+pub struct CreatedIdentity {
+    pub id: String,
+    pub access_token: Option<AccessToken>,
+}
+
+/// The ACS identity client. Cheap to clone.
+#[derive(Clone)]
+pub struct AcsClient {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    http: reqwest::Client,
+    endpoint: Url,
+    primary: SecretSlice<u8>,
+    secondary: Option<SecretSlice<u8>>,
+    timeout: Duration,
+}
+
+impl fmt::Debug for AcsClient {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("AcsClient")
+            .field("endpoint", &self.inner.endpoint.as_str())
+            .field("has_secondary_key", &self.inner.secondary.is_some())
+            .field("timeout", &self.inner.timeout)
+            .finish()
+    }
+}
+
+// Wire DTOs.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct CreateRequest<'a> {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    create_token_with_scopes: Option<&'a [String]>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    expires_in_minutes: Option<u32>,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct IssueRequest<'a> {
+    scopes: &'a [String],
+    expires_in_minutes: u32,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct ExchangeRequest<'a> {
+    token: &'a str,
+    app_id: &'a str,
+    user_id: &'a str,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct TokenDto {
+    token: String,
+    expires_on: String,
+}
+
+#[derive(Deserialize)]
+struct IdentityDto {
+    id: String,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct CreateResponse {
+    identity: IdentityDto,
+    access_token: Option<TokenDto>,
+}
+
+#[derive(Deserialize)]
+struct ErrorResponse {
+    error: ErrorDto,
+}
+
+#[derive(Deserialize)]
+struct ErrorDto {
+    code: String,
+    message: String,
+}
+
+impl TokenDto {
+    fn into_access_token(self) -> Result<AccessToken, AcsError> {
+        let expires_on = parse_expires_on(&self.expires_on)?;
+        Ok(AccessToken {
+            token: SecretString::from(self.token),
+            expires_on,
+        })
+    }
+}
+
+/// Parse an `expiresOn` value (RFC 3339, any number of fractional digits, with offset).
+pub fn parse_expires_on(text: &str) -> Result<DateTime<FixedOffset>, AcsError> {
+    DateTime::parse_from_rfc3339(text)
+        .map_err(|e| AcsError::InvalidResponse(format!("expiresOn `{text}` is not RFC 3339: {e}")))
+}
+
+/// The delay a response asks for: `retry-after-ms`/`x-ms-retry-after-ms` (milliseconds),
+/// else `Retry-After` as seconds or an HTTP date (relative to `now`).
+pub fn parse_retry_after(headers: &HeaderMap, now: SystemTime) -> Option<Duration> {
+    let text = |name: &str| headers.get(name).and_then(|v| v.to_str().ok()).map(str::trim);
+    for name in ["retry-after-ms", "x-ms-retry-after-ms"] {
+        if let Some(ms) = text(name).and_then(|v| v.parse::<f64>().ok())
+            && ms.is_finite()
+            && ms >= 0.0
+        {
+            return Some(Duration::from_millis(ms as u64));
+        }
+    }
+    let value = text("retry-after")?;
+    if let Ok(secs) = value.parse::<u64>() {
+        return Some(Duration::from_secs(secs));
+    }
+    let at = httpdate::parse_http_date(value).ok()?;
+    Some(at.duration_since(now).unwrap_or(Duration::ZERO))
+}
+
+/// A PascalCase code for a status whose body is not a `CommunicationErrorResponse`.
+fn synthesized_code(status: StatusCode) -> String {
+    status
+        .canonical_reason()
+        .map(|r| r.chars().filter(|c| c.is_ascii_alphanumeric()).collect())
+        .filter(|s: &String| !s.is_empty())
+        .unwrap_or_else(|| format!("Http{}", status.as_u16()))
+}
+
+fn api_error(status: StatusCode, headers: &HeaderMap, body: &[u8]) -> AcsError {
+    let retry_after = parse_retry_after(headers, SystemTime::now());
+    let (code, message) = match serde_json::from_slice::<ErrorResponse>(body) {
+        Ok(e) => (e.error.code, e.error.message),
+        Err(_) => {
+            let snippet: String = String::from_utf8_lossy(body).chars().take(200).collect();
+            (synthesized_code(status), snippet)
+        }
+    };
+    AcsError::Api {
+        status: status.as_u16(),
+        code,
+        message,
+        retry_after,
+    }
+}
+
+fn map_transport(e: reqwest::Error) -> AcsError {
+    if e.is_timeout() {
+        AcsError::Timeout
+    } else {
+        AcsError::Transport(e.without_url().to_string())
+    }
+}
+
+struct RawResponse {
+    status: StatusCode,
+    headers: HeaderMap,
+    body: Vec<u8>,
+}
+
+impl AcsClient {
+    /// A client that signs with the connection string's access key. `timeout` bounds every
+    /// call (connect, send, and reading the whole response).
+    pub fn new(http: reqwest::Client, conn: &ConnectionString, timeout: Duration) -> Self {
+        Self {
+            inner: Arc::new(Inner {
+                http,
+                endpoint: conn.endpoint().clone(),
+                primary: conn.key_bytes().clone(),
+                secondary: None,
+                timeout,
+            }),
+        }
+    }
+
+    /// Also know the secondary key: a call the primary key gets a `401` for is tried once
+    /// more with it. An invalid (non-base64) key is ignored with a warning; use
+    /// [`AcsClient::try_with_secondary_key`] to get the error.
+    pub fn with_secondary_key(self, key: SecretString) -> Self {
+        match self.clone().try_with_secondary_key(key) {
+            Ok(client) => client,
+            Err(e) => {
+                tracing::warn!(error = %e, "ignoring the invalid ACS secondary key");
+                self
+            }
+        }
+    }
+
+    /// Like [`AcsClient::with_secondary_key`], failing on a key that isn't base64.
+    pub fn try_with_secondary_key(self, key: SecretString) -> Result<Self, AcsError> {
+        let secondary = decode_key(&key)?;
+        let inner = &self.inner;
+        Ok(Self {
+            inner: Arc::new(Inner {
+                http: inner.http.clone(),
+                endpoint: inner.endpoint.clone(),
+                primary: inner.primary.clone(),
+                secondary: Some(secondary),
+                timeout: inner.timeout,
+            }),
+        })
+    }
+
+    pub fn endpoint(&self) -> &Url {
+        &self.inner.endpoint
+    }
+
+    /// `POST /identities`: a new identity, with a token when `token` = `(scopes, minutes)`.
+    pub async fn create_identity(
+        &self,
+        token: Option<(&[String], u32)>,
+    ) -> Result<CreatedIdentity, AcsError> {
+        let body = CreateRequest {
+            create_token_with_scopes: token.map(|(scopes, _)| scopes),
+            expires_in_minutes: token.map(|(_, minutes)| minutes),
+        };
+        let resp = self
+            .call(Method::POST, "/identities", Some(json_body(&body)?))
+            .await?;
+        let created: CreateResponse = parse_body(&resp.body)?;
+        Ok(CreatedIdentity {
+            id: created.identity.id,
+            access_token: created
+                .access_token
+                .map(TokenDto::into_access_token)
+                .transpose()?,
+        })
+    }
+
+    /// `POST /identities/{id}/:issueAccessToken`.
+    pub async fn issue_access_token(
+        &self,
+        id: &str,
+        scopes: &[String],
+        expires_in_minutes: u32,
+    ) -> Result<AccessToken, AcsError> {
+        let body = IssueRequest {
+            scopes,
+            expires_in_minutes,
+        };
+        let path = format!("/identities/{}/:issueAccessToken", encode_id(id));
+        let resp = self
+            .call(Method::POST, &path, Some(json_body(&body)?))
+            .await?;
+        parse_body::<TokenDto>(&resp.body)?.into_access_token()
+    }
+
+    /// `POST /identities/{id}/:revokeAccessTokens`.
+    pub async fn revoke_access_tokens(&self, id: &str) -> Result<(), AcsError> {
+        let path = format!("/identities/{}/:revokeAccessTokens", encode_id(id));
+        self.call(Method::POST, &path, None).await.map(drop)
+    }
+
+    /// `DELETE /identities/{id}`.
+    pub async fn delete_identity(&self, id: &str) -> Result<(), AcsError> {
+        let path = format!("/identities/{}", encode_id(id));
+        self.call(Method::DELETE, &path, None).await.map(drop)
+    }
+
+    /// `POST /teamsUser/:exchangeAccessToken`: an ACS token for a Teams user's Entra token.
+    pub async fn exchange_teams_token(
+        &self,
+        teams_token: &str,
+        app_id: &str,
+        user_id: &str,
+    ) -> Result<AccessToken, AcsError> {
+        let body = ExchangeRequest {
+            token: teams_token,
+            app_id,
+            user_id,
+        };
+        let resp = self
+            .call(
+                Method::POST,
+                "/teamsUser/:exchangeAccessToken",
+                Some(json_body(&body)?),
+            )
+            .await?;
+        parse_body::<TokenDto>(&resp.body)?.into_access_token()
+    }
+
+    fn url_for(&self, path: &str) -> Result<Url, AcsError> {
+        let base = self.inner.endpoint.as_str().trim_end_matches('/');
+        Url::parse(&format!("{base}{path}?api-version={API_VERSION}"))
+            .map_err(|e| AcsError::Transport(format!("cannot build the request URL: {e}")))
+    }
+
+    /// Sign and send one request; a non-2xx status becomes [`AcsError::Api`].
+    async fn call(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<Vec<u8>>,
+    ) -> Result<RawResponse, AcsError> {
+        let url = self.url_for(path)?;
+        let body = body.unwrap_or_default();
+        let resp = self
+            .send_signed(&method, &url, &body, &self.inner.primary)
+            .await?;
+        let resp = match (&self.inner.secondary, resp.status) {
+            (Some(secondary), StatusCode::UNAUTHORIZED) => {
+                tracing::warn!(
+                    path,
+                    "ACS rejected the primary access key (401); retrying with the secondary key"
+                );
+                self.send_signed(&method, &url, &body, secondary).await?
+            }
+            _ => resp,
+        };
+        if resp.status.is_success() {
+            Ok(resp)
+        } else {
+            Err(api_error(resp.status, &resp.headers, &resp.body))
+        }
+    }
+
+    async fn send_signed(
+        &self,
+        method: &Method,
+        url: &Url,
+        body: &[u8],
+        key: &SecretSlice<u8>,
+    ) -> Result<RawResponse, AcsError> {
+        let request_id = uuid::Uuid::new_v4().to_string();
+        let mut req = self
+            .inner
+            .http
+            .request(method.clone(), url.clone())
+            .timeout(self.inner.timeout)
+            .header(ACCEPT, "application/json")
+            .header(X_MS_RETURN_CLIENT_REQUEST_ID, "true")
+            .header(X_MS_CLIENT_REQUEST_ID, request_id.as_str());
+        for (name, value) in signing::sign(
+            method.as_str(),
+            url,
+            body,
+            key.expose_secret(),
+            Utc::now(),
+        ) {
+            req = req.header(name, value);
+        }
+        if !body.is_empty() {
+            req = req
+                .header(
+                    CONTENT_TYPE,
+                    HeaderValue::from_static("application/json; charset=utf-8"),
+                )
+                .body(body.to_vec());
+        }
+        let started = std::time::Instant::now();
+        let resp = req.send().await.map_err(map_transport)?;
+        let status = resp.status();
+        let headers = resp.headers().clone();
+        let body = resp.bytes().await.map_err(map_transport)?.to_vec();
+        tracing::debug!(
+            method = %method,
+            path = url.path(),
+            status = status.as_u16(),
+            request_id,
+            elapsed_ms = started.elapsed().as_millis() as u64,
+            "ACS call"
+        );
+        Ok(RawResponse {
+            status,
+            headers,
+            body,
+        })
+    }
+}
+
+fn json_body<T: Serialize>(value: &T) -> Result<Vec<u8>, AcsError> {
+    serde_json::to_vec(value)
+        .map_err(|e| AcsError::Transport(format!("cannot serialize the request body: {e}")))
+}
+
+fn parse_body<T: for<'de> Deserialize<'de>>(body: &[u8]) -> Result<T, AcsError> {
+    serde_json::from_slice(body)
+        .map_err(|e| AcsError::InvalidResponse(format!("unexpected response body: {e}")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ids_are_percent_encoded_as_one_segment() {
+        assert_eq!(
+            encode_id("8:acs:1b2c_00000000-aaaa"),
+            "8%3Aacs%3A1b2c_00000000-aaaa"
+        );
+        assert_eq!(encode_id("a/b?c#d e"), "a%2Fb%3Fc%23d%20e");
+    }
+
+    #[test]
+    fn expires_on_with_seven_fractional_digits_parses() {
+        let t = parse_expires_on("2023-10-10T21:39:39.3244584+00:00").unwrap();
+        assert_eq!(t.timestamp(), 1_696_973_979);
+        assert_eq!(t.timestamp_subsec_nanos(), 324_458_400);
+        assert!(parse_expires_on("tomorrow").is_err());
+    }
+
+    #[test]
+    fn retry_after_as_seconds_date_or_milliseconds() {
+        let now = SystemTime::UNIX_EPOCH + Duration::from_secs(1_800_000_000);
+        let mut h = HeaderMap::new();
+        h.insert("retry-after", HeaderValue::from_static("7"));
+        assert_eq!(parse_retry_after(&h, now), Some(Duration::from_secs(7)));
+        let later = httpdate::fmt_http_date(now + Duration::from_secs(30));
+        h.insert("retry-after", HeaderValue::from_str(&later).unwrap());
+        assert_eq!(parse_retry_after(&h, now), Some(Duration::from_secs(30)));
+        h.insert("retry-after", HeaderValue::from_static("soon"));
+        assert_eq!(parse_retry_after(&h, now), None);
+        h.insert("retry-after-ms", HeaderValue::from_static("1500"));
+        assert_eq!(parse_retry_after(&h, now), Some(Duration::from_millis(1500)));
+    }
+
+    #[test]
+    fn error_bodies_map_to_api_errors() {
+        let body = br#"{"error":{"code":"IdentityNotFound","message":"gone"}}"#;
+        let e = api_error(StatusCode::NOT_FOUND, &HeaderMap::new(), body);
+        assert!(e.is_not_found());
+        assert!(matches!(&e, AcsError::Api { code, message, .. } if code == "IdentityNotFound" && message == "gone"));
+        let e = api_error(StatusCode::SERVICE_UNAVAILABLE, &HeaderMap::new(), b"<html>");
+        assert!(matches!(&e, AcsError::Api { code, .. } if code == "ServiceUnavailable"));
+        assert!(e.is_retryable());
+    }
+
+    #[test]
+    fn access_token_debug_is_redacted() {
+        let t = AccessToken {
+            token: SecretString::from("eyJsecret"),
+            expires_on: parse_expires_on("2023-10-10T21:39:39.3244584+00:00").unwrap(),
+        };
+        assert!(!format!("{t:?}").contains("eyJsecret"));
+    }
+
+    #[test]
+    fn scopes_round_trip() {
+        for s in AcsScope::ALL {
+            assert_eq!(s.as_str().parse::<AcsScope>().unwrap(), s);
+        }
+        assert!("chat.write".parse::<AcsScope>().is_err());
+    }
+}

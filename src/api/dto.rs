@@ -1,0 +1,55 @@
+//! Request and response bodies of the public API.
+
+use chrono::{DateTime, FixedOffset, Utc};
+use poem_openapi::Object;
+
+/// Optional body of getToken. Both fields are bounded by the tenant's token policy.
+#[derive(Debug, Clone, Object)]
+#[oai(rename_all = "camelCase")]
+pub struct GetTokenRequest {
+    /// ACS scopes to issue (`chat`, `voip`, `chat.join`, `chat.join.limited`, `voip.join`);
+    /// the tenant's default scopes when absent.
+    #[oai(validator(max_items = 5, unique_items = true))]
+    pub scopes: Option<Vec<String>>,
+    /// Token lifetime in minutes (60–1440, and at most the tenant's maximum); the tenant's
+    /// default when absent.
+    #[oai(validator(minimum(value = "60"), maximum(value = "1440")))]
+    pub expires_in_minutes: Option<u32>,
+}
+
+/// The ACS identity of the caller.
+#[derive(Debug, Clone, Object)]
+#[oai(rename_all = "camelCase")]
+pub struct CommunicationUser {
+    /// The ACS identity, e.g. `8:acs:<resource id>_<unique id>`.
+    pub communication_user_id: String,
+}
+
+/// An ACS access token for the caller's ACS identity.
+#[derive(Debug, Clone, Object)]
+#[oai(rename_all = "camelCase")]
+pub struct TokenResponse {
+    /// The ACS access token (a JWT; treat it as opaque).
+    pub token: String,
+    /// When the token expires (RFC 3339).
+    pub expires_on: DateTime<FixedOffset>,
+    pub user: CommunicationUser,
+}
+
+/// The caller's ACS identity, as stored.
+#[derive(Debug, Clone, Object)]
+#[oai(rename_all = "camelCase")]
+pub struct UserResponse {
+    pub communication_user_id: String,
+    /// When the ACS identity was created.
+    pub created_at: DateTime<Utc>,
+}
+
+/// Liveness and readiness.
+#[derive(Debug, Clone, Object)]
+pub struct HealthStatus {
+    /// `ok`, or `unavailable` with the failing check in `checks`.
+    pub status: String,
+    /// Each check's outcome, e.g. `database: ok`.
+    pub checks: Vec<String>,
+}

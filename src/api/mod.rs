@@ -1,0 +1,92 @@
+//! The HTTP edge: poem-openapi services, the generated spec, Swagger UI, and the middleware
+//! that turns every error into problem+json.
+
+pub mod auth;
+pub mod dto;
+pub mod extract;
+pub mod health;
+pub mod problem;
+pub mod tokens;
+
+use poem::http::StatusCode;
+use poem::middleware::Tracing;
+use poem::endpoint::BoxEndpoint;
+use poem::{Body, Endpoint, EndpointExt, IntoResponse, Request, Response, Route};
+use poem_openapi::OpenApiService;
+
+use crate::state::AppState;
+use problem::ErrorInfo;
+
+pub const API_TITLE: &str = "acs-auth";
+
+/// The OpenAPI service of the public API. `server_url` only fills the spec's `servers` entry.
+pub fn openapi_service(state: AppState) -> OpenApiService<(tokens::TokensApi, health::HealthApi), ()> {
+    OpenApiService::new(
+        (
+            tokens::TokensApi { state: state.clone() },
+            health::HealthApi { state },
+        ),
+        API_TITLE,
+        env!("CARGO_PKG_VERSION"),
+    )
+    .description(
+        "Multi-tenant bring-your-own-identity token server for Azure Communication Services. \
+         Send the user's access token from the tenant's identity provider as a bearer token; \
+         get an ACS access token for the user's ACS identity back. Errors are RFC 9457 problem \
+         details (`application/problem+json`) with a stable `code`.",
+    )
+    .license(poem_openapi::LicenseObject::new("MIT"))
+}
+
+/// The spec as committed in openapi/openapi.json (pretty JSON, trailing newline). The spec
+/// depends only on types, so it is built over a detached state that touches no database.
+pub fn spec_json() -> Result<String, crate::acs::AcsError> {
+    let mut s = openapi_service(AppState::detached()?).spec();
+    s.push('\n');
+    Ok(s)
+}
+
+/// All routes: the API, `/openapi.json`, Swagger UI at `/docs`, plus `extra` (dev issuer).
+pub fn routes(state: AppState, max_body_bytes: usize, extra: Option<BoxEndpoint<'static>>) -> BoxEndpoint<'static> {
+    let api = openapi_service(state);
+    let spec = api.spec_endpoint();
+    let docs = api.swagger_ui();
+    let mut route = Route::new()
+        .nest("/", api)
+        .at("/openapi.json", spec)
+        .nest("/docs", docs);
+    if let Some(extra) = extra {
+        route = route.nest("/dev", extra);
+    }
+    route
+        .around(move |ep, req| body_limit(ep, req, max_body_bytes))
+        .around(problem::problem_middleware)
+        .with(Tracing)
+        .map_to_response()
+        .boxed()
+}
+
+/// Reads the body up to `max` bytes (also for chunked bodies); larger → 413.
+async fn body_limit<E: Endpoint>(ep: E, mut req: Request, max: usize) -> poem::Result<Response> {
+    let declared = req
+        .header(poem::http::header::CONTENT_LENGTH)
+        .and_then(|v| v.parse::<usize>().ok());
+    if declared.is_some_and(|n| n > max) {
+        return Err(too_large(max));
+    }
+    let body = req.take_body();
+    let bytes = body.into_bytes_limit(max).await.map_err(|e| match e {
+        poem::error::ReadBodyError::PayloadTooLarge => too_large(max),
+        other => poem::Error::from(other),
+    })?;
+    req.set_body(Body::from(bytes));
+    ep.call(req).await.map(IntoResponse::into_response)
+}
+
+fn too_large(max: usize) -> poem::Error {
+    poem::Error::from(
+        ErrorInfo::new(StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large", "The request body is too large")
+            .detail(format!("Bodies are limited to {max} bytes.")),
+    )
+}
+

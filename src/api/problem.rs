@@ -1,0 +1,349 @@
+//! The one place errors become HTTP: RFC 9457 problem details (`application/problem+json`) with
+//! a stable `code` and the request id. 5xx bodies say nothing internal; the log has the cause.
+
+use std::marker::PhantomData;
+
+use acs_auth_providers::VerifyError;
+use poem::http::{HeaderValue, StatusCode, header};
+use poem::{Endpoint, IntoResponse, Request, Response};
+use poem_openapi::registry::{MetaHeader, MetaMediaType, MetaResponse, MetaResponses, Registry};
+use poem_openapi::types::{ToJSON, Type};
+use poem_openapi::{ApiResponse, Object};
+
+use crate::service::ServiceError;
+
+pub const PROBLEM_JSON: &str = "application/problem+json";
+pub const REQUEST_ID_HEADER: &str = "x-request-id";
+
+/// RFC 9457 problem details.
+#[derive(Debug, Clone, Object)]
+#[oai(rename_all = "camelCase")]
+pub struct Problem {
+    /// A URI naming the problem type: `urn:acs-auth:problem:{code}`.
+    #[oai(rename = "type")]
+    pub problem_type: String,
+    /// Short, human-readable summary of the problem type.
+    pub title: String,
+    /// The HTTP status code.
+    pub status: u16,
+    /// Human-readable explanation of this occurrence.
+    #[oai(skip_serializing_if_is_none)]
+    pub detail: Option<String>,
+    /// Stable machine-readable code (e.g. `token_expired`, `tenant_not_found`).
+    pub code: String,
+    /// The id of the request, also in the `x-request-id` response header and in the server log.
+    #[oai(skip_serializing_if_is_none)]
+    pub request_id: Option<String>,
+}
+
+/// An error on its way to the client: a status, a stable code, and the headers it needs.
+#[derive(Debug, Clone)]
+pub struct ErrorInfo {
+    pub status: StatusCode,
+    pub code: &'static str,
+    pub title: &'static str,
+    pub detail: Option<String>,
+    /// RFC 6750 `error` attribute of `WWW-Authenticate` (401 and 403 on bearer-protected paths).
+    pub bearer_error: Option<&'static str>,
+    pub retry_after_secs: Option<u64>,
+}
+
+impl ErrorInfo {
+    pub fn new(status: StatusCode, code: &'static str, title: &'static str) -> Self {
+        Self {
+            status,
+            code,
+            title,
+            detail: None,
+            bearer_error: None,
+            retry_after_secs: None,
+        }
+    }
+
+    pub fn detail(mut self, detail: impl Into<String>) -> Self {
+        self.detail = Some(detail.into());
+        self
+    }
+
+    pub fn bearer(mut self, error: &'static str) -> Self {
+        self.bearer_error = Some(error);
+        self
+    }
+
+    pub fn retry_after(mut self, secs: u64) -> Self {
+        self.retry_after_secs = Some(secs);
+        self
+    }
+
+    pub fn to_response(&self, request_id: Option<&str>) -> Response {
+        let problem = Problem {
+            problem_type: format!("urn:acs-auth:problem:{}", self.code),
+            title: self.title.to_owned(),
+            status: self.status.as_u16(),
+            detail: self.detail.clone(),
+            code: self.code.to_owned(),
+            request_id: request_id.map(str::to_owned),
+        };
+        let body = problem.to_json_string();
+        let mut resp = Response::builder()
+            .status(self.status)
+            .header(header::CONTENT_TYPE, PROBLEM_JSON)
+            .header(header::CACHE_CONTROL, "no-store")
+            .body(body);
+        if self.status == StatusCode::UNAUTHORIZED || self.bearer_error.is_some() {
+            let value = match self.bearer_error {
+                Some(error) => format!("Bearer realm=\"acs-auth\", error=\"{error}\""),
+                None => "Bearer realm=\"acs-auth\"".to_owned(),
+            };
+            if let Ok(v) = HeaderValue::from_str(&value) {
+                resp.headers_mut().insert(header::WWW_AUTHENTICATE, v);
+            }
+        }
+        if let Some(secs) = self.retry_after_secs {
+            resp.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(secs));
+        }
+        resp
+    }
+}
+
+impl std::fmt::Display for ErrorInfo {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} {}", self.status.as_u16(), self.code)
+    }
+}
+
+impl std::error::Error for ErrorInfo {}
+
+impl poem::error::ResponseError for ErrorInfo {
+    fn status(&self) -> StatusCode {
+        self.status
+    }
+
+    fn as_response(&self) -> Response {
+        self.to_response(None)
+    }
+}
+
+/// The statuses one operation can fail with, for the OpenAPI spec.
+pub trait ErrorSet: Send + Sync + 'static {
+    const STATUSES: &'static [(u16, &'static str)];
+}
+
+/// An operation's error: carries an [`ErrorInfo`]; documents the statuses of `S` in the spec.
+pub struct ApiError<S: ErrorSet> {
+    pub info: ErrorInfo,
+    _set: PhantomData<fn() -> S>,
+}
+
+impl<S: ErrorSet> std::fmt::Debug for ApiError<S> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.info.fmt(f)
+    }
+}
+
+impl<S: ErrorSet> From<ErrorInfo> for ApiError<S> {
+    fn from(info: ErrorInfo) -> Self {
+        Self {
+            info,
+            _set: PhantomData,
+        }
+    }
+}
+
+impl<S: ErrorSet> From<ServiceError> for ApiError<S> {
+    fn from(e: ServiceError) -> Self {
+        ErrorInfo::from(&e).into()
+    }
+}
+
+impl<S: ErrorSet> From<VerifyError> for ApiError<S> {
+    fn from(e: VerifyError) -> Self {
+        ErrorInfo::from(&e).into()
+    }
+}
+
+impl<S: ErrorSet> From<ApiError<S>> for poem::Error {
+    fn from(e: ApiError<S>) -> Self {
+        poem::Error::from(e.info)
+    }
+}
+
+impl<S: ErrorSet> ApiResponse for ApiError<S> {
+    fn meta() -> MetaResponses {
+        MetaResponses {
+            responses: S::STATUSES
+                .iter()
+                .map(|(status, description)| MetaResponse {
+                    description,
+                    status: Some(*status),
+                    status_range: None,
+                    content: vec![MetaMediaType {
+                        content_type: PROBLEM_JSON,
+                        schema: Problem::schema_ref(),
+                    }],
+                    headers: headers_for(*status),
+                })
+                .collect(),
+        }
+    }
+
+    fn register(registry: &mut Registry) {
+        Problem::register(registry);
+    }
+}
+
+fn headers_for(status: u16) -> Vec<MetaHeader> {
+    let header = |name: &str, description: &str| MetaHeader {
+        name: name.to_owned(),
+        description: Some(description.to_owned()),
+        required: false,
+        deprecated: false,
+        schema: String::schema_ref(),
+    };
+    match status {
+        401 => vec![header(
+            "WWW-Authenticate",
+            "RFC 6750 challenge, e.g. `Bearer realm=\"acs-auth\", error=\"invalid_token\"`",
+        )],
+        403 => vec![header("WWW-Authenticate", "`Bearer … error=\"insufficient_scope\"` when a scope or role is missing")],
+        429 | 503 => vec![header("Retry-After", "Seconds to wait before trying again")],
+        _ => Vec::new(),
+    }
+}
+
+impl From<&VerifyError> for ErrorInfo {
+    fn from(e: &VerifyError) -> Self {
+        if e.is_server_side() {
+            tracing::warn!(error = %e, "token could not be verified: identity provider problem");
+            return ErrorInfo::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                e.code(),
+                "The identity provider cannot be reached",
+            )
+            .detail("The tenant's identity provider could not be reached to verify the token; try again later.")
+            .retry_after(5);
+        }
+        tracing::info!(reason = %e, "bearer token refused");
+        ErrorInfo::new(StatusCode::UNAUTHORIZED, e.code(), "The bearer token is not valid")
+            .detail(e.to_string())
+            .bearer("invalid_token")
+    }
+}
+
+impl From<&ServiceError> for ErrorInfo {
+    fn from(e: &ServiceError) -> Self {
+        match e {
+            ServiceError::Shared(inner) => ErrorInfo::from(inner.as_ref()),
+            ServiceError::InsufficientScope(detail) => {
+                ErrorInfo::new(StatusCode::FORBIDDEN, "insufficient_scope", "The token lacks a required scope or role")
+                    .detail(detail.clone())
+                    .bearer("insufficient_scope")
+            }
+            ServiceError::InvalidRequest { field, message } => {
+                ErrorInfo::new(StatusCode::BAD_REQUEST, "invalid_request", "The request is not valid")
+                    .detail(format!("`{field}`: {message}"))
+            }
+            ServiceError::UserNotFound => ErrorInfo::new(StatusCode::NOT_FOUND, "user_not_found", "The caller has no ACS identity")
+                .detail("No ACS identity is mapped to the caller; getToken creates one."),
+            ServiceError::TenantDisabled => {
+                ErrorInfo::new(StatusCode::FORBIDDEN, "tenant_disabled", "The tenant is disabled")
+            }
+            ServiceError::Acs(acs) => acs_error_info(acs),
+            ServiceError::Store(err) => {
+                tracing::error!(error = %err, "store failure");
+                ErrorInfo::new(StatusCode::SERVICE_UNAVAILABLE, "store_unavailable", "The service is temporarily unavailable")
+                    .retry_after(5)
+            }
+            ServiceError::UnknownResource(name) => {
+                tracing::error!(resource = %name, "mapping refers to an ACS resource that is not configured");
+                ErrorInfo::new(StatusCode::INTERNAL_SERVER_ERROR, "acs_resource_unknown", "The service is misconfigured")
+            }
+        }
+    }
+}
+
+fn acs_error_info(e: &crate::acs::AcsError) -> ErrorInfo {
+    use crate::acs::AcsError;
+    tracing::warn!(error = %e, "ACS call failed");
+    match e {
+        AcsError::Timeout => ErrorInfo::new(StatusCode::GATEWAY_TIMEOUT, "acs_timeout", "ACS did not answer in time").retry_after(5),
+        AcsError::Api { status: 429, retry_after, .. } => ErrorInfo::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "acs_throttled",
+            "ACS is throttling requests",
+        )
+        .retry_after(retry_after.map(|d| d.as_secs().max(1)).unwrap_or(10)),
+        e if e.is_retryable() => ErrorInfo::new(StatusCode::BAD_GATEWAY, "acs_unavailable", "ACS failed to answer")
+            .retry_after(e.retry_after().map(|d| d.as_secs().max(1)).unwrap_or(5)),
+        _ => ErrorInfo::new(StatusCode::BAD_GATEWAY, "acs_error", "ACS refused the request"),
+    }
+}
+
+/// Turns every error that reaches the edge — the handlers' own, and poem's (no route, bad JSON,
+/// missing credentials) — into problem+json, and tags each response with its request id.
+pub async fn problem_middleware<E: Endpoint>(next: E, mut req: Request) -> poem::Result<Response> {
+    let request_id = request_id_of(&req);
+    if let Ok(v) = HeaderValue::from_str(&request_id) {
+        req.headers_mut().insert(REQUEST_ID_HEADER, v);
+    }
+    let mut resp = match next.call(req).await {
+        Ok(r) => r.into_response(),
+        Err(err) => error_response(&err, &request_id),
+    };
+    if let Ok(v) = HeaderValue::from_str(&request_id) {
+        resp.headers_mut().insert(REQUEST_ID_HEADER, v);
+    }
+    Ok(resp)
+}
+
+/// The caller's `x-request-id` when it is short and plain, else a fresh UUID.
+fn request_id_of(req: &Request) -> String {
+    req.headers()
+        .get(REQUEST_ID_HEADER)
+        .and_then(|v| v.to_str().ok())
+        .filter(|v| {
+            !v.is_empty()
+                && v.len() <= 64
+                && v.bytes().all(|b| b.is_ascii_alphanumeric() || b"-_.".contains(&b))
+        })
+        .map(str::to_owned)
+        .unwrap_or_else(|| uuid::Uuid::new_v4().to_string())
+}
+
+fn error_response(err: &poem::Error, request_id: &str) -> Response {
+    use poem::error::{MethodNotAllowedError, NotFoundError};
+    use poem_openapi::error::{AuthorizationError, ContentTypeError, ParseParamError, ParseRequestPayloadError};
+
+    let info = if let Some(info) = err.downcast_ref::<ErrorInfo>() {
+        info.clone()
+    } else if err.is::<AuthorizationError>() {
+        ErrorInfo::new(StatusCode::UNAUTHORIZED, "missing_token", "A bearer token is required")
+            .detail("Send the user's identity-provider access token as `Authorization: Bearer <token>`.")
+    } else if let Some(e) = err.downcast_ref::<ParseRequestPayloadError>() {
+        ErrorInfo::new(StatusCode::BAD_REQUEST, "invalid_body", "The request body is not valid").detail(e.reason.clone())
+    } else if let Some(e) = err.downcast_ref::<ContentTypeError>() {
+        ErrorInfo::new(StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type", "The content type is not supported")
+            .detail(e.to_string())
+    } else if let Some(e) = err.downcast_ref::<ParseParamError>() {
+        ErrorInfo::new(StatusCode::BAD_REQUEST, "invalid_parameter", "A parameter is not valid").detail(e.to_string())
+    } else if err.is::<NotFoundError>() {
+        ErrorInfo::new(StatusCode::NOT_FOUND, "not_found", "No such resource")
+    } else if err.is::<MethodNotAllowedError>() {
+        ErrorInfo::new(StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed", "Method not allowed")
+    } else {
+        let status = err.status();
+        if status.is_server_error() {
+            tracing::error!(error = %err, %status, "unhandled error");
+            ErrorInfo::new(status, "internal_error", "Internal error")
+        } else {
+            let code = match status {
+                StatusCode::PAYLOAD_TOO_LARGE => "payload_too_large",
+                StatusCode::REQUEST_TIMEOUT => "request_timeout",
+                StatusCode::TOO_MANY_REQUESTS => "too_many_requests",
+                _ => "bad_request",
+            };
+            ErrorInfo::new(status, code, "The request cannot be served").detail(err.to_string())
+        }
+    };
+    info.to_response(Some(request_id))
+}

@@ -1,0 +1,213 @@
+//! getToken, deleteUser, getUser — per tenant, and the seed's bare paths.
+//! Each handler: find the tenant → authenticate → call the service → shape the result.
+
+use poem_openapi::param::Path;
+use poem_openapi::payload::Json;
+use poem_openapi::{ApiResponse, OpenApi, Tags};
+
+use super::auth::{BearerAuth, authenticate, tenant_by_id, tenant_for_token};
+use super::dto::{CommunicationUser, GetTokenRequest, TokenResponse, UserResponse};
+use super::extract::OptionalJson;
+use super::problem::{ApiError, ErrorSet};
+use crate::service::{DeleteOutcome, IssuedToken, TokenRequest};
+use crate::state::AppState;
+use crate::tenants::Tenant;
+
+#[derive(Tags)]
+enum ApiTags {
+    /// ACS identities and tokens for the signed-in user of a tenant.
+    Tokens,
+    /// Seed-compatible paths without a tenant: the tenant comes from the token's issuer or the
+    /// configured default tenant.
+    #[oai(rename = "Tokens (seed-compatible)")]
+    Seed,
+}
+
+pub struct GetTokenErrors;
+impl ErrorSet for GetTokenErrors {
+    const STATUSES: &'static [(u16, &'static str)] = &[
+        (400, "The body or a parameter is not valid (`invalid_body`, `invalid_request`, `tenant_ambiguous`)."),
+        (401, "The bearer token is missing or not valid (`missing_token`, `token_*`)."),
+        (403, "The token lacks a required scope or role (`insufficient_scope`), or the tenant is disabled."),
+        (404, "No such tenant (`tenant_not_found`)."),
+        (413, "The body is too large."),
+        (415, "The body is not JSON."),
+        (502, "ACS refused or failed the call (`acs_error`, `acs_unavailable`)."),
+        (503, "ACS is throttling, or the identity provider or the store is unavailable; see `Retry-After`."),
+        (504, "ACS did not answer in time (`acs_timeout`)."),
+    ];
+}
+
+pub struct DeleteUserErrors;
+impl ErrorSet for DeleteUserErrors {
+    const STATUSES: &'static [(u16, &'static str)] = &[
+        (400, "The tenant cannot be told from the token (`tenant_ambiguous`)."),
+        (401, "The bearer token is missing or not valid."),
+        (403, "The token lacks a required scope or role, or the tenant is disabled."),
+        (404, "No such tenant (`tenant_not_found`), or the caller has no ACS identity (`user_not_found`)."),
+        (503, "The identity provider or the store is unavailable; see `Retry-After`."),
+    ];
+}
+
+pub struct GetUserErrors;
+impl ErrorSet for GetUserErrors {
+    const STATUSES: &'static [(u16, &'static str)] = &[
+        (401, "The bearer token is missing or not valid."),
+        (403, "The token lacks a required scope or role, or the tenant is disabled."),
+        (404, "No such tenant (`tenant_not_found`), or the caller has no ACS identity (`user_not_found`)."),
+        (503, "The identity provider or the store is unavailable; see `Retry-After`."),
+    ];
+}
+
+#[derive(ApiResponse)]
+pub enum GetTokenResponse {
+    /// A token for the caller's existing ACS identity.
+    #[oai(status = 200)]
+    Ok(Json<TokenResponse>),
+    /// The caller's ACS identity was created by this call; here is its first token.
+    #[oai(status = 201)]
+    Created(Json<TokenResponse>),
+}
+
+#[derive(ApiResponse)]
+pub enum DeleteUserResponse {
+    /// The caller's ACS identity and its mapping are deleted.
+    #[oai(status = 204)]
+    Deleted,
+    /// The mapping is deleted; ACS did not confirm the identity's deletion yet, and it is
+    /// retried in the background until it succeeds.
+    #[oai(status = 202)]
+    Accepted,
+}
+
+#[derive(ApiResponse)]
+pub enum GetUserResponse {
+    /// The caller's ACS identity.
+    #[oai(status = 200)]
+    Ok(Json<UserResponse>),
+}
+
+pub struct TokensApi {
+    pub state: AppState,
+}
+
+#[OpenApi]
+impl TokensApi {
+    /// Get an ACS token for the signed-in user
+    ///
+    /// Verifies the caller's access token with the tenant's identity provider, creates the
+    /// user's ACS identity on first use (201), and returns an ACS access token for it.
+    #[oai(path = "/tenants/:tenant/getToken", method = "post", operation_id = "getToken", tag = "ApiTags::Tokens")]
+    async fn get_token(
+        &self,
+        /// The tenant's id.
+        tenant: Path<String>,
+        auth: BearerAuth,
+        body: OptionalJson<GetTokenRequest>,
+    ) -> Result<GetTokenResponse, ApiError<GetTokenErrors>> {
+        let tenant = tenant_by_id(&self.state, &tenant.0)?;
+        self.get_token_for(&tenant, &auth, body).await
+    }
+
+    /// Delete the signed-in user's ACS identity
+    ///
+    /// Removes the mapping and deletes the ACS identity (which revokes its tokens). 202 when
+    /// ACS did not confirm yet: the deletion is then retried until it succeeds.
+    #[oai(path = "/tenants/:tenant/deleteUser", method = "delete", operation_id = "deleteUser", tag = "ApiTags::Tokens")]
+    async fn delete_user(
+        &self,
+        /// The tenant's id.
+        tenant: Path<String>,
+        auth: BearerAuth,
+    ) -> Result<DeleteUserResponse, ApiError<DeleteUserErrors>> {
+        let tenant = tenant_by_id(&self.state, &tenant.0)?;
+        self.delete_user_for(&tenant, &auth).await
+    }
+
+    /// Look up the signed-in user's ACS identity
+    #[oai(path = "/tenants/:tenant/user", method = "get", operation_id = "getUser", tag = "ApiTags::Tokens")]
+    async fn get_user(
+        &self,
+        /// The tenant's id.
+        tenant: Path<String>,
+        auth: BearerAuth,
+    ) -> Result<GetUserResponse, ApiError<GetUserErrors>> {
+        let tenant = tenant_by_id(&self.state, &tenant.0)?;
+        let who = authenticate(&tenant, &auth).await?;
+        let mapping = self.state.tokens.get_user(&tenant, &who).await?;
+        Ok(GetUserResponse::Ok(Json(UserResponse {
+            communication_user_id: mapping.acs_user_id,
+            created_at: mapping.created_at,
+        })))
+    }
+
+    /// Get an ACS token (seed-compatible path)
+    ///
+    /// As getToken; the tenant is the one whose identity provider issued the token, or the
+    /// configured default tenant.
+    #[oai(path = "/getToken", method = "post", operation_id = "getTokenDefaultTenant", tag = "ApiTags::Seed")]
+    async fn get_token_bare(
+        &self,
+        auth: BearerAuth,
+        body: OptionalJson<GetTokenRequest>,
+    ) -> Result<GetTokenResponse, ApiError<GetTokenErrors>> {
+        let tenant = tenant_for_token(&self.state, &auth.0.token)?;
+        self.get_token_for(&tenant, &auth, body).await
+    }
+
+    /// Delete the caller's ACS identity (seed-compatible path)
+    #[oai(path = "/deleteUser", method = "delete", operation_id = "deleteUserDefaultTenant", tag = "ApiTags::Seed")]
+    async fn delete_user_bare(&self, auth: BearerAuth) -> Result<DeleteUserResponse, ApiError<DeleteUserErrors>> {
+        let tenant = tenant_for_token(&self.state, &auth.0.token)?;
+        self.delete_user_for(&tenant, &auth).await
+    }
+}
+
+impl TokensApi {
+    async fn get_token_for(
+        &self,
+        tenant: &Tenant,
+        auth: &BearerAuth,
+        body: OptionalJson<GetTokenRequest>,
+    ) -> Result<GetTokenResponse, ApiError<GetTokenErrors>> {
+        let who = authenticate(tenant, auth).await?;
+        let request = body
+            .0
+            .map(|b| TokenRequest {
+                scopes: b.scopes,
+                expires_in_minutes: b.expires_in_minutes,
+            })
+            .unwrap_or_default();
+        let issued = self.state.tokens.get_token(tenant, &who, request).await?;
+        let created = issued.created;
+        let body = Json(token_response(issued));
+        Ok(if created {
+            GetTokenResponse::Created(body)
+        } else {
+            GetTokenResponse::Ok(body)
+        })
+    }
+
+    async fn delete_user_for(
+        &self,
+        tenant: &Tenant,
+        auth: &BearerAuth,
+    ) -> Result<DeleteUserResponse, ApiError<DeleteUserErrors>> {
+        let who = authenticate(tenant, auth).await?;
+        Ok(match self.state.tokens.delete_user(tenant, &who).await? {
+            DeleteOutcome::Deleted => DeleteUserResponse::Deleted,
+            DeleteOutcome::Queued => DeleteUserResponse::Accepted,
+        })
+    }
+}
+
+fn token_response(issued: IssuedToken) -> TokenResponse {
+    use secrecy::ExposeSecret;
+    TokenResponse {
+        token: issued.token.expose_secret().to_owned(),
+        expires_on: issued.expires_on,
+        user: CommunicationUser {
+            communication_user_id: issued.acs_user_id,
+        },
+    }
+}

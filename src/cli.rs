@@ -1,0 +1,333 @@
+//! The command line: `serve`, `dev`, `migrate`, `openapi`, `acs-emulator`, `tenants`,
+//! `dev-token`. `main` only calls [`main`].
+
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use clap::{Parser, Subcommand};
+use secrecy::{ExposeSecret, SecretString};
+
+use crate::acs::{EmulatorConfig, RunningEmulator};
+use crate::config::{
+    LogFormat, OidcProviderSettings, ProviderSettings, Settings, TenantSettings, TokenPolicySettings,
+};
+use crate::dev::{DEV_AUDIENCE, DEV_TENANT, DevIssuer};
+use crate::startup::{Application, BuildOptions, shutdown_signal};
+use crate::store::Store;
+
+const AFTER_HELP: &str = "\
+Configuration: defaults, then the TOML file (--config or ACS_AUTH_CONFIG), then environment
+variables ACS_AUTH_<SECTION>__<KEY> (e.g. ACS_AUTH_DATABASE__URL). See docs/configuration.md.
+
+Quick start:  acs-auth dev            (SQLite, ACS emulator, development IdP, Swagger UI at /docs)
+              acs-auth dev-token alice (a token from the development issuer)";
+
+#[derive(Debug, Parser)]
+#[command(name = "acs-auth", version, about = "Multi-tenant bring-your-own-identity token server for Azure Communication Services", after_help = AFTER_HELP)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the server from its configuration (production mode; never enables dev features).
+    Serve {
+        /// TOML configuration file.
+        #[arg(long, env = "ACS_AUTH_CONFIG")]
+        config: Option<PathBuf>,
+        /// Address to listen on; overrides `server.bind` (default 127.0.0.1:8080).
+        #[arg(long)]
+        bind: Option<SocketAddr>,
+    },
+    /// Run everything embedded for development: SQLite in --data-dir, an in-process ACS
+    /// emulator, a development OpenID Connect issuer at /dev/idp and a ready `dev` tenant.
+    /// NOT for production: anyone can mint tokens at /dev/idp/token.
+    Dev {
+        /// Address to listen on.
+        #[arg(long, default_value = "127.0.0.1:8080")]
+        bind: SocketAddr,
+        /// Where the database, the issuer key and the emulator certificate live.
+        #[arg(long, default_value = "./.acs-auth")]
+        data_dir: PathBuf,
+    },
+    /// Apply pending database migrations and exit.
+    Migrate {
+        #[arg(long, env = "ACS_AUTH_CONFIG")]
+        config: Option<PathBuf>,
+    },
+    /// Print the OpenAPI 3 spec of the HTTP API (as committed in openapi/openapi.json).
+    Openapi {
+        /// Write to this file instead of standard output.
+        #[arg(long)]
+        output: Option<PathBuf>,
+    },
+    /// Run the ACS identity emulator alone and print its connection string.
+    AcsEmulator {
+        /// HTTP address to listen on.
+        #[arg(long, default_value = "127.0.0.1:8090")]
+        bind: SocketAddr,
+        /// Also serve HTTPS here (a self-signed certificate is written to --tls-dir).
+        #[arg(long)]
+        https_bind: Option<SocketAddr>,
+        /// Access key (base64) clients must sign with; random when absent.
+        #[arg(long, env = "ACS_EMULATOR_ACCESS_KEY")]
+        access_key: Option<String>,
+        /// Where to write cert.pem and key.pem for HTTPS.
+        #[arg(long)]
+        tls_dir: Option<PathBuf>,
+    },
+    /// Inspect the configured tenants.
+    Tenants {
+        #[command(subcommand)]
+        command: TenantsCommand,
+    },
+    /// Print an access token for SUBJECT from the development issuer of `acs-auth dev`.
+    DevToken {
+        /// The subject (`sub`) of the token.
+        subject: String,
+        /// The data directory `acs-auth dev` runs with.
+        #[arg(long, default_value = "./.acs-auth")]
+        data_dir: PathBuf,
+        /// Lifetime in minutes.
+        #[arg(long, default_value_t = 60)]
+        minutes: u32,
+        /// Delegated scopes to put in `scp` (repeatable).
+        #[arg(long)]
+        scope: Vec<String>,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum TenantsCommand {
+    /// List the tenants of the configuration.
+    List {
+        #[arg(long, env = "ACS_AUTH_CONFIG")]
+        config: Option<PathBuf>,
+    },
+    /// Fetch each tenant's discovery document and keys and report what works.
+    Check {
+        #[arg(long, env = "ACS_AUTH_CONFIG")]
+        config: Option<PathBuf>,
+        /// Only this tenant.
+        tenant: Option<String>,
+    },
+}
+
+type AnyError = Box<dyn std::error::Error + Send + Sync>;
+
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: cannot start the runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(run(cli)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {}", chain(e.as_ref()));
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn chain(e: &(dyn std::error::Error + 'static)) -> String {
+    let mut out = e.to_string();
+    let mut cur = e.source();
+    while let Some(s) = cur {
+        let text = s.to_string();
+        if !out.contains(&text) {
+            out.push_str(": ");
+            out.push_str(&text);
+        }
+        cur = s.source();
+    }
+    out
+}
+
+pub async fn run(cli: Cli) -> Result<(), AnyError> {
+    match cli.command {
+        Command::Serve { config, bind } => {
+            let mut settings = Settings::load(config.as_deref())?;
+            crate::telemetry::init(&settings.log.level, settings.log.format);
+            if let Some(bind) = bind {
+                settings.server.bind = bind;
+            }
+            let app = Application::build(settings, BuildOptions::default()).await?;
+            tracing::info!(addr = %app.local_addr(), "acs-auth listening");
+            app.run_until(shutdown_signal()).await?;
+        }
+        Command::Dev { bind, data_dir } => dev(bind, &data_dir).await?,
+        Command::Migrate { config } => {
+            let settings = Settings::load(config.as_deref())?;
+            crate::telemetry::init(&settings.log.level, settings.log.format);
+            let store = Store::connect(settings.database.url.expose_secret(), 1).await?;
+            store.migrate().await?;
+            println!("migrations applied");
+        }
+        Command::Openapi { output } => {
+            let spec = crate::api::spec_json()?;
+            match output {
+                Some(path) => std::fs::write(&path, spec)?,
+                None => print!("{spec}"),
+            }
+        }
+        Command::AcsEmulator {
+            bind,
+            https_bind,
+            access_key,
+            tls_dir,
+        } => {
+            crate::telemetry::init("info", LogFormat::Text);
+            crate::acs::install_crypto_provider();
+            let mut config = match access_key {
+                Some(k) => EmulatorConfig::new(SecretString::from(k)),
+                None => EmulatorConfig::with_random_key(),
+            };
+            config.tls_dir = tls_dir;
+            let running = RunningEmulator::start(config, bind, https_bind).await?;
+            println!("ACS emulator listening");
+            println!("  connection string: {}", running.connection_string());
+            if let Some(https) = running.https_connection_string() {
+                println!("  https connection string: {https}");
+            }
+            if let Some(cert) = &running.cert_path {
+                println!("  certificate: {} (trust it: REQUESTS_CA_BUNDLE / NODE_EXTRA_CA_CERTS)", cert.display());
+            }
+            shutdown_signal().await;
+            running.shutdown().await;
+        }
+        Command::Tenants { command } => tenants(command).await?,
+        Command::DevToken {
+            subject,
+            data_dir,
+            minutes,
+            scope,
+        } => {
+            let issuer = DevIssuer::from_data_dir(&data_dir)?;
+            let token = issuer.mint(&subject, minutes.clamp(1, 1440), &scope)?;
+            println!("{}", token.expose_secret());
+        }
+    }
+    Ok(())
+}
+
+async fn tenants(command: TenantsCommand) -> Result<(), AnyError> {
+    match command {
+        TenantsCommand::List { config } => {
+            let settings = Settings::load(config.as_deref())?;
+            println!("{:<24} {:<8} {:<8} issuer", "id", "kind", "enabled");
+            for t in &settings.tenants {
+                let (kind, issuer) = match &t.provider {
+                    ProviderSettings::Oidc(p) => ("oidc", p.issuer.as_str()),
+                };
+                println!("{:<24} {:<8} {:<8} {issuer}", t.id, kind, t.enabled);
+            }
+        }
+        TenantsCommand::Check { config, tenant } => {
+            let settings = Settings::load(config.as_deref())?;
+            let http = crate::startup::http_client(std::time::Duration::from_secs(settings.jwks.request_timeout_secs))?;
+            let mut failed = false;
+            for t in settings.tenants.iter().filter(|t| tenant.as_deref().is_none_or(|id| id == t.id)) {
+                println!("tenant {}:", t.id);
+                for check in crate::tenants::check(&http, t).await {
+                    let mark = if check.ok { "ok  " } else { "FAIL" };
+                    failed |= !check.ok;
+                    println!("  [{mark}] {}: {}", check.name, check.detail);
+                }
+            }
+            if failed {
+                return Err("some checks failed".into());
+            }
+        }
+    }
+    Ok(())
+}
+
+async fn dev(bind: SocketAddr, data_dir: &Path) -> Result<(), AnyError> {
+    crate::telemetry::init("info,acs_auth=debug", LogFormat::Text);
+    tracing::warn!("DEVELOPMENT MODE: anyone can mint tokens at /dev/idp/token; never expose this server");
+    std::fs::create_dir_all(data_dir)?;
+    crate::acs::install_crypto_provider();
+
+    let mut emulator_config = EmulatorConfig::with_random_key();
+    emulator_config.tls_dir = Some(data_dir.join("acs-emulator"));
+    let loopback = SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), 0);
+    let emulator = RunningEmulator::start(emulator_config, loopback, Some(loopback)).await?;
+
+    let listener = tokio::net::TcpListener::bind(bind)
+        .await
+        .map_err(|e| format!("cannot bind {bind}: {e}"))?;
+    let local = listener.local_addr()?;
+    let host = if local.ip().is_unspecified() {
+        IpAddr::V4(Ipv4Addr::LOCALHOST)
+    } else {
+        local.ip()
+    };
+    let base = format!("http://{}", SocketAddr::new(host, local.port()));
+    let issuer = Arc::new(DevIssuer::open(data_dir, format!("{base}/dev/idp"))?);
+
+    let settings = dev_settings(data_dir, bind, &emulator.connection_string(), issuer.issuer());
+    settings.validate()?;
+    let app = Application::build(
+        settings,
+        BuildOptions {
+            dev_issuer: Some(Arc::clone(&issuer)),
+            listener: Some(listener),
+            acs_resource_name: Some("dev-emulator".into()),
+        },
+    )
+    .await?;
+
+    println!(
+        "\nacs-auth dev is running (DEVELOPMENT MODE — never expose it)\n\
+         \n  API         {base}\n  Swagger UI  {base}/docs\n  OpenAPI     {base}/openapi.json\n  \
+         Dev issuer  {iss}  (tenant `{DEV_TENANT}`, audience `{DEV_AUDIENCE}`)\n  \
+         ACS emulator {acs}\n",
+        iss = issuer.issuer(),
+        acs = emulator.connection_string(),
+    );
+    if let (Some(https), Some(cert)) = (emulator.https_connection_string(), &emulator.cert_path) {
+        println!("  ACS emulator (https, for the Azure SDKs) {https}\n    certificate {}\n", cert.display());
+    }
+    println!(
+        "Try it:\n  TOKEN=$(cargo run -q --release -- dev-token alice --data-dir {dir})\n  \
+         curl -s -X POST {base}/tenants/dev/getToken -H \"Authorization: Bearer $TOKEN\"\n  \
+         curl -i -X DELETE {base}/tenants/dev/deleteUser -H \"Authorization: Bearer $TOKEN\"\n",
+        dir = data_dir.display()
+    );
+    app.run_until(shutdown_signal()).await?;
+    emulator.shutdown().await;
+    Ok(())
+}
+
+/// The embedded configuration of `acs-auth dev`.
+pub fn dev_settings(data_dir: &Path, bind: SocketAddr, acs_connection_string: &str, issuer: &str) -> Settings {
+    let mut settings = Settings::default();
+    settings.server.bind = bind;
+    settings.database.url = SecretString::from(format!(
+        "sqlite://{}?mode=rwc",
+        data_dir.join("acs-auth.db").display()
+    ));
+    settings.acs.connection_string = Some(SecretString::from(acs_connection_string.to_owned()));
+    settings.default_tenant = Some(DEV_TENANT.into());
+    settings.tenants = vec![TenantSettings {
+        id: DEV_TENANT.into(),
+        display_name: Some("Development tenant".into()),
+        enabled: true,
+        provider: ProviderSettings::Oidc(OidcProviderSettings {
+            issuer: issuer.to_owned(),
+            audiences: vec![DEV_AUDIENCE.into()],
+            subject_claim: "sub".into(),
+            allow_http: true,
+        }),
+        access: Default::default(),
+        tokens: TokenPolicySettings::default(),
+    }];
+    settings
+}

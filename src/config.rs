@@ -1,0 +1,561 @@
+//! Typed settings: defaults, then a TOML file, then `ACS_AUTH_…` environment variables
+//! (nested keys split by `__`). Secrets are `SecretString`s: redacted in `Debug`, never logged.
+//!
+//! Every key is documented in docs/configuration.md.
+
+use std::collections::HashSet;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use figment::Figment;
+use figment::providers::{Env, Format, Toml};
+use secrecy::{ExposeSecret, SecretString};
+use serde::Deserialize;
+
+/// The ACS token scopes the service knows (`CommunicationIdentityTokenScope`).
+pub const ACS_SCOPES: &[&str] = &["chat", "voip", "chat.join", "chat.join.limited", "voip.join"];
+/// Bounds ACS puts on a token's lifetime, in minutes.
+pub const MIN_TOKEN_MINUTES: u32 = 60;
+pub const MAX_TOKEN_MINUTES: u32 = 1440;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("invalid configuration: {0}")]
+    Figment(#[from] Box<figment::Error>),
+    #[error("invalid configuration: `{key}`: {message}")]
+    Invalid { key: String, message: String },
+    #[error("cannot read `{key}` from {path}: {source}")]
+    SecretFile {
+        key: String,
+        path: PathBuf,
+        source: std::io::Error,
+    },
+}
+
+impl ConfigError {
+    fn invalid(key: impl Into<String>, message: impl Into<String>) -> Self {
+        ConfigError::Invalid {
+            key: key.into(),
+            message: message.into(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct Settings {
+    #[serde(default)]
+    pub server: ServerSettings,
+    #[serde(default)]
+    pub database: DatabaseSettings,
+    #[serde(default)]
+    pub acs: AcsSettings,
+    #[serde(default)]
+    pub jwks: JwksSettings,
+    #[serde(default)]
+    pub cache: CacheSettings,
+    #[serde(default)]
+    pub deletion: DeletionSettings,
+    #[serde(default)]
+    pub log: LogSettings,
+    /// Tenant used by the seed-compatible bare paths (`/getToken`, …) when the token's issuer
+    /// does not name exactly one tenant.
+    #[serde(default)]
+    pub default_tenant: Option<String>,
+    #[serde(default)]
+    pub tenants: Vec<TenantSettings>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ServerSettings {
+    pub bind: SocketAddr,
+    /// Largest request body accepted, in bytes.
+    pub max_body_bytes: usize,
+    /// Whole-request timeout, in seconds.
+    pub request_timeout_secs: u64,
+}
+
+impl Default for ServerSettings {
+    fn default() -> Self {
+        Self {
+            bind: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            max_body_bytes: 64 * 1024,
+            request_timeout_secs: 30,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct DatabaseSettings {
+    /// `sqlite://…`, `postgres://…` or `mysql://…`. May hold a password: kept secret.
+        pub url: SecretString,
+    pub max_connections: u32,
+    /// Run pending migrations at start-up.
+    pub migrate: bool,
+}
+
+impl Default for DatabaseSettings {
+    fn default() -> Self {
+        Self {
+            url: SecretString::from("sqlite://acs-auth.db?mode=rwc"),
+            max_connections: 10,
+            migrate: true,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct AcsSettings {
+    /// `endpoint=https://…;accesskey=…` of the default ACS resource.
+        pub connection_string: Option<SecretString>,
+    /// A file holding the connection string (e.g. a mounted Kubernetes secret).
+    pub connection_string_file: Option<PathBuf>,
+    /// Per-call timeout towards ACS, in seconds.
+    pub timeout_secs: u64,
+}
+
+impl Default for AcsSettings {
+    fn default() -> Self {
+        Self {
+            connection_string: None,
+            connection_string_file: None,
+            timeout_secs: 10,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct JwksSettings {
+    /// Least time between two refetches of one key set caused by unknown `kid`s.
+    pub refetch_cooldown_secs: u64,
+    /// Key sets older than this are refreshed.
+    pub refresh_interval_secs: u64,
+    /// How long last-known-good keys stay usable while the IdP is unreachable.
+    pub max_stale_secs: u64,
+    /// Timeout of one discovery or JWKS request.
+    pub request_timeout_secs: u64,
+    /// Clock leeway for `exp`, `nbf` and `iat`.
+    pub leeway_secs: u64,
+    /// Bearer tokens longer than this are refused before any parsing.
+    pub max_token_bytes: usize,
+}
+
+impl Default for JwksSettings {
+    fn default() -> Self {
+        Self {
+            refetch_cooldown_secs: 30,
+            refresh_interval_secs: 3600,
+            max_stale_secs: 24 * 3600,
+            request_timeout_secs: 10,
+            leeway_secs: 60,
+            max_token_bytes: 16 * 1024,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct CacheSettings {
+    /// Hand out an issued ACS token again while enough of its lifetime is left.
+    pub reuse_tokens: bool,
+    /// A cached token is handed out only while at least this share of its lifetime is left.
+    pub min_remaining_percent: u8,
+    /// How many tokens and mappings are kept in memory (each).
+    pub max_entries: u64,
+    /// How long a mapping is trusted from memory before it is read again from the database.
+    pub mapping_ttl_secs: u64,
+}
+
+impl Default for CacheSettings {
+    fn default() -> Self {
+        Self {
+            reuse_tokens: true,
+            min_remaining_percent: 75,
+            max_entries: 100_000,
+            mapping_ttl_secs: 300,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct DeletionSettings {
+    /// How often the background worker looks for ACS deletions to retry.
+    pub retry_interval_secs: u64,
+    /// Back-off cap between two attempts for one identity.
+    pub max_backoff_secs: u64,
+}
+
+impl Default for DeletionSettings {
+    fn default() -> Self {
+        Self {
+            retry_interval_secs: 15,
+            max_backoff_secs: 3600,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct LogSettings {
+    /// `text` or `json`.
+    pub format: LogFormat,
+    /// A `tracing` filter, e.g. `info` or `acs_auth=debug,info`. `RUST_LOG` wins when set.
+    pub level: String,
+}
+
+impl Default for LogSettings {
+    fn default() -> Self {
+        Self {
+            format: LogFormat::Text,
+            level: "info".into(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TenantSettings {
+    /// Slug used in `/tenants/{id}/…`.
+    pub id: String,
+    #[serde(default)]
+    pub display_name: Option<String>,
+    #[serde(default = "default_true")]
+    pub enabled: bool,
+    pub provider: ProviderSettings,
+    #[serde(default)]
+    pub access: AccessSettings,
+    #[serde(default)]
+    pub tokens: TokenPolicySettings,
+}
+
+fn default_true() -> bool {
+    true
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum ProviderSettings {
+    Oidc(OidcProviderSettings),
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OidcProviderSettings {
+    pub issuer: String,
+    pub audiences: Vec<String>,
+    #[serde(default = "default_subject_claim")]
+    pub subject_claim: String,
+    #[serde(default)]
+    pub allow_http: bool,
+}
+
+fn default_subject_claim() -> String {
+    "sub".into()
+}
+
+#[derive(Debug, Clone, Deserialize, Default)]
+#[serde(deny_unknown_fields, default)]
+pub struct AccessSettings {
+    /// Delegated scopes (`scp`) the caller's token must all carry.
+    pub required_scopes: Vec<String>,
+    /// App roles (`roles`) the caller's token must all carry.
+    pub required_roles: Vec<String>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct TokenPolicySettings {
+    /// Scopes getToken issues when the request names none.
+    pub scopes: Vec<String>,
+    /// Scopes a request may ask for; defaults to `scopes`.
+    pub allowed_scopes: Option<Vec<String>>,
+    /// Lifetime getToken issues when the request names none (60–1440).
+    pub lifetime_minutes: u32,
+    /// Longest lifetime a request may ask for (60–1440).
+    pub max_lifetime_minutes: u32,
+}
+
+impl Default for TokenPolicySettings {
+    fn default() -> Self {
+        Self {
+            scopes: vec!["chat".into(), "voip".into()],
+            allowed_scopes: None,
+            lifetime_minutes: 60,
+            max_lifetime_minutes: MAX_TOKEN_MINUTES,
+        }
+    }
+}
+
+impl TokenPolicySettings {
+    pub fn allowed_scopes(&self) -> &[String] {
+        self.allowed_scopes.as_deref().unwrap_or(&self.scopes)
+    }
+}
+
+/// The environment prefix of every setting.
+pub const ENV_PREFIX: &str = "ACS_AUTH_";
+
+impl Settings {
+    /// Defaults → TOML file (when given) → `ACS_AUTH_…` environment, then validated.
+    pub fn load(file: Option<&Path>) -> Result<Self, ConfigError> {
+        Self::from_figment(Self::figment(file))
+    }
+
+    pub fn figment(file: Option<&Path>) -> Figment {
+        // Defaults come from serde (`#[serde(default)]` on every section).
+        let mut figment = Figment::new();
+        if let Some(file) = file {
+            figment = figment.merge(Toml::file_exact(file));
+        }
+        figment.merge(
+            Env::prefixed(ENV_PREFIX)
+                .ignore(&["CONFIG"])
+                .split("__")
+                .map(|k| k.as_str().to_ascii_lowercase().into()),
+        )
+    }
+
+    pub fn from_figment(figment: Figment) -> Result<Self, ConfigError> {
+        let mut settings: Settings = figment.extract().map_err(Box::new)?;
+        settings.resolve_secret_files()?;
+        settings.validate()?;
+        Ok(settings)
+    }
+
+    fn resolve_secret_files(&mut self) -> Result<(), ConfigError> {
+        if let Some(path) = &self.acs.connection_string_file {
+            let raw = std::fs::read_to_string(path).map_err(|source| ConfigError::SecretFile {
+                key: "acs.connection_string_file".into(),
+                path: path.clone(),
+                source,
+            })?;
+            self.acs.connection_string = Some(SecretString::from(raw.trim().to_owned()));
+        }
+        Ok(())
+    }
+
+    /// Checks that serde cannot express; every message names the key.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        let db = self.database.url.expose_secret();
+        if !["sqlite:", "postgres:", "postgresql:", "mysql:", "mariadb:"]
+            .iter()
+            .any(|p| db.starts_with(p))
+        {
+            return Err(ConfigError::invalid(
+                "database.url",
+                "must start with sqlite:, postgres:, postgresql: or mysql:",
+            ));
+        }
+        if self.database.max_connections == 0 {
+            return Err(ConfigError::invalid("database.max_connections", "must be at least 1"));
+        }
+        if self.acs.timeout_secs == 0 {
+            return Err(ConfigError::invalid("acs.timeout_secs", "must be at least 1"));
+        }
+        if self.cache.min_remaining_percent > 100 {
+            return Err(ConfigError::invalid(
+                "cache.min_remaining_percent",
+                "must be between 0 and 100",
+            ));
+        }
+        if self.server.max_body_bytes < 1024 {
+            return Err(ConfigError::invalid("server.max_body_bytes", "must be at least 1024"));
+        }
+        let mut seen = HashSet::new();
+        for (i, tenant) in self.tenants.iter().enumerate() {
+            let key = |k: &str| format!("tenants[{i}].{k}");
+            validate_tenant_id(&tenant.id).map_err(|m| ConfigError::invalid(key("id"), m))?;
+            if !seen.insert(tenant.id.as_str()) {
+                return Err(ConfigError::invalid(key("id"), format!("duplicate tenant id `{}`", tenant.id)));
+            }
+            match &tenant.provider {
+                ProviderSettings::Oidc(p) => {
+                    let url = url::Url::parse(&p.issuer).map_err(|e| {
+                        ConfigError::invalid(key("provider.issuer"), format!("not a URL: {e}"))
+                    })?;
+                    if url.scheme() != "https" && !(p.allow_http && url.scheme() == "http") {
+                        return Err(ConfigError::invalid(
+                            key("provider.issuer"),
+                            "must be https (set provider.allow_http = true only for development)",
+                        ));
+                    }
+                    if p.audiences.is_empty() || p.audiences.iter().any(|a| a.trim().is_empty()) {
+                        return Err(ConfigError::invalid(
+                            key("provider.audiences"),
+                            "must list at least one non-empty audience",
+                        ));
+                    }
+                    if p.subject_claim.trim().is_empty() {
+                        return Err(ConfigError::invalid(key("provider.subject_claim"), "must not be empty"));
+                    }
+                }
+            }
+            validate_token_policy(&tenant.tokens).map_err(|(k, m)| ConfigError::invalid(key(&format!("tokens.{k}")), m))?;
+        }
+        if let Some(default) = &self.default_tenant
+            && !self.tenants.iter().any(|t| &t.id == default)
+        {
+            return Err(ConfigError::invalid(
+                "default_tenant",
+                format!("names no configured tenant (`{default}`)"),
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// A tenant id is a slug: 1–64 of `a-z`, `0-9`, `-`, starting with a letter or digit.
+pub fn validate_tenant_id(id: &str) -> Result<(), String> {
+    let ok = !id.is_empty()
+        && id.len() <= 64
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+        && !id.starts_with('-');
+    if ok {
+        Ok(())
+    } else {
+        Err(format!(
+            "`{id}` is not a tenant slug (1–64 of a-z, 0-9 and '-', not starting with '-')"
+        ))
+    }
+}
+
+fn validate_token_policy(p: &TokenPolicySettings) -> Result<(), (&'static str, String)> {
+    for (k, scopes) in [("scopes", &p.scopes), ("allowed_scopes", &p.allowed_scopes().to_vec())] {
+        if let Some(bad) = scopes.iter().find(|s| !ACS_SCOPES.contains(&s.as_str())) {
+            return Err((k, format!("unknown ACS scope `{bad}` (known: {})", ACS_SCOPES.join(", "))));
+        }
+    }
+    if p.scopes.is_empty() {
+        return Err(("scopes", "must name at least one scope".into()));
+    }
+    if let Some(bad) = p.scopes.iter().find(|s| !p.allowed_scopes().contains(s)) {
+        return Err(("scopes", format!("`{bad}` is not in allowed_scopes")));
+    }
+    for (k, v) in [("lifetime_minutes", p.lifetime_minutes), ("max_lifetime_minutes", p.max_lifetime_minutes)] {
+        if !(MIN_TOKEN_MINUTES..=MAX_TOKEN_MINUTES).contains(&v) {
+            return Err((k, format!("{v} is outside {MIN_TOKEN_MINUTES}–{MAX_TOKEN_MINUTES}")));
+        }
+    }
+    if p.lifetime_minutes > p.max_lifetime_minutes {
+        return Err(("lifetime_minutes", "exceeds max_lifetime_minutes".into()));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use figment::Jail;
+
+    #[test]
+    fn defaults_are_valid_and_bind_loopback() {
+        Jail::expect_with(|_| {
+            let s = Settings::load(None).map_err(|e| e.to_string())?;
+            assert_eq!(s.server.bind.to_string(), "127.0.0.1:8080");
+            assert_eq!(s.database.url.expose_secret(), "sqlite://acs-auth.db?mode=rwc");
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn env_overrides_file_with_double_underscore_nesting() {
+        Jail::expect_with(|jail| {
+            jail.create_file(
+                "c.toml",
+                r#"
+                [server]
+                bind = "127.0.0.1:9000"
+                [database]
+                url = "sqlite://file.db"
+                "#,
+            )?;
+            jail.set_env("ACS_AUTH_DATABASE__URL", "postgres://localhost/test");
+            let s = Settings::load(Some(Path::new("c.toml"))).map_err(|e| e.to_string())?;
+            assert_eq!(s.server.bind.port(), 9000);
+            assert_eq!(s.database.url.expose_secret(), "postgres://localhost/test");
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn invalid_value_names_the_key() {
+        Jail::expect_with(|jail| {
+            jail.create_file(
+                "c.toml",
+                r#"
+                [[tenants]]
+                id = "acme"
+                [tenants.provider]
+                kind = "oidc"
+                issuer = "https://idp.example"
+                audiences = ["api://x"]
+                [tenants.tokens]
+                lifetime_minutes = 30
+                "#,
+            )?;
+            let err = Settings::load(Some(Path::new("c.toml"))).unwrap_err().to_string();
+            assert!(err.contains("tenants[0].tokens.lifetime_minutes"), "{err}");
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn unknown_key_is_refused_with_its_name() {
+        Jail::expect_with(|jail| {
+            jail.create_file("c.toml", "[server]\nbnd = \"127.0.0.1:1\"\n")?;
+            let err = Settings::load(Some(Path::new("c.toml"))).unwrap_err().to_string();
+            assert!(err.contains("bnd"), "{err}");
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn http_issuer_needs_allow_http() {
+        Jail::expect_with(|jail| {
+            jail.create_file(
+                "c.toml",
+                r#"
+                [[tenants]]
+                id = "acme"
+                [tenants.provider]
+                kind = "oidc"
+                issuer = "http://idp.example"
+                audiences = ["api://x"]
+                "#,
+            )?;
+            let err = Settings::load(Some(Path::new("c.toml"))).unwrap_err().to_string();
+            assert!(err.contains("tenants[0].provider.issuer"), "{err}");
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn secrets_are_redacted_in_debug() {
+        let mut s = Settings::default();
+        s.acs.connection_string = Some(SecretString::from("endpoint=https://x/;accesskey=c2VjcmV0"));
+        let dbg = format!("{s:?}");
+        assert!(!dbg.contains("c2VjcmV0"));
+    }
+
+    #[test]
+    fn tenant_slugs() {
+        assert!(validate_tenant_id("acme-1").is_ok());
+        for bad in ["", "-x", "Acme", "a b", "a/b", &"x".repeat(65)] {
+            assert!(validate_tenant_id(bad).is_err(), "{bad}");
+        }
+    }
+}

@@ -1,0 +1,14 @@
+//! acs-auth: a multi-tenant "bring your own identity" token server for Azure Communication
+//! Services. See README.md and docs/architecture.md.
+
+pub mod acs;
+pub mod api;
+pub mod cli;
+pub mod config;
+pub mod dev;
+pub mod service;
+pub mod startup;
+pub mod state;
+pub mod store;
+pub mod telemetry;
+pub mod tenants;

@@ -1,0 +1,358 @@
+//! Use cases: get a token, delete a user, look a user up. The service decides; handlers only
+//! parse and shape, providers verify, the store persists, the ACS client speaks the protocol.
+
+pub mod deletion;
+pub mod resources;
+pub mod token_cache;
+
+use std::sync::Arc;
+
+use acs_auth_providers::VerifiedIdentity;
+use chrono::{DateTime, FixedOffset, Utc};
+use moka::future::Cache;
+use secrecy::SecretString;
+
+use crate::acs::{AccessToken, AcsError};
+use crate::config::{CacheSettings, MAX_TOKEN_MINUTES, MIN_TOKEN_MINUTES};
+use crate::store::{Mapping, NewMapping, Store, StoreError, SubjectKey};
+use crate::tenants::Tenant;
+
+pub use deletion::DeletionWorker;
+pub use resources::{AcsResource, AcsResources};
+pub use token_cache::{TokenCache, TokenKey};
+
+#[derive(Debug, thiserror::Error)]
+pub enum ServiceError {
+    /// The verified token lacks a scope or role the tenant requires.
+    #[error("insufficient scope: {0}")]
+    InsufficientScope(String),
+    #[error("invalid request: `{field}`: {message}")]
+    InvalidRequest { field: &'static str, message: String },
+    #[error("user not found")]
+    UserNotFound,
+    #[error("tenant disabled")]
+    TenantDisabled,
+    #[error("ACS call failed: {0}")]
+    Acs(#[from] AcsError),
+    #[error("store failed: {0}")]
+    Store(#[from] StoreError),
+    #[error("ACS resource `{0}` is not configured")]
+    UnknownResource(String),
+    /// An error shared by several coalesced callers.
+    #[error("{0}")]
+    Shared(Arc<ServiceError>),
+}
+
+impl From<Arc<ServiceError>> for ServiceError {
+    fn from(e: Arc<ServiceError>) -> Self {
+        Arc::try_unwrap(e).unwrap_or_else(ServiceError::Shared)
+    }
+}
+
+impl ServiceError {
+    /// Follows `Shared` to the error that happened.
+    pub fn root(&self) -> &ServiceError {
+        match self {
+            ServiceError::Shared(inner) => inner.root(),
+            other => other,
+        }
+    }
+}
+
+/// What the caller asked for; both optional, both bounded by the tenant's token policy.
+#[derive(Debug, Default, Clone)]
+pub struct TokenRequest {
+    pub scopes: Option<Vec<String>>,
+    pub expires_in_minutes: Option<u32>,
+}
+
+#[derive(Debug, Clone)]
+pub struct IssuedToken {
+    pub token: SecretString,
+    pub expires_on: DateTime<FixedOffset>,
+    pub acs_user_id: String,
+    /// True when this call created the ACS identity.
+    pub created: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DeleteOutcome {
+    /// ACS confirmed the deletion.
+    Deleted,
+    /// The mapping is gone; ACS did not confirm yet and the deletion will be retried.
+    Queued,
+}
+
+/// The mapping and ACS token use cases.
+#[derive(Clone)]
+pub struct TokenService {
+    store: Store,
+    resources: Arc<AcsResources>,
+    mappings: Cache<SubjectKey, Arc<Mapping>>,
+    tokens: TokenCache,
+    deletions: DeletionWorker,
+}
+
+impl TokenService {
+    pub fn new(store: Store, resources: Arc<AcsResources>, cache: &CacheSettings, deletions: DeletionWorker) -> Self {
+        let mappings = Cache::builder()
+            .max_capacity(cache.max_entries)
+            .time_to_live(std::time::Duration::from_secs(cache.mapping_ttl_secs))
+            .build();
+        Self {
+            store,
+            resources,
+            mappings,
+            tokens: TokenCache::new(cache),
+            deletions,
+        }
+    }
+
+    pub fn store(&self) -> &Store {
+        &self.store
+    }
+
+    /// getToken: find or create the caller's ACS identity and hand out a token for it.
+    pub async fn get_token(
+        &self,
+        tenant: &Tenant,
+        who: &VerifiedIdentity,
+        request: TokenRequest,
+    ) -> Result<IssuedToken, ServiceError> {
+        check_access(tenant, who)?;
+        let (scopes, minutes) = resolve_request(tenant, request)?;
+        let key = subject_key(tenant, who);
+
+        // A mapping whose identity vanished from ACS (deleted out of band) is dropped and the
+        // flow runs once more, creating a fresh identity.
+        for attempt in 0..2 {
+            let (mapping, created) = self.mapping_for(&key, &scopes, minutes).await?;
+            if let Some(token) = created {
+                return Ok(IssuedToken {
+                    token: token.token,
+                    expires_on: token.expires_on,
+                    acs_user_id: mapping.acs_user_id.clone(),
+                    created: true,
+                });
+            }
+            match self.token_for(&mapping, &scopes, minutes).await {
+                Ok(token) => {
+                    return Ok(IssuedToken {
+                        token: token.token,
+                        expires_on: token.expires_on,
+                        acs_user_id: mapping.acs_user_id.clone(),
+                        created: false,
+                    });
+                }
+                Err(e) if attempt == 0 && is_acs_not_found(&e) => {
+                    tracing::warn!(
+                        tenant = %tenant.id,
+                        acs_user_id = %mapping.acs_user_id,
+                        "ACS no longer knows the mapped identity; dropping the stale mapping"
+                    );
+                    self.store.delete_stale_mapping(&mapping).await?;
+                    self.forget(&key, &mapping.acs_user_id).await;
+                }
+                Err(e) => return Err(e),
+            }
+        }
+        Err(ServiceError::Acs(AcsError::InvalidResponse(
+            "identity vanished twice in a row".into(),
+        )))
+    }
+
+    /// deleteUser: the mapping goes and a pending deletion is recorded in one transaction, then
+    /// ACS is asked to delete the identity; a failed call is retried by the deletion worker.
+    pub async fn delete_user(&self, tenant: &Tenant, who: &VerifiedIdentity) -> Result<DeleteOutcome, ServiceError> {
+        check_access(tenant, who)?;
+        let key = subject_key(tenant, who);
+        let mapping = self.store.find_mapping(&key).await?.ok_or(ServiceError::UserNotFound)?;
+        let pending = match self
+            .store
+            .delete_mapping_and_enqueue(&mapping, crate::store::DeletionReason::UserDeleted, Utc::now())
+            .await
+        {
+            Ok(p) => p,
+            Err(StoreError::NotFound) => return Err(ServiceError::UserNotFound),
+            Err(e) => return Err(e.into()),
+        };
+        self.forget(&key, &mapping.acs_user_id).await;
+        tracing::info!(tenant = %tenant.id, acs_user_id = %mapping.acs_user_id, "mapping deleted");
+        if self.deletions.attempt(&pending).await {
+            Ok(DeleteOutcome::Deleted)
+        } else {
+            Ok(DeleteOutcome::Queued)
+        }
+    }
+
+    /// getUser: the caller's mapping, if any.
+    pub async fn get_user(&self, tenant: &Tenant, who: &VerifiedIdentity) -> Result<Mapping, ServiceError> {
+        check_access(tenant, who)?;
+        let key = subject_key(tenant, who);
+        self.store.find_mapping(&key).await?.ok_or(ServiceError::UserNotFound)
+    }
+
+    async fn forget(&self, key: &SubjectKey, acs_user_id: &str) {
+        self.mappings.invalidate(key).await;
+        self.tokens.forget_identity(acs_user_id);
+    }
+
+    /// The caller's mapping, created on first use. Concurrent first calls on this replica are
+    /// coalesced into one; across replicas the unique index decides and the loser deletes the
+    /// identity it created. Returns the creation's token when this call created the identity.
+    async fn mapping_for(
+        &self,
+        key: &SubjectKey,
+        scopes: &[String],
+        minutes: u32,
+    ) -> Result<(Arc<Mapping>, Option<AccessToken>), ServiceError> {
+        let mut created: Option<AccessToken> = None;
+        let init = async {
+            let (mapping, token) = self.load_or_create(key, scopes, minutes).await?;
+            if let Some(token) = &token {
+                self.tokens
+                    .insert(TokenKey::new(&mapping.acs_user_id, scopes, minutes), token.clone())
+                    .await;
+            }
+            created = token;
+            Ok::<_, ServiceError>(Arc::new(mapping))
+        };
+        let entry = self
+            .mappings
+            .entry(key.clone())
+            .or_try_insert_with(init)
+            .await
+            .map_err(ServiceError::from)?;
+        let fresh = entry.is_fresh();
+        let mapping = entry.into_value();
+        Ok((mapping, if fresh { created } else { None }))
+    }
+
+    async fn load_or_create(
+        &self,
+        key: &SubjectKey,
+        scopes: &[String],
+        minutes: u32,
+    ) -> Result<(Mapping, Option<AccessToken>), ServiceError> {
+        if let Some(found) = self.store.find_mapping(key).await? {
+            return Ok((found, None));
+        }
+        let resource = self.resources.default_resource();
+        let created = resource
+            .client
+            .create_identity(Some((scopes, minutes)))
+            .await?;
+        let new = NewMapping {
+            key: key.clone(),
+            acs_user_id: created.id.clone(),
+            acs_resource: resource.name.clone(),
+        };
+        let inserted = match self.store.insert_mapping_if_absent(&new, Utc::now()).await {
+            Ok(inserted) => inserted,
+            Err(e) => {
+                // Never leave the identity we just made without an owner.
+                self.deletions
+                    .discard(&key.tenant_id, &created.id, &resource.name)
+                    .await;
+                return Err(e.into());
+            }
+        };
+        if !inserted {
+            tracing::info!(tenant = %key.tenant_id, "lost a first-call race; deleting the surplus ACS identity");
+            self.deletions
+                .discard(&key.tenant_id, &created.id, &resource.name)
+                .await;
+        }
+        let mapping = self.store.find_mapping(key).await?.ok_or(StoreError::NotFound)?;
+        if inserted {
+            tracing::info!(tenant = %key.tenant_id, acs_user_id = %mapping.acs_user_id, "ACS identity created");
+            Ok((mapping, created.access_token))
+        } else {
+            Ok((mapping, None))
+        }
+    }
+
+    async fn token_for(&self, mapping: &Mapping, scopes: &[String], minutes: u32) -> Result<AccessToken, ServiceError> {
+        let resource = self.resources.get(&mapping.acs_resource)?;
+        let key = TokenKey::new(&mapping.acs_user_id, scopes, minutes);
+        let issue = async {
+            let token = resource
+                .client
+                .issue_access_token(&mapping.acs_user_id, scopes, minutes)
+                .await?;
+            if let Err(e) = self.store.touch_mapping(mapping.id, Utc::now()).await {
+                tracing::warn!(error = %e, "could not record the mapping's last use");
+            }
+            Ok::<_, ServiceError>(token)
+        };
+        self.tokens.get_or_issue(key, issue).await
+    }
+}
+
+fn is_acs_not_found(e: &ServiceError) -> bool {
+    matches!(e.root(), ServiceError::Acs(acs) if acs.is_not_found())
+}
+
+pub fn subject_key(tenant: &Tenant, who: &VerifiedIdentity) -> SubjectKey {
+    SubjectKey {
+        tenant_id: tenant.id.clone(),
+        issuer_key: who.issuer_key.clone(),
+        subject: who.subject.clone(),
+    }
+}
+
+/// The tenant's access policy: every required scope and role must be present.
+fn check_access(tenant: &Tenant, who: &VerifiedIdentity) -> Result<(), ServiceError> {
+    if !tenant.enabled {
+        return Err(ServiceError::TenantDisabled);
+    }
+    if let Some(missing) = tenant
+        .access
+        .required_scopes
+        .iter()
+        .find(|s| !who.scopes.contains(s))
+    {
+        return Err(ServiceError::InsufficientScope(format!("scope `{missing}` is required")));
+    }
+    if let Some(missing) = tenant.access.required_roles.iter().find(|r| !who.roles.contains(r)) {
+        return Err(ServiceError::InsufficientScope(format!("role `{missing}` is required")));
+    }
+    Ok(())
+}
+
+/// Scopes and lifetime for this call, within the tenant's token policy.
+fn resolve_request(tenant: &Tenant, request: TokenRequest) -> Result<(Vec<String>, u32), ServiceError> {
+    let policy = &tenant.tokens;
+    let mut scopes = match request.scopes {
+        Some(s) if s.is_empty() => {
+            return Err(ServiceError::InvalidRequest {
+                field: "scopes",
+                message: "must name at least one scope when present".into(),
+            });
+        }
+        Some(s) => s,
+        None => policy.scopes.clone(),
+    };
+    if let Some(bad) = scopes.iter().find(|s| !policy.allowed_scopes().contains(s)) {
+        return Err(ServiceError::InvalidRequest {
+            field: "scopes",
+            message: format!(
+                "`{bad}` is not allowed for this tenant (allowed: {})",
+                policy.allowed_scopes().join(", ")
+            ),
+        });
+    }
+    scopes.sort();
+    scopes.dedup();
+    let minutes = request.expires_in_minutes.unwrap_or(policy.lifetime_minutes);
+    if !(MIN_TOKEN_MINUTES..=policy.max_lifetime_minutes.min(MAX_TOKEN_MINUTES)).contains(&minutes) {
+        return Err(ServiceError::InvalidRequest {
+            field: "expiresInMinutes",
+            message: format!(
+                "must be between {MIN_TOKEN_MINUTES} and {} for this tenant",
+                policy.max_lifetime_minutes
+            ),
+        });
+    }
+    Ok((scopes, minutes))
+}

@@ -1,0 +1,204 @@
+//! Wiring: settings → store, providers, ACS client, services → routes → a server on a bound
+//! port (port 0 works; `port()` tells the real one).
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+use acs_auth_providers::{JwksCache, JwksCacheConfig};
+use poem::Server;
+use poem::listener::TcpAcceptor;
+use secrecy::ExposeSecret;
+
+use crate::acs::{AcsClient, AcsError, ConnectionString};
+use crate::api;
+use crate::config::Settings;
+use crate::dev::DevIssuer;
+use crate::service::{AcsResources, DeletionWorker, TokenService};
+use crate::state::AppState;
+use crate::store::{Store, StoreError};
+use crate::tenants::{TenantError, TenantRegistry};
+
+#[derive(Debug, thiserror::Error)]
+pub enum StartupError {
+    #[error("cannot bind {addr}: {source}")]
+    Bind {
+        addr: SocketAddr,
+        source: std::io::Error,
+    },
+    #[error("database: {0}")]
+    Store(#[from] StoreError),
+    #[error("invalid configuration: `acs.connection_string`: {0}")]
+    Acs(#[from] AcsError),
+    #[error("invalid configuration: `acs.connection_string` is required (or `acs.connection_string_file`, or ACS_AUTH_ACS__CONNECTION_STRING)")]
+    MissingAcs,
+    #[error("invalid configuration: {0}")]
+    Tenant(#[from] TenantError),
+    #[error("http client: {0}")]
+    Http(#[from] reqwest::Error),
+    #[error("server: {0}")]
+    Io(#[from] std::io::Error),
+}
+
+/// What only some modes add to the server.
+#[derive(Default)]
+pub struct BuildOptions {
+    /// The development issuer (mounted under `/dev/idp`); `serve` never sets it.
+    pub dev_issuer: Option<Arc<DevIssuer>>,
+    /// An already bound listener (dev mode binds first to learn its port).
+    pub listener: Option<tokio::net::TcpListener>,
+    /// Name recorded in mappings for the default ACS resource (defaults to its endpoint).
+    pub acs_resource_name: Option<String>,
+}
+
+pub struct Application {
+    addr: SocketAddr,
+    listener: tokio::net::TcpListener,
+    app: poem::endpoint::BoxEndpoint<'static>,
+    state: AppState,
+    background: Vec<tokio::task::JoinHandle<()>>,
+    shutdown_grace: Duration,
+}
+
+/// One shared outbound HTTP client (connection pooling, rustls).
+pub fn http_client(timeout: Duration) -> Result<reqwest::Client, reqwest::Error> {
+    crate::acs::install_crypto_provider();
+    reqwest::Client::builder()
+        .timeout(timeout)
+        .connect_timeout(Duration::from_secs(5))
+        .redirect(reqwest::redirect::Policy::none())
+        .user_agent(concat!("acs-auth/", env!("CARGO_PKG_VERSION")))
+        .build()
+}
+
+impl Application {
+    pub async fn build(settings: Settings, options: BuildOptions) -> Result<Self, StartupError> {
+        crate::acs::install_crypto_provider();
+        let listener = match options.listener {
+            Some(l) => l,
+            None => tokio::net::TcpListener::bind(settings.server.bind)
+                .await
+                .map_err(|source| StartupError::Bind {
+                    addr: settings.server.bind,
+                    source,
+                })?,
+        };
+        let addr = listener.local_addr()?;
+
+        let store = Store::connect(settings.database.url.expose_secret(), settings.database.max_connections).await?;
+        if settings.database.migrate {
+            store.migrate().await?;
+        }
+
+        let http = http_client(Duration::from_secs(settings.jwks.request_timeout_secs.max(settings.acs.timeout_secs)))?;
+        let jwks = Arc::new(JwksCache::new(
+            http.clone(),
+            JwksCacheConfig {
+                refetch_cooldown: Duration::from_secs(settings.jwks.refetch_cooldown_secs),
+                refresh_interval: Duration::from_secs(settings.jwks.refresh_interval_secs),
+                max_stale: Duration::from_secs(settings.jwks.max_stale_secs),
+                request_timeout: Duration::from_secs(settings.jwks.request_timeout_secs),
+                ..JwksCacheConfig::default()
+            },
+        ));
+        let tenants = Arc::new(TenantRegistry::from_settings(&settings, &http, &jwks)?);
+
+        let conn_str = settings.acs.connection_string.as_ref().ok_or(StartupError::MissingAcs)?;
+        let conn = ConnectionString::parse(conn_str.expose_secret())?;
+        let client = AcsClient::new(http.clone(), &conn, Duration::from_secs(settings.acs.timeout_secs));
+        let resources = Arc::new(match options.acs_resource_name {
+            Some(name) => AcsResources::named(name, client),
+            None => AcsResources::new(client),
+        });
+
+        let deletions = DeletionWorker::new(
+            store.clone(),
+            Arc::clone(&resources),
+            Duration::from_secs(settings.deletion.max_backoff_secs),
+        );
+        let tokens = TokenService::new(store.clone(), Arc::clone(&resources), &settings.cache, deletions.clone());
+        let state = AppState {
+            tenants,
+            tokens,
+            store,
+            accepting: Arc::new(AtomicBool::new(true)),
+        };
+
+        let background = vec![
+            deletions.spawn(Duration::from_secs(settings.deletion.retry_interval_secs.max(1))),
+            jwks.spawn_refresh(),
+        ];
+
+        let extra = options.dev_issuer.map(DevIssuer::routes);
+        let app = api::routes(state.clone(), settings.server.max_body_bytes, extra);
+        Ok(Self {
+            addr,
+            listener,
+            app,
+            state,
+            background,
+            shutdown_grace: Duration::from_secs(settings.server.request_timeout_secs),
+        })
+    }
+
+    pub fn port(&self) -> u16 {
+        self.addr.port()
+    }
+
+    pub fn local_addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    pub fn state(&self) -> &AppState {
+        &self.state
+    }
+
+    /// Serves until `shutdown` completes; then readiness turns false, in-flight requests get up
+    /// to the request timeout to finish, and background work stops.
+    pub async fn run_until(self, shutdown: impl Future<Output = ()> + Send + 'static) -> Result<(), StartupError> {
+        let accepting = Arc::clone(&self.state.accepting);
+        let signal = async move {
+            shutdown.await;
+            accepting.store(false, Ordering::SeqCst);
+            tracing::info!("shutting down: finishing in-flight requests");
+        };
+        let acceptor = TcpAcceptor::from_tokio(self.listener)?;
+        let result = Server::new_with_acceptor(acceptor)
+            .run_with_graceful_shutdown(self.app, signal, Some(self.shutdown_grace))
+            .await;
+        for task in &self.background {
+            task.abort();
+        }
+        result.map_err(StartupError::from)
+    }
+}
+
+/// Completes on SIGTERM or Ctrl-C.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        if let Err(e) = tokio::signal::ctrl_c().await {
+            tracing::warn!(error = %e, "cannot listen for Ctrl-C");
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot listen for SIGTERM");
+                std::future::pending::<()>().await;
+            }
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = term => {},
+    }
+}

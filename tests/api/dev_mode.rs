@@ -1,0 +1,125 @@
+//! `acs-auth dev` and `dev-token`, run as the README runs them.
+
+use std::io::{BufRead, BufReader};
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+use serde_json::Value;
+
+/// Kills the child when the test ends, however it ends.
+struct Child(std::process::Child);
+impl Drop for Child {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+#[tokio::test]
+async fn dev_mode_serves_the_readme_walkthrough() {
+    let bin = env!("CARGO_BIN_EXE_acs-auth");
+    let dir = tempfile::tempdir().unwrap();
+    let mut child = Child(
+        Command::new(bin)
+            .args(["dev", "--bind", "127.0.0.1:0", "--data-dir"])
+            .arg(dir.path())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
+    // The banner names the API's address.
+    let stdout = child.0.stdout.take().unwrap();
+    let base = tokio::task::spawn_blocking(move || {
+        for line in BufReader::new(stdout).lines() {
+            let line = line.unwrap();
+            if let Some(rest) = line.trim().strip_prefix("API") {
+                return rest.trim().to_owned();
+            }
+        }
+        panic!("dev mode printed no API address");
+    });
+    let base = tokio::time::timeout(Duration::from_secs(60), base).await.unwrap().unwrap();
+
+    let out = Command::new(bin)
+        .args(["dev-token", "alice", "--data-dir"])
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let token = String::from_utf8(out.stdout).unwrap().trim().to_owned();
+
+    let client = reqwest::Client::new();
+    let resp = client
+        .post(format!("{base}/tenants/dev/getToken"))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status().as_u16(), 201);
+    let body: Value = resp.json().await.unwrap();
+    assert!(body["user"]["communicationUserId"].as_str().unwrap().starts_with("8:acs:"));
+
+    // The dev issuer's token endpoint works too, and the seed's bare path finds the dev tenant.
+    let minted: Value = client
+        .post(format!("{base}/dev/idp/token"))
+        .form(&[("sub", "bob")])
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let resp = client
+        .post(format!("{base}/getToken"))
+        .bearer_auth(minted["access_token"].as_str().unwrap())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status().as_u16(), 201);
+
+    let resp = client
+        .delete(format!("{base}/tenants/dev/deleteUser"))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status().as_u16(), 204);
+    let ui = client.get(format!("{base}/docs")).send().await.unwrap();
+    assert_eq!(ui.status().as_u16(), 200);
+}
+
+#[test]
+fn serve_refuses_an_invalid_config_and_names_the_key() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("bad.toml");
+    std::fs::write(&config, "[server]\nbind = \"not an address\"\n").unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_acs-auth"))
+        .args(["serve", "--config"])
+        .arg(&config)
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("server.bind"), "{err}");
+}
+
+#[test]
+fn serve_without_an_acs_resource_says_which_key_is_missing() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("c.toml");
+    std::fs::write(
+        &config,
+        format!("[database]\nurl = \"sqlite://{}?mode=rwc\"\n", dir.path().join("x.db").display()),
+    )
+    .unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_acs-auth"))
+        .args(["serve", "--bind", "127.0.0.1:0", "--config"])
+        .arg(&config)
+        .env_remove("ACS_AUTH_ACS__CONNECTION_STRING")
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("acs.connection_string"), "{err}");
+}

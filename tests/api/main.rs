@@ -1,0 +1,12 @@
+//! API tests: the real server over real HTTP on 127.0.0.1 port 0, each with its own database,
+//! ACS emulator and fake identity provider. One binary (see helpers.rs for `spawn_app`).
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod helpers;
+
+mod bearer_errors;
+mod concurrency;
+mod delete_user;
+mod dev_mode;
+mod get_token;
+mod spec;
