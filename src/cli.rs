@@ -11,7 +11,8 @@ use secrecy::{ExposeSecret, SecretString};
 
 use crate::acs::{EmulatorConfig, RunningEmulator};
 use crate::config::{
-    LogFormat, OidcProviderSettings, ProviderSettings, Settings, TenantSettings, TokenPolicySettings,
+    LogFormat, OidcProviderSettings, ProviderSettings, Settings, TenantSettings,
+    TokenPolicySettings,
 };
 use crate::dev::{DEV_AUDIENCE, DEV_TENANT, DevIssuer};
 use crate::startup::{Application, BuildOptions, shutdown_signal};
@@ -120,7 +121,10 @@ type AnyError = Box<dyn std::error::Error + Send + Sync>;
 
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
-    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("error: cannot start the runtime: {e}");
@@ -197,7 +201,10 @@ pub async fn run(cli: Cli) -> Result<(), AnyError> {
                 println!("  https connection string: {https}");
             }
             if let Some(cert) = &running.cert_path {
-                println!("  certificate: {} (trust it: REQUESTS_CA_BUNDLE / NODE_EXTRA_CA_CERTS)", cert.display());
+                println!(
+                    "  certificate: {} (trust it: REQUESTS_CA_BUNDLE / NODE_EXTRA_CA_CERTS)",
+                    cert.display()
+                );
             }
             shutdown_signal().await;
             running.shutdown().await;
@@ -231,9 +238,15 @@ async fn tenants(command: TenantsCommand) -> Result<(), AnyError> {
         }
         TenantsCommand::Check { config, tenant } => {
             let settings = Settings::load(config.as_deref())?;
-            let http = crate::startup::http_client(std::time::Duration::from_secs(settings.jwks.request_timeout_secs))?;
+            let http = crate::startup::http_client(std::time::Duration::from_secs(
+                settings.jwks.request_timeout_secs,
+            ))?;
             let mut failed = false;
-            for t in settings.tenants.iter().filter(|t| tenant.as_deref().is_none_or(|id| id == t.id)) {
+            for t in settings
+                .tenants
+                .iter()
+                .filter(|t| tenant.as_deref().is_none_or(|id| id == t.id))
+            {
                 println!("tenant {}:", t.id);
                 for check in crate::tenants::check(&http, t).await {
                     let mark = if check.ok { "ok  " } else { "FAIL" };
@@ -251,7 +264,9 @@ async fn tenants(command: TenantsCommand) -> Result<(), AnyError> {
 
 async fn dev(bind: SocketAddr, data_dir: &Path) -> Result<(), AnyError> {
     crate::telemetry::init("info,acs_auth=debug", LogFormat::Text);
-    tracing::warn!("DEVELOPMENT MODE: anyone can mint tokens at /dev/idp/token; never expose this server");
+    tracing::warn!(
+        "DEVELOPMENT MODE: anyone can mint tokens at /dev/idp/token; never expose this server"
+    );
     std::fs::create_dir_all(data_dir)?;
     crate::acs::install_crypto_provider();
 
@@ -272,7 +287,12 @@ async fn dev(bind: SocketAddr, data_dir: &Path) -> Result<(), AnyError> {
     let base = format!("http://{}", SocketAddr::new(host, local.port()));
     let issuer = Arc::new(DevIssuer::open(data_dir, format!("{base}/dev/idp"))?);
 
-    let settings = dev_settings(data_dir, bind, &emulator.connection_string(), issuer.issuer());
+    let settings = dev_settings(
+        data_dir,
+        bind,
+        &emulator.connection_string(),
+        issuer.issuer(),
+    );
     settings.validate()?;
     let app = Application::build(
         settings,
@@ -293,7 +313,10 @@ async fn dev(bind: SocketAddr, data_dir: &Path) -> Result<(), AnyError> {
         acs = emulator.connection_string(),
     );
     if let (Some(https), Some(cert)) = (emulator.https_connection_string(), &emulator.cert_path) {
-        println!("  ACS emulator (https, for the Azure SDKs) {https}\n    certificate {}\n", cert.display());
+        println!(
+            "  ACS emulator (https, for the Azure SDKs) {https}\n    certificate {}\n",
+            cert.display()
+        );
     }
     println!(
         "Try it:\n  TOKEN=$(cargo run -q --release -- dev-token alice --data-dir {dir})\n  \
@@ -307,7 +330,12 @@ async fn dev(bind: SocketAddr, data_dir: &Path) -> Result<(), AnyError> {
 }
 
 /// The embedded configuration of `acs-auth dev`.
-pub fn dev_settings(data_dir: &Path, bind: SocketAddr, acs_connection_string: &str, issuer: &str) -> Settings {
+pub fn dev_settings(
+    data_dir: &Path,
+    bind: SocketAddr,
+    acs_connection_string: &str,
+    issuer: &str,
+) -> Settings {
     let mut settings = Settings::default();
     settings.server.bind = bind;
     settings.database.url = SecretString::from(format!(

@@ -13,7 +13,13 @@ use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 
 /// The ACS token scopes the service knows (`CommunicationIdentityTokenScope`).
-pub const ACS_SCOPES: &[&str] = &["chat", "voip", "chat.join", "chat.join.limited", "voip.join"];
+pub const ACS_SCOPES: &[&str] = &[
+    "chat",
+    "voip",
+    "chat.join",
+    "chat.join.limited",
+    "voip.join",
+];
 /// Bounds ACS puts on a token's lifetime, in minutes.
 pub const MIN_TOKEN_MINUTES: u32 = 60;
 pub const MAX_TOKEN_MINUTES: u32 = 1440;
@@ -90,7 +96,7 @@ impl Default for ServerSettings {
 #[serde(deny_unknown_fields, default)]
 pub struct DatabaseSettings {
     /// `sqlite://…`, `postgres://…` or `mysql://…`. May hold a password: kept secret.
-        pub url: SecretString,
+    pub url: SecretString,
     pub max_connections: u32,
     /// Run pending migrations at start-up.
     pub migrate: bool,
@@ -110,7 +116,7 @@ impl Default for DatabaseSettings {
 #[serde(deny_unknown_fields, default)]
 pub struct AcsSettings {
     /// `endpoint=https://…;accesskey=…` of the default ACS resource.
-        pub connection_string: Option<SecretString>,
+    pub connection_string: Option<SecretString>,
     /// A file holding the connection string (e.g. a mounted Kubernetes secret).
     pub connection_string_file: Option<PathBuf>,
     /// Per-call timeout towards ACS, in seconds.
@@ -359,10 +365,16 @@ impl Settings {
             ));
         }
         if self.database.max_connections == 0 {
-            return Err(ConfigError::invalid("database.max_connections", "must be at least 1"));
+            return Err(ConfigError::invalid(
+                "database.max_connections",
+                "must be at least 1",
+            ));
         }
         if self.acs.timeout_secs == 0 {
-            return Err(ConfigError::invalid("acs.timeout_secs", "must be at least 1"));
+            return Err(ConfigError::invalid(
+                "acs.timeout_secs",
+                "must be at least 1",
+            ));
         }
         if self.cache.min_remaining_percent > 100 {
             return Err(ConfigError::invalid(
@@ -371,14 +383,20 @@ impl Settings {
             ));
         }
         if self.server.max_body_bytes < 1024 {
-            return Err(ConfigError::invalid("server.max_body_bytes", "must be at least 1024"));
+            return Err(ConfigError::invalid(
+                "server.max_body_bytes",
+                "must be at least 1024",
+            ));
         }
         let mut seen = HashSet::new();
         for (i, tenant) in self.tenants.iter().enumerate() {
             let key = |k: &str| format!("tenants[{i}].{k}");
             validate_tenant_id(&tenant.id).map_err(|m| ConfigError::invalid(key("id"), m))?;
             if !seen.insert(tenant.id.as_str()) {
-                return Err(ConfigError::invalid(key("id"), format!("duplicate tenant id `{}`", tenant.id)));
+                return Err(ConfigError::invalid(
+                    key("id"),
+                    format!("duplicate tenant id `{}`", tenant.id),
+                ));
             }
             match &tenant.provider {
                 ProviderSettings::Oidc(p) => {
@@ -398,11 +416,15 @@ impl Settings {
                         ));
                     }
                     if p.subject_claim.trim().is_empty() {
-                        return Err(ConfigError::invalid(key("provider.subject_claim"), "must not be empty"));
+                        return Err(ConfigError::invalid(
+                            key("provider.subject_claim"),
+                            "must not be empty",
+                        ));
                     }
                 }
             }
-            validate_token_policy(&tenant.tokens).map_err(|(k, m)| ConfigError::invalid(key(&format!("tokens.{k}")), m))?;
+            validate_token_policy(&tenant.tokens)
+                .map_err(|(k, m)| ConfigError::invalid(key(&format!("tokens.{k}")), m))?;
         }
         if let Some(default) = &self.default_tenant
             && !self.tenants.iter().any(|t| &t.id == default)
@@ -434,9 +456,18 @@ pub fn validate_tenant_id(id: &str) -> Result<(), String> {
 }
 
 fn validate_token_policy(p: &TokenPolicySettings) -> Result<(), (&'static str, String)> {
-    for (k, scopes) in [("scopes", &p.scopes), ("allowed_scopes", &p.allowed_scopes().to_vec())] {
+    for (k, scopes) in [
+        ("scopes", &p.scopes),
+        ("allowed_scopes", &p.allowed_scopes().to_vec()),
+    ] {
         if let Some(bad) = scopes.iter().find(|s| !ACS_SCOPES.contains(&s.as_str())) {
-            return Err((k, format!("unknown ACS scope `{bad}` (known: {})", ACS_SCOPES.join(", "))));
+            return Err((
+                k,
+                format!(
+                    "unknown ACS scope `{bad}` (known: {})",
+                    ACS_SCOPES.join(", ")
+                ),
+            ));
         }
     }
     if p.scopes.is_empty() {
@@ -445,9 +476,15 @@ fn validate_token_policy(p: &TokenPolicySettings) -> Result<(), (&'static str, S
     if let Some(bad) = p.scopes.iter().find(|s| !p.allowed_scopes().contains(s)) {
         return Err(("scopes", format!("`{bad}` is not in allowed_scopes")));
     }
-    for (k, v) in [("lifetime_minutes", p.lifetime_minutes), ("max_lifetime_minutes", p.max_lifetime_minutes)] {
+    for (k, v) in [
+        ("lifetime_minutes", p.lifetime_minutes),
+        ("max_lifetime_minutes", p.max_lifetime_minutes),
+    ] {
         if !(MIN_TOKEN_MINUTES..=MAX_TOKEN_MINUTES).contains(&v) {
-            return Err((k, format!("{v} is outside {MIN_TOKEN_MINUTES}–{MAX_TOKEN_MINUTES}")));
+            return Err((
+                k,
+                format!("{v} is outside {MIN_TOKEN_MINUTES}–{MAX_TOKEN_MINUTES}"),
+            ));
         }
     }
     if p.lifetime_minutes > p.max_lifetime_minutes {
@@ -466,7 +503,10 @@ mod tests {
         Jail::expect_with(|_| {
             let s = Settings::load(None).map_err(|e| e.to_string())?;
             assert_eq!(s.server.bind.to_string(), "127.0.0.1:8080");
-            assert_eq!(s.database.url.expose_secret(), "sqlite://acs-auth.db?mode=rwc");
+            assert_eq!(
+                s.database.url.expose_secret(),
+                "sqlite://acs-auth.db?mode=rwc"
+            );
             Ok(())
         });
     }
@@ -507,7 +547,9 @@ mod tests {
                 lifetime_minutes = 30
                 "#,
             )?;
-            let err = Settings::load(Some(Path::new("c.toml"))).unwrap_err().to_string();
+            let err = Settings::load(Some(Path::new("c.toml")))
+                .unwrap_err()
+                .to_string();
             assert!(err.contains("tenants[0].tokens.lifetime_minutes"), "{err}");
             Ok(())
         });
@@ -517,7 +559,9 @@ mod tests {
     fn unknown_key_is_refused_with_its_name() {
         Jail::expect_with(|jail| {
             jail.create_file("c.toml", "[server]\nbnd = \"127.0.0.1:1\"\n")?;
-            let err = Settings::load(Some(Path::new("c.toml"))).unwrap_err().to_string();
+            let err = Settings::load(Some(Path::new("c.toml")))
+                .unwrap_err()
+                .to_string();
             assert!(err.contains("bnd"), "{err}");
             Ok(())
         });
@@ -537,7 +581,9 @@ mod tests {
                 audiences = ["api://x"]
                 "#,
             )?;
-            let err = Settings::load(Some(Path::new("c.toml"))).unwrap_err().to_string();
+            let err = Settings::load(Some(Path::new("c.toml")))
+                .unwrap_err()
+                .to_string();
             assert!(err.contains("tenants[0].provider.issuer"), "{err}");
             Ok(())
         });
@@ -546,7 +592,8 @@ mod tests {
     #[test]
     fn secrets_are_redacted_in_debug() {
         let mut s = Settings::default();
-        s.acs.connection_string = Some(SecretString::from("endpoint=https://x/;accesskey=c2VjcmV0"));
+        s.acs.connection_string =
+            Some(SecretString::from("endpoint=https://x/;accesskey=c2VjcmV0"));
         let dbg = format!("{s:?}");
         assert!(!dbg.contains("c2VjcmV0"));
     }
@@ -557,5 +604,32 @@ mod tests {
         for bad in ["", "-x", "Acme", "a b", "a/b", &"x".repeat(65)] {
             assert!(validate_tenant_id(bad).is_err(), "{bad}");
         }
+    }
+}
+
+#[cfg(test)]
+mod example_tests {
+    use super::*;
+
+    #[test]
+    fn every_example_config_loads() {
+        let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/examples");
+        let mut seen = 0;
+        for entry in std::fs::read_dir(dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.extension().is_some_and(|e| e == "toml") {
+                let mut figment = Settings::figment(Some(&path));
+                // Secrets come from the environment or files in real deployments.
+                figment = figment.merge(("acs.connection_string_file", None::<String>));
+                let settings: Settings = figment
+                    .extract()
+                    .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+                settings
+                    .validate()
+                    .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+                seen += 1;
+            }
+        }
+        assert!(seen >= 2, "examples found: {seen}");
     }
 }

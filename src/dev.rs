@@ -11,9 +11,9 @@ use jsonwebtoken::{Algorithm, EncodingKey, Header};
 use p256::SecretKey;
 use p256::elliptic_curve::sec1::ToEncodedPoint;
 use p256::pkcs8::{DecodePrivateKey, EncodePrivateKey, LineEnding};
+use poem::endpoint::BoxEndpoint;
 use poem::http::StatusCode;
 use poem::web::{Data, Json};
-use poem::endpoint::BoxEndpoint;
 use poem::{EndpointExt, Request, Route, get, handler, post};
 use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Serialize};
@@ -62,7 +62,10 @@ pub struct DevIssuer {
 
 impl std::fmt::Debug for DevIssuer {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("DevIssuer").field("issuer", &self.issuer).field("kid", &self.kid).finish()
+        f.debug_struct("DevIssuer")
+            .field("issuer", &self.issuer)
+            .field("kid", &self.kid)
+            .finish()
     }
 }
 
@@ -90,7 +93,8 @@ impl DevIssuer {
             return Err(DevError::NotStarted(data_dir.to_owned()));
         }
         let raw = std::fs::read(&info_path).map_err(io_err(&info_path))?;
-        let info: IssuerInfo = serde_json::from_slice(&raw).map_err(|e| DevError::Key(e.to_string()))?;
+        let info: IssuerInfo =
+            serde_json::from_slice(&raw).map_err(|e| DevError::Key(e.to_string()))?;
         let key = load_or_create_key(&key_path)?;
         Self::from_key(&key, info.issuer)
     }
@@ -124,7 +128,12 @@ impl DevIssuer {
     }
 
     /// A signed access token for `subject`, valid for `minutes`.
-    pub fn mint(&self, subject: &str, minutes: u32, scopes: &[String]) -> Result<SecretString, DevError> {
+    pub fn mint(
+        &self,
+        subject: &str,
+        minutes: u32,
+        scopes: &[String],
+    ) -> Result<SecretString, DevError> {
         let now = chrono::Utc::now().timestamp();
         let mut header = Header::new(Algorithm::ES256);
         header.kid = Some(self.kid.clone());
@@ -143,7 +152,11 @@ impl DevIssuer {
         {
             map.insert("scp".into(), serde_json::Value::String(scopes.join(" ")));
         }
-        Ok(SecretString::from(jsonwebtoken::encode(&header, &claims, &self.encoding)?))
+        Ok(SecretString::from(jsonwebtoken::encode(
+            &header,
+            &claims,
+            &self.encoding,
+        )?))
     }
 
     /// `/idp/.well-known/openid-configuration`, `/idp/jwks`, `/idp/token` (mounted under `/dev`).
@@ -160,7 +173,8 @@ impl DevIssuer {
 fn load_or_create_key(path: &Path) -> Result<SecretKey, DevError> {
     if path.exists() {
         let pem = std::fs::read_to_string(path).map_err(io_err(path))?;
-        return SecretKey::from_pkcs8_pem(&pem).map_err(|e| DevError::Key(format!("{}: {e}", path.display())));
+        return SecretKey::from_pkcs8_pem(&pem)
+            .map_err(|e| DevError::Key(format!("{}: {e}", path.display())));
     }
     let key = SecretKey::random(&mut rand::rngs::OsRng);
     let pem = key
@@ -216,9 +230,15 @@ struct TokenForm {
 
 /// `POST /dev/idp/token` with `sub=alice` (form or JSON) → `{access_token, token_type, expires_in}`.
 #[handler]
-async fn token(req: &Request, body: poem::Body, issuer: Data<&Arc<DevIssuer>>) -> poem::Result<Json<serde_json::Value>> {
+async fn token(
+    req: &Request,
+    body: poem::Body,
+    issuer: Data<&Arc<DevIssuer>>,
+) -> poem::Result<Json<serde_json::Value>> {
     let bytes = body.into_bytes_limit(4096).await?;
-    let is_json = req.content_type().is_some_and(|ct| ct.starts_with("application/json"));
+    let is_json = req
+        .content_type()
+        .is_some_and(|ct| ct.starts_with("application/json"));
     let form: TokenForm = if is_json {
         serde_json::from_slice(&bytes).map_err(|e| bad_request(format!("body: {e}")))?
     } else {
@@ -251,7 +271,12 @@ fn serde_urlencoded_from(bytes: &[u8]) -> poem::Result<TokenForm> {
     for (k, v) in url::form_urlencoded::parse(bytes) {
         match k.as_ref() {
             "sub" | "subject" => sub = Some(v.into_owned()),
-            "minutes" => minutes = Some(v.parse::<u32>().map_err(|_| bad_request("`minutes` must be a number".into()))?),
+            "minutes" => {
+                minutes = Some(
+                    v.parse::<u32>()
+                        .map_err(|_| bad_request("`minutes` must be a number".into()))?,
+                )
+            }
             "scope" => scope = Some(v.into_owned()),
             _ => {}
         }
@@ -264,7 +289,14 @@ fn serde_urlencoded_from(bytes: &[u8]) -> poem::Result<TokenForm> {
 }
 
 fn bad_request(detail: String) -> poem::Error {
-    poem::Error::from(crate::api::problem::ErrorInfo::new(StatusCode::BAD_REQUEST, "invalid_request", "The request is not valid").detail(detail))
+    poem::Error::from(
+        crate::api::problem::ErrorInfo::new(
+            StatusCode::BAD_REQUEST,
+            "invalid_request",
+            "The request is not valid",
+        )
+        .detail(detail),
+    )
 }
 
 #[cfg(test)]

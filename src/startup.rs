@@ -32,7 +32,9 @@ pub enum StartupError {
     Store(#[from] StoreError),
     #[error("invalid configuration: `acs.connection_string`: {0}")]
     Acs(#[from] AcsError),
-    #[error("invalid configuration: `acs.connection_string` is required (or `acs.connection_string_file`, or ACS_AUTH_ACS__CONNECTION_STRING)")]
+    #[error(
+        "invalid configuration: `acs.connection_string` is required (or `acs.connection_string_file`, or ACS_AUTH_ACS__CONNECTION_STRING)"
+    )]
     MissingAcs,
     #[error("invalid configuration: {0}")]
     Tenant(#[from] TenantError),
@@ -87,12 +89,21 @@ impl Application {
         };
         let addr = listener.local_addr()?;
 
-        let store = Store::connect(settings.database.url.expose_secret(), settings.database.max_connections).await?;
+        let store = Store::connect(
+            settings.database.url.expose_secret(),
+            settings.database.max_connections,
+        )
+        .await?;
         if settings.database.migrate {
             store.migrate().await?;
         }
 
-        let http = http_client(Duration::from_secs(settings.jwks.request_timeout_secs.max(settings.acs.timeout_secs)))?;
+        let http = http_client(Duration::from_secs(
+            settings
+                .jwks
+                .request_timeout_secs
+                .max(settings.acs.timeout_secs),
+        ))?;
         let jwks = Arc::new(JwksCache::new(
             http.clone(),
             JwksCacheConfig {
@@ -105,9 +116,17 @@ impl Application {
         ));
         let tenants = Arc::new(TenantRegistry::from_settings(&settings, &http, &jwks)?);
 
-        let conn_str = settings.acs.connection_string.as_ref().ok_or(StartupError::MissingAcs)?;
+        let conn_str = settings
+            .acs
+            .connection_string
+            .as_ref()
+            .ok_or(StartupError::MissingAcs)?;
         let conn = ConnectionString::parse(conn_str.expose_secret())?;
-        let client = AcsClient::new(http.clone(), &conn, Duration::from_secs(settings.acs.timeout_secs));
+        let client = AcsClient::new(
+            http.clone(),
+            &conn,
+            Duration::from_secs(settings.acs.timeout_secs),
+        );
         let resources = Arc::new(match options.acs_resource_name {
             Some(name) => AcsResources::named(name, client),
             None => AcsResources::new(client),
@@ -118,7 +137,12 @@ impl Application {
             Arc::clone(&resources),
             Duration::from_secs(settings.deletion.max_backoff_secs),
         );
-        let tokens = TokenService::new(store.clone(), Arc::clone(&resources), &settings.cache, deletions.clone());
+        let tokens = TokenService::new(
+            store.clone(),
+            Arc::clone(&resources),
+            &settings.cache,
+            deletions.clone(),
+        );
         let state = AppState {
             tenants,
             tokens,
@@ -127,7 +151,9 @@ impl Application {
         };
 
         let background = vec![
-            deletions.spawn(Duration::from_secs(settings.deletion.retry_interval_secs.max(1))),
+            deletions.spawn(Duration::from_secs(
+                settings.deletion.retry_interval_secs.max(1),
+            )),
             jwks.spawn_refresh(),
         ];
 
@@ -157,7 +183,10 @@ impl Application {
 
     /// Serves until `shutdown` completes; then readiness turns false, in-flight requests get up
     /// to the request timeout to finish, and background work stops.
-    pub async fn run_until(self, shutdown: impl Future<Output = ()> + Send + 'static) -> Result<(), StartupError> {
+    pub async fn run_until(
+        self,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> Result<(), StartupError> {
         let accepting = Arc::clone(&self.state.accepting);
         let signal = async move {
             shutdown.await;

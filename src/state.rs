@@ -23,10 +23,23 @@ impl AppState {
         use crate::service::{AcsResources, DeletionWorker};
         let store = Store::detached();
         let conn = ConnectionString::parse("endpoint=https://spec.invalid/;accesskey=AAAA")?;
-        let client = AcsClient::new(reqwest::Client::new(), &conn, std::time::Duration::from_secs(1));
+        let client = AcsClient::new(
+            reqwest::Client::new(),
+            &conn,
+            std::time::Duration::from_secs(1),
+        );
         let resources = Arc::new(AcsResources::new(client));
-        let deletions = DeletionWorker::new(store.clone(), Arc::clone(&resources), std::time::Duration::from_secs(60));
-        let tokens = TokenService::new(store.clone(), resources, &crate::config::CacheSettings::default(), deletions);
+        let deletions = DeletionWorker::new(
+            store.clone(),
+            Arc::clone(&resources),
+            std::time::Duration::from_secs(60),
+        );
+        let tokens = TokenService::new(
+            store.clone(),
+            resources,
+            &crate::config::CacheSettings::default(),
+            deletions,
+        );
         Ok(Self {
             tenants: Arc::new(TenantRegistry::default()),
             tokens,

@@ -6,7 +6,9 @@ use std::sync::Arc;
 
 use acs_auth_providers::{IdentityProvider, JwksCache, OidcConfig, OidcProvider, VerifyError};
 
-use crate::config::{AccessSettings, ProviderSettings, Settings, TenantSettings, TokenPolicySettings};
+use crate::config::{
+    AccessSettings, ProviderSettings, Settings, TenantSettings, TokenPolicySettings,
+};
 
 #[derive(Debug, thiserror::Error)]
 pub enum TenantError {
@@ -133,12 +135,13 @@ fn build_tenant(
                 leeway_secs: settings.jwks.leeway_secs,
                 max_token_bytes: settings.jwks.max_token_bytes,
             };
-            let provider = OidcProvider::new(config, http.clone(), Arc::clone(jwks)).map_err(|source| {
-                TenantError::Provider {
-                    tenant: t.id.clone(),
-                    source,
-                }
-            })?;
+            let provider =
+                OidcProvider::new(config, http.clone(), Arc::clone(jwks)).map_err(|source| {
+                    TenantError::Provider {
+                        tenant: t.id.clone(),
+                        source,
+                    }
+                })?;
             (Arc::new(provider), "oidc")
         }
     };
@@ -164,8 +167,16 @@ pub struct Check {
 impl Check {
     fn new(name: &'static str, result: Result<String, String>) -> Self {
         match result {
-            Ok(detail) => Self { name, ok: true, detail },
-            Err(detail) => Self { name, ok: false, detail },
+            Ok(detail) => Self {
+                name,
+                ok: true,
+                detail,
+            },
+            Err(detail) => Self {
+                name,
+                ok: false,
+                detail,
+            },
         }
     }
 }
@@ -175,21 +186,36 @@ pub async fn check(http: &reqwest::Client, t: &TenantSettings) -> Vec<Check> {
     let mut out = Vec::new();
     match &t.provider {
         ProviderSettings::Oidc(p) => {
-            let url = format!("{}/.well-known/openid-configuration", p.issuer.trim_end_matches('/'));
+            let url = format!(
+                "{}/.well-known/openid-configuration",
+                p.issuer.trim_end_matches('/')
+            );
             let doc = fetch_json(http, &url).await;
-            out.push(Check::new("discovery reachable", doc.as_ref().map(|_| url.clone()).map_err(Clone::clone)));
+            out.push(Check::new(
+                "discovery reachable",
+                doc.as_ref().map(|_| url.clone()).map_err(Clone::clone),
+            ));
             let Ok(doc) = doc else { return out };
-            let issuer = doc.get("issuer").and_then(|v| v.as_str()).unwrap_or_default();
+            let issuer = doc
+                .get("issuer")
+                .and_then(|v| v.as_str())
+                .unwrap_or_default();
             out.push(Check::new(
                 "issuer matches",
                 if issuer == p.issuer {
                     Ok(issuer.to_owned())
                 } else {
-                    Err(format!("document says `{issuer}`, configured `{}`", p.issuer))
+                    Err(format!(
+                        "document says `{issuer}`, configured `{}`",
+                        p.issuer
+                    ))
                 },
             ));
             let Some(jwks_uri) = doc.get("jwks_uri").and_then(|v| v.as_str()) else {
-                out.push(Check::new("keys usable", Err("no jwks_uri in the discovery document".into())));
+                out.push(Check::new(
+                    "keys usable",
+                    Err("no jwks_uri in the discovery document".into()),
+                ));
                 return out;
             };
             let keys = fetch_json(http, jwks_uri).await.and_then(|jwks| {
@@ -199,8 +225,13 @@ pub async fn check(http: &reqwest::Client, t: &TenantSettings) -> Vec<Check> {
                     .map(|keys| {
                         keys.iter()
                             .filter(|k| {
-                                matches!(k.get("kty").and_then(|v| v.as_str()), Some("RSA" | "EC" | "OKP"))
-                                    && k.get("use").and_then(|v| v.as_str()).is_none_or(|u| u == "sig")
+                                matches!(
+                                    k.get("kty").and_then(|v| v.as_str()),
+                                    Some("RSA" | "EC" | "OKP")
+                                ) && k
+                                    .get("use")
+                                    .and_then(|v| v.as_str())
+                                    .is_none_or(|u| u == "sig")
                             })
                             .count()
                     })
@@ -218,9 +249,15 @@ pub async fn check(http: &reqwest::Client, t: &TenantSettings) -> Vec<Check> {
 }
 
 async fn fetch_json(http: &reqwest::Client, url: &str) -> Result<serde_json::Value, String> {
-    let resp = http.get(url).send().await.map_err(|e| format!("{url}: {e}"))?;
+    let resp = http
+        .get(url)
+        .send()
+        .await
+        .map_err(|e| format!("{url}: {e}"))?;
     if !resp.status().is_success() {
         return Err(format!("{url}: HTTP {}", resp.status()));
     }
-    resp.json().await.map_err(|e| format!("{url}: not JSON: {e}"))
+    resp.json()
+        .await
+        .map_err(|e| format!("{url}: not JSON: {e}"))
 }

@@ -82,7 +82,9 @@ impl fmt::Display for AcsScope {
 
 /// Error of parsing an [`AcsScope`].
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("unknown ACS token scope `{0}` (valid: chat, voip, chat.join, chat.join.limited, voip.join)")]
+#[error(
+    "unknown ACS token scope `{0}` (valid: chat, voip, chat.join, chat.join.limited, voip.join)"
+)]
 pub struct UnknownScope(pub String);
 
 impl FromStr for AcsScope {
@@ -217,7 +219,12 @@ pub fn parse_expires_on(text: &str) -> Result<DateTime<FixedOffset>, AcsError> {
 /// The delay a response asks for: `retry-after-ms`/`x-ms-retry-after-ms` (milliseconds),
 /// else `Retry-After` as seconds or an HTTP date (relative to `now`).
 pub fn parse_retry_after(headers: &HeaderMap, now: SystemTime) -> Option<Duration> {
-    let text = |name: &str| headers.get(name).and_then(|v| v.to_str().ok()).map(str::trim);
+    let text = |name: &str| {
+        headers
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .map(str::trim)
+    };
     for name in ["retry-after-ms", "x-ms-retry-after-ms"] {
         if let Some(ms) = text(name).and_then(|v| v.parse::<f64>().ok())
             && ms.is_finite()
@@ -446,13 +453,9 @@ impl AcsClient {
             .header(ACCEPT, "application/json")
             .header(X_MS_RETURN_CLIENT_REQUEST_ID, "true")
             .header(X_MS_CLIENT_REQUEST_ID, request_id.as_str());
-        for (name, value) in signing::sign(
-            method.as_str(),
-            url,
-            body,
-            key.expose_secret(),
-            Utc::now(),
-        ) {
+        for (name, value) in
+            signing::sign(method.as_str(), url, body, key.expose_secret(), Utc::now())
+        {
             req = req.header(name, value);
         }
         if !body.is_empty() {
@@ -527,7 +530,10 @@ mod tests {
         h.insert("retry-after", HeaderValue::from_static("soon"));
         assert_eq!(parse_retry_after(&h, now), None);
         h.insert("retry-after-ms", HeaderValue::from_static("1500"));
-        assert_eq!(parse_retry_after(&h, now), Some(Duration::from_millis(1500)));
+        assert_eq!(
+            parse_retry_after(&h, now),
+            Some(Duration::from_millis(1500))
+        );
     }
 
     #[test]
@@ -535,8 +541,14 @@ mod tests {
         let body = br#"{"error":{"code":"IdentityNotFound","message":"gone"}}"#;
         let e = api_error(StatusCode::NOT_FOUND, &HeaderMap::new(), body);
         assert!(e.is_not_found());
-        assert!(matches!(&e, AcsError::Api { code, message, .. } if code == "IdentityNotFound" && message == "gone"));
-        let e = api_error(StatusCode::SERVICE_UNAVAILABLE, &HeaderMap::new(), b"<html>");
+        assert!(
+            matches!(&e, AcsError::Api { code, message, .. } if code == "IdentityNotFound" && message == "gone")
+        );
+        let e = api_error(
+            StatusCode::SERVICE_UNAVAILABLE,
+            &HeaderMap::new(),
+            b"<html>",
+        );
         assert!(matches!(&e, AcsError::Api { code, .. } if code == "ServiceUnavailable"));
         assert!(e.is_retryable());
     }

@@ -159,11 +159,10 @@ mod tests {
 
     #[test]
     fn parses_the_portal_format() {
-        let cs: ConnectionString = format!(
-            "endpoint=https://my-resource.communication.azure.com/;accesskey={KEY}"
-        )
-        .parse()
-        .unwrap();
+        let cs: ConnectionString =
+            format!("endpoint=https://my-resource.communication.azure.com/;accesskey={KEY}")
+                .parse()
+                .unwrap();
         assert_eq!(
             cs.endpoint().as_str(),
             "https://my-resource.communication.azure.com/"
@@ -197,8 +196,8 @@ mod tests {
 
     #[test]
     fn bad_base64_key_is_rejected_without_echoing_it() {
-        let e = ConnectionString::parse("endpoint=https://x/;accesskey=not*base64!secret")
-            .unwrap_err();
+        let e =
+            ConnectionString::parse("endpoint=https://x/;accesskey=not*base64!secret").unwrap_err();
         let text = e.to_string();
         assert!(text.contains("`accesskey` is not valid base64"), "{text}");
         assert!(!text.contains("secret"), "{text}");
@@ -206,7 +205,12 @@ mod tests {
 
     #[test]
     fn bad_endpoints_are_rejected() {
-        for ep in ["x.communication.azure.com", "ftp://x/", "https://u:p@x/", "https://x/?a=b"] {
+        for ep in [
+            "x.communication.azure.com",
+            "ftp://x/",
+            "https://u:p@x/",
+            "https://x/?a=b",
+        ] {
             let e = ConnectionString::parse(&format!("endpoint={ep};accesskey={KEY}")).unwrap_err();
             assert!(e.to_string().contains("`endpoint`"), "{ep}: {e}");
         }

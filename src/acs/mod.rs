@@ -10,7 +10,9 @@ pub mod signing;
 
 pub use client::{AccessToken, AcsClient, AcsScope, CreatedIdentity};
 pub use connection_string::ConnectionString;
-pub use emulator::{Emulator, EmulatorConfig, EmulatorError, RunningEmulator, TokenInfo, TokenSigningKey};
+pub use emulator::{
+    Emulator, EmulatorConfig, EmulatorError, RunningEmulator, TokenInfo, TokenSigningKey,
+};
 pub use error::AcsError;
 
 /// The identity API version every call uses.

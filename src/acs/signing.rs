@@ -154,7 +154,9 @@ fn parse_authorization(value: &str) -> Result<Vec<u8>, VerifyError> {
     let value = value.trim();
     let (scheme, rest) = value
         .split_once(' ')
-        .ok_or(VerifyError::MalformedAuthorization("expected `HMAC-SHA256 …`"))?;
+        .ok_or(VerifyError::MalformedAuthorization(
+            "expected `HMAC-SHA256 …`",
+        ))?;
     if !scheme.eq_ignore_ascii_case(SCHEME) {
         return Err(VerifyError::MalformedAuthorization(
             "the scheme must be HMAC-SHA256",
@@ -165,7 +167,9 @@ fn parse_authorization(value: &str) -> Result<Vec<u8>, VerifyError> {
     for part in rest.trim().split('&') {
         let (name, val) = part
             .split_once('=')
-            .ok_or(VerifyError::MalformedAuthorization("expected name=value pairs"))?;
+            .ok_or(VerifyError::MalformedAuthorization(
+                "expected name=value pairs",
+            ))?;
         match name.trim() {
             n if n.eq_ignore_ascii_case("SignedHeaders") => signed_headers = Some(val.trim()),
             n if n.eq_ignore_ascii_case("Signature") => signature = Some(val.trim()),
@@ -176,15 +180,15 @@ fn parse_authorization(value: &str) -> Result<Vec<u8>, VerifyError> {
             }
         }
     }
-    let signed_headers =
-        signed_headers.ok_or(VerifyError::MalformedAuthorization("SignedHeaders is missing"))?;
+    let signed_headers = signed_headers.ok_or(VerifyError::MalformedAuthorization(
+        "SignedHeaders is missing",
+    ))?;
     if !signed_headers.eq_ignore_ascii_case(SIGNED_HEADERS) {
         return Err(VerifyError::MalformedAuthorization(
             "SignedHeaders must be x-ms-date;host;x-ms-content-sha256",
         ));
     }
-    let signature =
-        signature.ok_or(VerifyError::MalformedAuthorization("Signature is missing"))?;
+    let signature = signature.ok_or(VerifyError::MalformedAuthorization("Signature is missing"))?;
     STANDARD
         .decode(signature)
         .map_err(|_| VerifyError::MalformedAuthorization("Signature is not base64"))
@@ -341,9 +345,15 @@ mod tests {
             Err(VerifyError::ContentHashMismatch)
         );
         let later = fixed_now() + chrono::Duration::minutes(16);
-        assert_eq!(verify(&r, KEY, later, SKEW), Err(VerifyError::DateOutOfRange));
+        assert_eq!(
+            verify(&r, KEY, later, SKEW),
+            Err(VerifyError::DateOutOfRange)
+        );
         let earlier = fixed_now() - chrono::Duration::minutes(16);
-        assert_eq!(verify(&r, KEY, earlier, SKEW), Err(VerifyError::DateOutOfRange));
+        assert_eq!(
+            verify(&r, KEY, earlier, SKEW),
+            Err(VerifyError::DateOutOfRange)
+        );
         let within = fixed_now() + chrono::Duration::minutes(14);
         verify(&r, KEY, within, SKEW).unwrap();
     }
@@ -371,7 +381,10 @@ mod tests {
         let auth = authorization_value(POST_SIGNATURE);
         let mut r = received(&auth, BODY, BODY_HASH);
         r.date = Some("yesterday");
-        assert_eq!(verify(&r, KEY, fixed_now(), SKEW), Err(VerifyError::InvalidDate));
+        assert_eq!(
+            verify(&r, KEY, fixed_now(), SKEW),
+            Err(VerifyError::InvalidDate)
+        );
         r.date = None;
         assert_eq!(
             verify(&r, KEY, fixed_now(), SKEW),

@@ -47,14 +47,23 @@ pub fn tenant_for_token(state: &AppState, token: &str) -> Result<Arc<Tenant>, Er
             "tenant_ambiguous",
             "The tenant cannot be told from the token",
         )
-        .detail("Several tenants trust the token's issuer; use /tenants/{tenant}/… to name the tenant.")),
+        .detail(
+            "Several tenants trust the token's issuer; use /tenants/{tenant}/… to name the tenant.",
+        )),
     }
 }
 
 /// Verifies the bearer token with the tenant's provider.
-pub async fn authenticate(tenant: &Tenant, auth: &BearerAuth) -> Result<VerifiedIdentity, ErrorInfo> {
+pub async fn authenticate(
+    tenant: &Tenant,
+    auth: &BearerAuth,
+) -> Result<VerifiedIdentity, ErrorInfo> {
     if !tenant.enabled {
-        return Err(ErrorInfo::new(StatusCode::FORBIDDEN, "tenant_disabled", "The tenant is disabled"));
+        return Err(ErrorInfo::new(
+            StatusCode::FORBIDDEN,
+            "tenant_disabled",
+            "The tenant is disabled",
+        ));
     }
     tenant
         .provider
@@ -71,7 +80,9 @@ fn unverified_issuer(token: &str) -> Option<String> {
         return None;
     }
     let payload = token.split('.').nth(1)?;
-    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(payload).ok()?;
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(payload)
+        .ok()?;
     let value: serde_json::Value = serde_json::from_slice(&bytes).ok()?;
     value.get("iss")?.as_str().map(str::to_owned)
 }
@@ -88,7 +99,10 @@ mod tests {
     fn reads_iss_without_verifying() {
         // {"alg":"none"}.{"iss":"https://idp.example"}.
         let token = "eyJhbGciOiJub25lIn0.eyJpc3MiOiJodHRwczovL2lkcC5leGFtcGxlIn0.";
-        assert_eq!(unverified_issuer(token).as_deref(), Some("https://idp.example"));
+        assert_eq!(
+            unverified_issuer(token).as_deref(),
+            Some("https://idp.example")
+        );
         assert_eq!(unverified_issuer("garbage"), None);
         assert_eq!(unverified_issuer("a.!!!.c"), None);
     }

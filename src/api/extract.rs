@@ -10,8 +10,14 @@ use poem_openapi::{ApiExtractor, ApiExtractorType, ExtractParamOptions};
 pub struct OptionalJson<T>(pub Option<T>);
 
 fn is_json(content_type: &str) -> bool {
-    let essence = content_type.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
-    essence == "application/json" || (essence.starts_with("application/") && essence.ends_with("+json"))
+    let essence = content_type
+        .split(';')
+        .next()
+        .unwrap_or("")
+        .trim()
+        .to_ascii_lowercase();
+    essence == "application/json"
+        || (essence.starts_with("application/") && essence.ends_with("+json"))
 }
 
 impl<'a, T: ParseFromJSON> ApiExtractor<'a> for OptionalJson<T> {
@@ -54,9 +60,10 @@ impl<'a, T: ParseFromJSON> ApiExtractor<'a> for OptionalJson<T> {
             }
             None => return Err(ContentTypeError::ExpectContentType.into()),
         }
-        let value: serde_json::Value = serde_json::from_slice(&data).map_err(|e| ParseRequestPayloadError {
-            reason: format!("malformed JSON: {e}"),
-        })?;
+        let value: serde_json::Value =
+            serde_json::from_slice(&data).map_err(|e| ParseRequestPayloadError {
+                reason: format!("malformed JSON: {e}"),
+            })?;
         let parsed = T::parse_from_json(Some(value)).map_err(|e| ParseRequestPayloadError {
             reason: e.into_message(),
         })?;

@@ -31,7 +31,12 @@ pub struct HealthApi {
 #[OpenApi]
 impl HealthApi {
     /// Liveness: the process is up
-    #[oai(path = "/healthz", method = "get", operation_id = "healthz", tag = "ApiTags::Health")]
+    #[oai(
+        path = "/healthz",
+        method = "get",
+        operation_id = "healthz",
+        tag = "ApiTags::Health"
+    )]
     async fn healthz(&self) -> Json<HealthStatus> {
         Json(HealthStatus {
             status: "ok".into(),
@@ -40,7 +45,12 @@ impl HealthApi {
     }
 
     /// Readiness: the database answers and the server is not shutting down
-    #[oai(path = "/readyz", method = "get", operation_id = "readyz", tag = "ApiTags::Health")]
+    #[oai(
+        path = "/readyz",
+        method = "get",
+        operation_id = "readyz",
+        tag = "ApiTags::Health"
+    )]
     async fn readyz(&self) -> ReadyResponse {
         let mut checks = Vec::new();
         let mut ready = true;

@@ -8,9 +8,9 @@ pub mod health;
 pub mod problem;
 pub mod tokens;
 
+use poem::endpoint::BoxEndpoint;
 use poem::http::StatusCode;
 use poem::middleware::Tracing;
-use poem::endpoint::BoxEndpoint;
 use poem::{Body, Endpoint, EndpointExt, IntoResponse, Request, Response, Route};
 use poem_openapi::OpenApiService;
 
@@ -20,10 +20,14 @@ use problem::ErrorInfo;
 pub const API_TITLE: &str = "acs-auth";
 
 /// The OpenAPI service of the public API. `server_url` only fills the spec's `servers` entry.
-pub fn openapi_service(state: AppState) -> OpenApiService<(tokens::TokensApi, health::HealthApi), ()> {
+pub fn openapi_service(
+    state: AppState,
+) -> OpenApiService<(tokens::TokensApi, health::HealthApi), ()> {
     OpenApiService::new(
         (
-            tokens::TokensApi { state: state.clone() },
+            tokens::TokensApi {
+                state: state.clone(),
+            },
             health::HealthApi { state },
         ),
         API_TITLE,
@@ -47,7 +51,11 @@ pub fn spec_json() -> Result<String, crate::acs::AcsError> {
 }
 
 /// All routes: the API, `/openapi.json`, Swagger UI at `/docs`, plus `extra` (dev issuer).
-pub fn routes(state: AppState, max_body_bytes: usize, extra: Option<BoxEndpoint<'static>>) -> BoxEndpoint<'static> {
+pub fn routes(
+    state: AppState,
+    max_body_bytes: usize,
+    extra: Option<BoxEndpoint<'static>>,
+) -> BoxEndpoint<'static> {
     let api = openapi_service(state);
     let spec = api.spec_endpoint();
     let docs = api.swagger_ui();
@@ -85,8 +93,11 @@ async fn body_limit<E: Endpoint>(ep: E, mut req: Request, max: usize) -> poem::R
 
 fn too_large(max: usize) -> poem::Error {
     poem::Error::from(
-        ErrorInfo::new(StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large", "The request body is too large")
-            .detail(format!("Bodies are limited to {max} bytes.")),
+        ErrorInfo::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "payload_too_large",
+            "The request body is too large",
+        )
+        .detail(format!("Bodies are limited to {max} bytes.")),
     )
 }
-

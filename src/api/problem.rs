@@ -100,7 +100,8 @@ impl ErrorInfo {
             }
         }
         if let Some(secs) = self.retry_after_secs {
-            resp.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(secs));
+            resp.headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(secs));
         }
         resp
     }
@@ -205,7 +206,10 @@ fn headers_for(status: u16) -> Vec<MetaHeader> {
             "WWW-Authenticate",
             "RFC 6750 challenge, e.g. `Bearer realm=\"acs-auth\", error=\"invalid_token\"`",
         )],
-        403 => vec![header("WWW-Authenticate", "`Bearer … error=\"insufficient_scope\"` when a scope or role is missing")],
+        403 => vec![header(
+            "WWW-Authenticate",
+            "`Bearer … error=\"insufficient_scope\"` when a scope or role is missing",
+        )],
         429 | 503 => vec![header("Retry-After", "Seconds to wait before trying again")],
         _ => Vec::new(),
     }
@@ -224,9 +228,13 @@ impl From<&VerifyError> for ErrorInfo {
             .retry_after(5);
         }
         tracing::info!(reason = %e, "bearer token refused");
-        ErrorInfo::new(StatusCode::UNAUTHORIZED, e.code(), "The bearer token is not valid")
-            .detail(e.to_string())
-            .bearer("invalid_token")
+        ErrorInfo::new(
+            StatusCode::UNAUTHORIZED,
+            e.code(),
+            "The bearer token is not valid",
+        )
+        .detail(e.to_string())
+        .bearer("invalid_token")
     }
 }
 
@@ -234,29 +242,47 @@ impl From<&ServiceError> for ErrorInfo {
     fn from(e: &ServiceError) -> Self {
         match e {
             ServiceError::Shared(inner) => ErrorInfo::from(inner.as_ref()),
-            ServiceError::InsufficientScope(detail) => {
-                ErrorInfo::new(StatusCode::FORBIDDEN, "insufficient_scope", "The token lacks a required scope or role")
-                    .detail(detail.clone())
-                    .bearer("insufficient_scope")
-            }
-            ServiceError::InvalidRequest { field, message } => {
-                ErrorInfo::new(StatusCode::BAD_REQUEST, "invalid_request", "The request is not valid")
-                    .detail(format!("`{field}`: {message}"))
-            }
-            ServiceError::UserNotFound => ErrorInfo::new(StatusCode::NOT_FOUND, "user_not_found", "The caller has no ACS identity")
-                .detail("No ACS identity is mapped to the caller; getToken creates one."),
-            ServiceError::TenantDisabled => {
-                ErrorInfo::new(StatusCode::FORBIDDEN, "tenant_disabled", "The tenant is disabled")
-            }
+            ServiceError::InsufficientScope(detail) => ErrorInfo::new(
+                StatusCode::FORBIDDEN,
+                "insufficient_scope",
+                "The token lacks a required scope or role",
+            )
+            .detail(detail.clone())
+            .bearer("insufficient_scope"),
+            ServiceError::InvalidRequest { field, message } => ErrorInfo::new(
+                StatusCode::BAD_REQUEST,
+                "invalid_request",
+                "The request is not valid",
+            )
+            .detail(format!("`{field}`: {message}")),
+            ServiceError::UserNotFound => ErrorInfo::new(
+                StatusCode::NOT_FOUND,
+                "user_not_found",
+                "The caller has no ACS identity",
+            )
+            .detail("No ACS identity is mapped to the caller; getToken creates one."),
+            ServiceError::TenantDisabled => ErrorInfo::new(
+                StatusCode::FORBIDDEN,
+                "tenant_disabled",
+                "The tenant is disabled",
+            ),
             ServiceError::Acs(acs) => acs_error_info(acs),
             ServiceError::Store(err) => {
                 tracing::error!(error = %err, "store failure");
-                ErrorInfo::new(StatusCode::SERVICE_UNAVAILABLE, "store_unavailable", "The service is temporarily unavailable")
-                    .retry_after(5)
+                ErrorInfo::new(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "store_unavailable",
+                    "The service is temporarily unavailable",
+                )
+                .retry_after(5)
             }
             ServiceError::UnknownResource(name) => {
                 tracing::error!(resource = %name, "mapping refers to an ACS resource that is not configured");
-                ErrorInfo::new(StatusCode::INTERNAL_SERVER_ERROR, "acs_resource_unknown", "The service is misconfigured")
+                ErrorInfo::new(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "acs_resource_unknown",
+                    "The service is misconfigured",
+                )
             }
         }
     }
@@ -266,16 +292,33 @@ fn acs_error_info(e: &crate::acs::AcsError) -> ErrorInfo {
     use crate::acs::AcsError;
     tracing::warn!(error = %e, "ACS call failed");
     match e {
-        AcsError::Timeout => ErrorInfo::new(StatusCode::GATEWAY_TIMEOUT, "acs_timeout", "ACS did not answer in time").retry_after(5),
-        AcsError::Api { status: 429, retry_after, .. } => ErrorInfo::new(
+        AcsError::Timeout => ErrorInfo::new(
+            StatusCode::GATEWAY_TIMEOUT,
+            "acs_timeout",
+            "ACS did not answer in time",
+        )
+        .retry_after(5),
+        AcsError::Api {
+            status: 429,
+            retry_after,
+            ..
+        } => ErrorInfo::new(
             StatusCode::SERVICE_UNAVAILABLE,
             "acs_throttled",
             "ACS is throttling requests",
         )
         .retry_after(retry_after.map(|d| d.as_secs().max(1)).unwrap_or(10)),
-        e if e.is_retryable() => ErrorInfo::new(StatusCode::BAD_GATEWAY, "acs_unavailable", "ACS failed to answer")
-            .retry_after(e.retry_after().map(|d| d.as_secs().max(1)).unwrap_or(5)),
-        _ => ErrorInfo::new(StatusCode::BAD_GATEWAY, "acs_error", "ACS refused the request"),
+        e if e.is_retryable() => ErrorInfo::new(
+            StatusCode::BAD_GATEWAY,
+            "acs_unavailable",
+            "ACS failed to answer",
+        )
+        .retry_after(e.retry_after().map(|d| d.as_secs().max(1)).unwrap_or(5)),
+        _ => ErrorInfo::new(
+            StatusCode::BAD_GATEWAY,
+            "acs_error",
+            "ACS refused the request",
+        ),
     }
 }
 
@@ -304,7 +347,8 @@ fn request_id_of(req: &Request) -> String {
         .filter(|v| {
             !v.is_empty()
                 && v.len() <= 64
-                && v.bytes().all(|b| b.is_ascii_alphanumeric() || b"-_.".contains(&b))
+                && v.bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b"-_.".contains(&b))
         })
         .map(str::to_owned)
         .unwrap_or_else(|| uuid::Uuid::new_v4().to_string())
@@ -312,24 +356,50 @@ fn request_id_of(req: &Request) -> String {
 
 fn error_response(err: &poem::Error, request_id: &str) -> Response {
     use poem::error::{MethodNotAllowedError, NotFoundError};
-    use poem_openapi::error::{AuthorizationError, ContentTypeError, ParseParamError, ParseRequestPayloadError};
+    use poem_openapi::error::{
+        AuthorizationError, ContentTypeError, ParseParamError, ParseRequestPayloadError,
+    };
 
     let info = if let Some(info) = err.downcast_ref::<ErrorInfo>() {
         info.clone()
     } else if err.is::<AuthorizationError>() {
-        ErrorInfo::new(StatusCode::UNAUTHORIZED, "missing_token", "A bearer token is required")
-            .detail("Send the user's identity-provider access token as `Authorization: Bearer <token>`.")
+        ErrorInfo::new(
+            StatusCode::UNAUTHORIZED,
+            "missing_token",
+            "A bearer token is required",
+        )
+        .detail(
+            "Send the user's identity-provider access token as `Authorization: Bearer <token>`.",
+        )
     } else if let Some(e) = err.downcast_ref::<ParseRequestPayloadError>() {
-        ErrorInfo::new(StatusCode::BAD_REQUEST, "invalid_body", "The request body is not valid").detail(e.reason.clone())
+        ErrorInfo::new(
+            StatusCode::BAD_REQUEST,
+            "invalid_body",
+            "The request body is not valid",
+        )
+        .detail(e.reason.clone())
     } else if let Some(e) = err.downcast_ref::<ContentTypeError>() {
-        ErrorInfo::new(StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type", "The content type is not supported")
-            .detail(e.to_string())
+        ErrorInfo::new(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "unsupported_media_type",
+            "The content type is not supported",
+        )
+        .detail(e.to_string())
     } else if let Some(e) = err.downcast_ref::<ParseParamError>() {
-        ErrorInfo::new(StatusCode::BAD_REQUEST, "invalid_parameter", "A parameter is not valid").detail(e.to_string())
+        ErrorInfo::new(
+            StatusCode::BAD_REQUEST,
+            "invalid_parameter",
+            "A parameter is not valid",
+        )
+        .detail(e.to_string())
     } else if err.is::<NotFoundError>() {
         ErrorInfo::new(StatusCode::NOT_FOUND, "not_found", "No such resource")
     } else if err.is::<MethodNotAllowedError>() {
-        ErrorInfo::new(StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed", "Method not allowed")
+        ErrorInfo::new(
+            StatusCode::METHOD_NOT_ALLOWED,
+            "method_not_allowed",
+            "Method not allowed",
+        )
     } else {
         let status = err.status();
         if status.is_server_error() {

@@ -26,14 +26,29 @@ enum ApiTags {
 pub struct GetTokenErrors;
 impl ErrorSet for GetTokenErrors {
     const STATUSES: &'static [(u16, &'static str)] = &[
-        (400, "The body or a parameter is not valid (`invalid_body`, `invalid_request`, `tenant_ambiguous`)."),
-        (401, "The bearer token is missing or not valid (`missing_token`, `token_*`)."),
-        (403, "The token lacks a required scope or role (`insufficient_scope`), or the tenant is disabled."),
+        (
+            400,
+            "The body or a parameter is not valid (`invalid_body`, `invalid_request`, `tenant_ambiguous`).",
+        ),
+        (
+            401,
+            "The bearer token is missing or not valid (`missing_token`, `token_*`).",
+        ),
+        (
+            403,
+            "The token lacks a required scope or role (`insufficient_scope`), or the tenant is disabled.",
+        ),
         (404, "No such tenant (`tenant_not_found`)."),
         (413, "The body is too large."),
         (415, "The body is not JSON."),
-        (502, "ACS refused or failed the call (`acs_error`, `acs_unavailable`)."),
-        (503, "ACS is throttling, or the identity provider or the store is unavailable; see `Retry-After`."),
+        (
+            502,
+            "ACS refused or failed the call (`acs_error`, `acs_unavailable`).",
+        ),
+        (
+            503,
+            "ACS is throttling, or the identity provider or the store is unavailable; see `Retry-After`.",
+        ),
         (504, "ACS did not answer in time (`acs_timeout`)."),
     ];
 }
@@ -41,11 +56,23 @@ impl ErrorSet for GetTokenErrors {
 pub struct DeleteUserErrors;
 impl ErrorSet for DeleteUserErrors {
     const STATUSES: &'static [(u16, &'static str)] = &[
-        (400, "The tenant cannot be told from the token (`tenant_ambiguous`)."),
+        (
+            400,
+            "The tenant cannot be told from the token (`tenant_ambiguous`).",
+        ),
         (401, "The bearer token is missing or not valid."),
-        (403, "The token lacks a required scope or role, or the tenant is disabled."),
-        (404, "No such tenant (`tenant_not_found`), or the caller has no ACS identity (`user_not_found`)."),
-        (503, "The identity provider or the store is unavailable; see `Retry-After`."),
+        (
+            403,
+            "The token lacks a required scope or role, or the tenant is disabled.",
+        ),
+        (
+            404,
+            "No such tenant (`tenant_not_found`), or the caller has no ACS identity (`user_not_found`).",
+        ),
+        (
+            503,
+            "The identity provider or the store is unavailable; see `Retry-After`.",
+        ),
     ];
 }
 
@@ -53,9 +80,18 @@ pub struct GetUserErrors;
 impl ErrorSet for GetUserErrors {
     const STATUSES: &'static [(u16, &'static str)] = &[
         (401, "The bearer token is missing or not valid."),
-        (403, "The token lacks a required scope or role, or the tenant is disabled."),
-        (404, "No such tenant (`tenant_not_found`), or the caller has no ACS identity (`user_not_found`)."),
-        (503, "The identity provider or the store is unavailable; see `Retry-After`."),
+        (
+            403,
+            "The token lacks a required scope or role, or the tenant is disabled.",
+        ),
+        (
+            404,
+            "No such tenant (`tenant_not_found`), or the caller has no ACS identity (`user_not_found`).",
+        ),
+        (
+            503,
+            "The identity provider or the store is unavailable; see `Retry-After`.",
+        ),
     ];
 }
 
@@ -97,7 +133,12 @@ impl TokensApi {
     ///
     /// Verifies the caller's access token with the tenant's identity provider, creates the
     /// user's ACS identity on first use (201), and returns an ACS access token for it.
-    #[oai(path = "/tenants/:tenant/getToken", method = "post", operation_id = "getToken", tag = "ApiTags::Tokens")]
+    #[oai(
+        path = "/tenants/:tenant/getToken",
+        method = "post",
+        operation_id = "getToken",
+        tag = "ApiTags::Tokens"
+    )]
     async fn get_token(
         &self,
         /// The tenant's id.
@@ -113,7 +154,12 @@ impl TokensApi {
     ///
     /// Removes the mapping and deletes the ACS identity (which revokes its tokens). 202 when
     /// ACS did not confirm yet: the deletion is then retried until it succeeds.
-    #[oai(path = "/tenants/:tenant/deleteUser", method = "delete", operation_id = "deleteUser", tag = "ApiTags::Tokens")]
+    #[oai(
+        path = "/tenants/:tenant/deleteUser",
+        method = "delete",
+        operation_id = "deleteUser",
+        tag = "ApiTags::Tokens"
+    )]
     async fn delete_user(
         &self,
         /// The tenant's id.
@@ -125,7 +171,12 @@ impl TokensApi {
     }
 
     /// Look up the signed-in user's ACS identity
-    #[oai(path = "/tenants/:tenant/user", method = "get", operation_id = "getUser", tag = "ApiTags::Tokens")]
+    #[oai(
+        path = "/tenants/:tenant/user",
+        method = "get",
+        operation_id = "getUser",
+        tag = "ApiTags::Tokens"
+    )]
     async fn get_user(
         &self,
         /// The tenant's id.
@@ -145,7 +196,12 @@ impl TokensApi {
     ///
     /// As getToken; the tenant is the one whose identity provider issued the token, or the
     /// configured default tenant.
-    #[oai(path = "/getToken", method = "post", operation_id = "getTokenDefaultTenant", tag = "ApiTags::Seed")]
+    #[oai(
+        path = "/getToken",
+        method = "post",
+        operation_id = "getTokenDefaultTenant",
+        tag = "ApiTags::Seed"
+    )]
     async fn get_token_bare(
         &self,
         auth: BearerAuth,
@@ -156,8 +212,16 @@ impl TokensApi {
     }
 
     /// Delete the caller's ACS identity (seed-compatible path)
-    #[oai(path = "/deleteUser", method = "delete", operation_id = "deleteUserDefaultTenant", tag = "ApiTags::Seed")]
-    async fn delete_user_bare(&self, auth: BearerAuth) -> Result<DeleteUserResponse, ApiError<DeleteUserErrors>> {
+    #[oai(
+        path = "/deleteUser",
+        method = "delete",
+        operation_id = "deleteUserDefaultTenant",
+        tag = "ApiTags::Seed"
+    )]
+    async fn delete_user_bare(
+        &self,
+        auth: BearerAuth,
+    ) -> Result<DeleteUserResponse, ApiError<DeleteUserErrors>> {
         let tenant = tenant_for_token(&self.state, &auth.0.token)?;
         self.delete_user_for(&tenant, &auth).await
     }

@@ -61,7 +61,11 @@ impl DeletionWorker {
                     error = %error,
                     "ACS identity deletion failed; queued for retry"
                 );
-                if let Err(e) = self.store.defer_deletion(pending.id, attempts, next, &error).await {
+                if let Err(e) = self
+                    .store
+                    .defer_deletion(pending.id, attempts, next, &error)
+                    .await
+                {
                     tracing::error!(error = %e, "could not record a failed deletion attempt");
                 }
                 false
@@ -73,7 +77,13 @@ impl DeletionWorker {
     pub async fn discard(&self, tenant_id: &str, acs_user_id: &str, resource: &str) {
         match self
             .store
-            .enqueue_deletion(tenant_id, acs_user_id, resource, DeletionReason::RaceLoser, Utc::now())
+            .enqueue_deletion(
+                tenant_id,
+                acs_user_id,
+                resource,
+                DeletionReason::RaceLoser,
+                Utc::now(),
+            )
             .await
         {
             Ok(pending) => {
@@ -124,7 +134,9 @@ impl DeletionWorker {
 /// Exponential back-off with full jitter: 2^attempts seconds, capped, then a random share of it.
 fn backoff(attempts: i32, cap: Duration) -> Duration {
     let exp = 2u64.saturating_pow(u32::try_from(attempts.clamp(0, 30)).unwrap_or(30));
-    let ceiling = Duration::from_secs(exp).min(cap).max(Duration::from_secs(1));
+    let ceiling = Duration::from_secs(exp)
+        .min(cap)
+        .max(Duration::from_secs(1));
     let millis = u64::try_from(ceiling.as_millis()).unwrap_or(u64::MAX);
     Duration::from_millis(rand::thread_rng().gen_range(millis / 2..=millis))
 }

@@ -27,7 +27,10 @@ pub enum ServiceError {
     #[error("insufficient scope: {0}")]
     InsufficientScope(String),
     #[error("invalid request: `{field}`: {message}")]
-    InvalidRequest { field: &'static str, message: String },
+    InvalidRequest {
+        field: &'static str,
+        message: String,
+    },
     #[error("user not found")]
     UserNotFound,
     #[error("tenant disabled")]
@@ -94,7 +97,12 @@ pub struct TokenService {
 }
 
 impl TokenService {
-    pub fn new(store: Store, resources: Arc<AcsResources>, cache: &CacheSettings, deletions: DeletionWorker) -> Self {
+    pub fn new(
+        store: Store,
+        resources: Arc<AcsResources>,
+        cache: &CacheSettings,
+        deletions: DeletionWorker,
+    ) -> Self {
         let mappings = Cache::builder()
             .max_capacity(cache.max_entries)
             .time_to_live(std::time::Duration::from_secs(cache.mapping_ttl_secs))
@@ -163,13 +171,25 @@ impl TokenService {
 
     /// deleteUser: the mapping goes and a pending deletion is recorded in one transaction, then
     /// ACS is asked to delete the identity; a failed call is retried by the deletion worker.
-    pub async fn delete_user(&self, tenant: &Tenant, who: &VerifiedIdentity) -> Result<DeleteOutcome, ServiceError> {
+    pub async fn delete_user(
+        &self,
+        tenant: &Tenant,
+        who: &VerifiedIdentity,
+    ) -> Result<DeleteOutcome, ServiceError> {
         check_access(tenant, who)?;
         let key = subject_key(tenant, who);
-        let mapping = self.store.find_mapping(&key).await?.ok_or(ServiceError::UserNotFound)?;
+        let mapping = self
+            .store
+            .find_mapping(&key)
+            .await?
+            .ok_or(ServiceError::UserNotFound)?;
         let pending = match self
             .store
-            .delete_mapping_and_enqueue(&mapping, crate::store::DeletionReason::UserDeleted, Utc::now())
+            .delete_mapping_and_enqueue(
+                &mapping,
+                crate::store::DeletionReason::UserDeleted,
+                Utc::now(),
+            )
             .await
         {
             Ok(p) => p,
@@ -186,10 +206,17 @@ impl TokenService {
     }
 
     /// getUser: the caller's mapping, if any.
-    pub async fn get_user(&self, tenant: &Tenant, who: &VerifiedIdentity) -> Result<Mapping, ServiceError> {
+    pub async fn get_user(
+        &self,
+        tenant: &Tenant,
+        who: &VerifiedIdentity,
+    ) -> Result<Mapping, ServiceError> {
         check_access(tenant, who)?;
         let key = subject_key(tenant, who);
-        self.store.find_mapping(&key).await?.ok_or(ServiceError::UserNotFound)
+        self.store
+            .find_mapping(&key)
+            .await?
+            .ok_or(ServiceError::UserNotFound)
     }
 
     async fn forget(&self, key: &SubjectKey, acs_user_id: &str) {
@@ -211,7 +238,10 @@ impl TokenService {
             let (mapping, token) = self.load_or_create(key, scopes, minutes).await?;
             if let Some(token) = &token {
                 self.tokens
-                    .insert(TokenKey::new(&mapping.acs_user_id, scopes, minutes), token.clone())
+                    .insert(
+                        TokenKey::new(&mapping.acs_user_id, scopes, minutes),
+                        token.clone(),
+                    )
                     .await;
             }
             created = token;
@@ -263,7 +293,11 @@ impl TokenService {
                 .discard(&key.tenant_id, &created.id, &resource.name)
                 .await;
         }
-        let mapping = self.store.find_mapping(key).await?.ok_or(StoreError::NotFound)?;
+        let mapping = self
+            .store
+            .find_mapping(key)
+            .await?
+            .ok_or(StoreError::NotFound)?;
         if inserted {
             tracing::info!(tenant = %key.tenant_id, acs_user_id = %mapping.acs_user_id, "ACS identity created");
             Ok((mapping, created.access_token))
@@ -272,7 +306,12 @@ impl TokenService {
         }
     }
 
-    async fn token_for(&self, mapping: &Mapping, scopes: &[String], minutes: u32) -> Result<AccessToken, ServiceError> {
+    async fn token_for(
+        &self,
+        mapping: &Mapping,
+        scopes: &[String],
+        minutes: u32,
+    ) -> Result<AccessToken, ServiceError> {
         let resource = self.resources.get(&mapping.acs_resource)?;
         let key = TokenKey::new(&mapping.acs_user_id, scopes, minutes);
         let issue = async {
@@ -312,16 +351,28 @@ fn check_access(tenant: &Tenant, who: &VerifiedIdentity) -> Result<(), ServiceEr
         .iter()
         .find(|s| !who.scopes.contains(s))
     {
-        return Err(ServiceError::InsufficientScope(format!("scope `{missing}` is required")));
+        return Err(ServiceError::InsufficientScope(format!(
+            "scope `{missing}` is required"
+        )));
     }
-    if let Some(missing) = tenant.access.required_roles.iter().find(|r| !who.roles.contains(r)) {
-        return Err(ServiceError::InsufficientScope(format!("role `{missing}` is required")));
+    if let Some(missing) = tenant
+        .access
+        .required_roles
+        .iter()
+        .find(|r| !who.roles.contains(r))
+    {
+        return Err(ServiceError::InsufficientScope(format!(
+            "role `{missing}` is required"
+        )));
     }
     Ok(())
 }
 
 /// Scopes and lifetime for this call, within the tenant's token policy.
-fn resolve_request(tenant: &Tenant, request: TokenRequest) -> Result<(Vec<String>, u32), ServiceError> {
+fn resolve_request(
+    tenant: &Tenant,
+    request: TokenRequest,
+) -> Result<(Vec<String>, u32), ServiceError> {
     let policy = &tenant.tokens;
     let mut scopes = match request.scopes {
         Some(s) if s.is_empty() => {
@@ -344,8 +395,11 @@ fn resolve_request(tenant: &Tenant, request: TokenRequest) -> Result<(Vec<String
     }
     scopes.sort();
     scopes.dedup();
-    let minutes = request.expires_in_minutes.unwrap_or(policy.lifetime_minutes);
-    if !(MIN_TOKEN_MINUTES..=policy.max_lifetime_minutes.min(MAX_TOKEN_MINUTES)).contains(&minutes) {
+    let minutes = request
+        .expires_in_minutes
+        .unwrap_or(policy.lifetime_minutes);
+    if !(MIN_TOKEN_MINUTES..=policy.max_lifetime_minutes.min(MAX_TOKEN_MINUTES)).contains(&minutes)
+    {
         return Err(ServiceError::InvalidRequest {
             field: "expiresInMinutes",
             message: format!(

@@ -29,7 +29,10 @@ impl AcsResources {
     /// The default resource under an explicit name (dev mode: a stable name for an emulator
     /// whose port changes between runs).
     pub fn named(name: String, default: AcsClient) -> Self {
-        let default = Arc::new(AcsResource { name: name.clone(), client: default });
+        let default = Arc::new(AcsResource {
+            name: name.clone(),
+            client: default,
+        });
         let mut by_name = HashMap::new();
         by_name.insert(name, Arc::clone(&default));
         Self { default, by_name }

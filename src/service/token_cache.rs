@@ -47,13 +47,20 @@ impl ReuseWindow {
         let remaining = (token.expires_on.with_timezone(&Utc) - Utc::now())
             .to_std()
             .unwrap_or_default();
-        let keep = Duration::from_secs(u64::from(key.minutes) * 60 * u64::from(self.min_remaining_percent) / 100);
+        let keep = Duration::from_secs(
+            u64::from(key.minutes) * 60 * u64::from(self.min_remaining_percent) / 100,
+        );
         remaining.saturating_sub(keep)
     }
 }
 
 impl Expiry<TokenKey, AccessToken> for ReuseWindow {
-    fn expire_after_create(&self, key: &TokenKey, value: &AccessToken, _created_at: Instant) -> Option<Duration> {
+    fn expire_after_create(
+        &self,
+        key: &TokenKey,
+        value: &AccessToken,
+        _created_at: Instant,
+    ) -> Option<Duration> {
         Some(self.ttl(key, value))
     }
 }
@@ -78,7 +85,11 @@ impl TokenCache {
     }
 
     /// The cached token for `key`, or the result of `issue` (shared with concurrent callers).
-    pub async fn get_or_issue<F>(&self, key: TokenKey, issue: F) -> Result<AccessToken, ServiceError>
+    pub async fn get_or_issue<F>(
+        &self,
+        key: TokenKey,
+        issue: F,
+    ) -> Result<AccessToken, ServiceError>
     where
         F: Future<Output = Result<AccessToken, ServiceError>>,
     {

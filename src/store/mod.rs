@@ -224,7 +224,9 @@ impl Store {
     }
 
     pub async fn complete_deletion(&self, id: i64) -> Result<(), StoreError> {
-        pending_deletion::Entity::delete_by_id(id).exec(&self.db).await?;
+        pending_deletion::Entity::delete_by_id(id)
+            .exec(&self.db)
+            .await?;
         Ok(())
     }
 
@@ -242,7 +244,9 @@ impl Store {
             last_error: Set(Some(error.chars().take(1000).collect())),
             ..Default::default()
         };
-        pending_deletion::Entity::update(model).exec(&self.db).await?;
+        pending_deletion::Entity::update(model)
+            .exec(&self.db)
+            .await?;
         Ok(())
     }
 

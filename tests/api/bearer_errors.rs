@@ -7,7 +7,12 @@ use crate::helpers::{assert_problem, spawn_app};
 #[tokio::test]
 async fn missing_authorization_is_401() {
     let app = spawn_app().await;
-    let resp = app.client.post(app.url("/tenants/acme/getToken")).send().await.unwrap();
+    let resp = app
+        .client
+        .post(app.url("/tenants/acme/getToken"))
+        .send()
+        .await
+        .unwrap();
     assert_problem(resp, 401, "missing_token").await;
 }
 
@@ -78,11 +83,16 @@ async fn bad_signature_is_401() {
 async fn alg_none_is_401() {
     let app = spawn_app().await;
     for alg in ["none", "None", "NONE", "nOnE"] {
-        let token = app.idp.unsigned_token_with_alg(alg, app.idp.claims("alice"));
+        let token = app
+            .idp
+            .unsigned_token_with_alg(alg, app.idp.claims("alice"));
         let resp = app.get_token(&token).await;
         assert_eq!(resp.status().as_u16(), 401, "alg {alg}");
         let body: serde_json::Value = resp.json().await.unwrap();
-        assert!(body["code"].as_str().unwrap().starts_with("token_"), "{body}");
+        assert!(
+            body["code"].as_str().unwrap().starts_with("token_"),
+            "{body}"
+        );
     }
     assert!(app.mappings().await.is_empty());
 }
@@ -90,7 +100,9 @@ async fn alg_none_is_401() {
 #[tokio::test]
 async fn hmac_signed_with_the_public_key_is_401() {
     let app = spawn_app().await;
-    let token = app.idp.hs256_signed_with_public_key(app.idp.claims("alice"));
+    let token = app
+        .idp
+        .hs256_signed_with_public_key(app.idp.claims("alice"));
     let resp = app.get_token(&token).await;
     assert_problem(resp, 401, "token_algorithm_not_allowed").await;
 }
@@ -98,7 +110,12 @@ async fn hmac_signed_with_the_public_key_is_401() {
 #[tokio::test]
 async fn an_emulator_acs_token_replayed_as_bearer_is_401() {
     let app = spawn_app().await;
-    let body: serde_json::Value = app.get_token(&app.idp.token("alice")).await.json().await.unwrap();
+    let body: serde_json::Value = app
+        .get_token(&app.idp.token("alice"))
+        .await
+        .json()
+        .await
+        .unwrap();
     let acs_token = body["token"].as_str().unwrap();
     let resp = app.get_token(acs_token).await;
     assert_eq!(resp.status().as_u16(), 401);

@@ -16,10 +16,19 @@ async fn fifty_concurrent_first_calls_make_one_mapping_and_one_identity() {
     for resp in responses {
         statuses.push(resp.status().as_u16());
         let body: Value = resp.json().await.unwrap();
-        ids.insert(body["user"]["communicationUserId"].as_str().unwrap().to_owned());
+        ids.insert(
+            body["user"]["communicationUserId"]
+                .as_str()
+                .unwrap()
+                .to_owned(),
+        );
     }
     assert_eq!(ids.len(), 1, "one identity for everyone");
-    assert_eq!(statuses.iter().filter(|s| **s == 201).count(), 1, "exactly one creator: {statuses:?}");
+    assert_eq!(
+        statuses.iter().filter(|s| **s == 201).count(),
+        1,
+        "exactly one creator: {statuses:?}"
+    );
     assert!(statuses.iter().all(|s| *s == 200 || *s == 201));
     assert_eq!(app.mappings().await.len(), 1);
     assert_eq!(app.emulator.emulator().live_identity_count(), 1);
@@ -35,7 +44,11 @@ async fn concurrent_first_calls_on_two_replicas_leave_one_live_identity() {
         let bearer = app.idp.token(&format!("user-{round}"));
         let mut calls = Vec::new();
         for i in 0..10 {
-            let base = if i % 2 == 0 { app.address.clone() } else { replica.clone() };
+            let base = if i % 2 == 0 {
+                app.address.clone()
+            } else {
+                replica.clone()
+            };
             let req = client
                 .post(format!("{base}/tenants/{TENANT}/getToken"))
                 .bearer_auth(bearer.clone())
@@ -47,12 +60,28 @@ async fn concurrent_first_calls_on_two_replicas_leave_one_live_identity() {
             let resp = resp.unwrap();
             assert!(resp.status().is_success(), "{}", resp.status());
             let body: Value = resp.json().await.unwrap();
-            ids.insert(body["user"]["communicationUserId"].as_str().unwrap().to_owned());
+            ids.insert(
+                body["user"]["communicationUserId"]
+                    .as_str()
+                    .unwrap()
+                    .to_owned(),
+            );
         }
-        assert_eq!(ids.len(), 1, "round {round}: both replicas hand out the same identity");
+        assert_eq!(
+            ids.len(),
+            1,
+            "round {round}: both replicas hand out the same identity"
+        );
     }
     assert_eq!(app.mappings().await.len(), 5);
     // Losers deleted what they created: one live identity per subject.
     assert_eq!(app.emulator.emulator().live_identity_count(), 5);
-    assert!(app.state.store.pending_deletions().await.unwrap().is_empty());
+    assert!(
+        app.state
+            .store
+            .pending_deletions()
+            .await
+            .unwrap()
+            .is_empty()
+    );
 }

@@ -7,7 +7,10 @@ async fn delete_user_removes_the_mapping_and_the_acs_identity() {
     let app = spawn_app().await;
     let bearer = app.idp.token("alice");
     let created: Value = app.get_token(&bearer).await.json().await.unwrap();
-    let id = created["user"]["communicationUserId"].as_str().unwrap().to_owned();
+    let id = created["user"]["communicationUserId"]
+        .as_str()
+        .unwrap()
+        .to_owned();
     assert!(app.emulator.emulator().identity_exists(&id));
 
     let user = app.get_user(&bearer).await;
@@ -20,7 +23,10 @@ async fn delete_user_removes_the_mapping_and_the_acs_identity() {
     assert_eq!(resp.status().as_u16(), 204);
 
     assert_problem(app.get_user(&bearer).await, 404, "user_not_found").await;
-    assert!(!app.emulator.emulator().identity_exists(&id), "the emulator no longer knows it");
+    assert!(
+        !app.emulator.emulator().identity_exists(&id),
+        "the emulator no longer knows it"
+    );
     assert!(
         app.emulator
             .emulator()
@@ -28,7 +34,14 @@ async fn delete_user_removes_the_mapping_and_the_acs_identity() {
             .is_none(),
         "its tokens no longer work"
     );
-    assert!(app.state.store.pending_deletions().await.unwrap().is_empty());
+    assert!(
+        app.state
+            .store
+            .pending_deletions()
+            .await
+            .unwrap()
+            .is_empty()
+    );
 }
 
 #[tokio::test]
@@ -40,14 +53,22 @@ async fn get_token_after_delete_creates_a_new_identity_not_a_cached_token() {
     let again = app.get_token(&bearer).await;
     assert_eq!(again.status().as_u16(), 201);
     let again: Value = again.json().await.unwrap();
-    assert_ne!(again["user"]["communicationUserId"], first["user"]["communicationUserId"]);
+    assert_ne!(
+        again["user"]["communicationUserId"],
+        first["user"]["communicationUserId"]
+    );
     assert_ne!(again["token"], first["token"]);
 }
 
 #[tokio::test]
 async fn delete_user_without_a_mapping_is_404() {
     let app = spawn_app().await;
-    assert_problem(app.delete_user(&app.idp.token("nobody")).await, 404, "user_not_found").await;
+    assert_problem(
+        app.delete_user(&app.idp.token("nobody")).await,
+        404,
+        "user_not_found",
+    )
+    .await;
 }
 
 #[tokio::test]
@@ -55,7 +76,10 @@ async fn delete_user_with_acs_down_is_accepted_and_retried_until_done() {
     let app = spawn_app().await;
     let bearer = app.idp.token("alice");
     let created: Value = app.get_token(&bearer).await.json().await.unwrap();
-    let id = created["user"]["communicationUserId"].as_str().unwrap().to_owned();
+    let id = created["user"]["communicationUserId"]
+        .as_str()
+        .unwrap()
+        .to_owned();
 
     app.flaky.set_failing(true);
     let resp = app.delete_user(&bearer).await;
@@ -80,12 +104,24 @@ async fn delete_user_with_acs_down_is_accepted_and_retried_until_done() {
     force_due(&app).await;
     assert_eq!(worker.run_due().await, 1);
     assert!(!app.emulator.emulator().identity_exists(&id));
-    assert!(app.state.store.pending_deletions().await.unwrap().is_empty());
+    assert!(
+        app.state
+            .store
+            .pending_deletions()
+            .await
+            .unwrap()
+            .is_empty()
+    );
 }
 
 fn resources_of(app: &crate::helpers::TestApp) -> std::sync::Arc<acs_auth::service::AcsResources> {
-    let conn = acs_auth::acs::ConnectionString::parse(&app.flaky.connection_string(&app.emulator)).unwrap();
-    let client = acs_auth::acs::AcsClient::new(reqwest::Client::new(), &conn, std::time::Duration::from_secs(5));
+    let conn = acs_auth::acs::ConnectionString::parse(&app.flaky.connection_string(&app.emulator))
+        .unwrap();
+    let client = acs_auth::acs::AcsClient::new(
+        reqwest::Client::new(),
+        &conn,
+        std::time::Duration::from_secs(5),
+    );
     std::sync::Arc::new(acs_auth::service::AcsResources::new(client))
 }
 
@@ -94,7 +130,12 @@ async fn force_due(app: &crate::helpers::TestApp) {
     for p in app.state.store.pending_deletions().await.unwrap() {
         app.state
             .store
-            .defer_deletion(p.id, p.attempts, chrono::Utc::now() - chrono::Duration::seconds(1), "test")
+            .defer_deletion(
+                p.id,
+                p.attempts,
+                chrono::Utc::now() - chrono::Duration::seconds(1),
+                "test",
+            )
             .await
             .unwrap();
     }

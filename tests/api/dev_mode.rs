@@ -28,25 +28,33 @@ async fn dev_mode_serves_the_readme_walkthrough() {
             .spawn()
             .unwrap(),
     );
-    // The banner names the API's address.
+    // The banner names the API's address; keep draining stdout afterwards so the child never
+    // writes into a closed pipe.
     let stdout = child.0.stdout.take().unwrap();
-    let base = tokio::task::spawn_blocking(move || {
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
         for line in BufReader::new(stdout).lines() {
-            let line = line.unwrap();
+            let Ok(line) = line else { break };
             if let Some(rest) = line.trim().strip_prefix("API") {
-                return rest.trim().to_owned();
+                let _ = tx.send(rest.trim().to_owned());
             }
         }
-        panic!("dev mode printed no API address");
     });
-    let base = tokio::time::timeout(Duration::from_secs(60), base).await.unwrap().unwrap();
+    let base = tokio::task::spawn_blocking(move || rx.recv_timeout(Duration::from_secs(60)))
+        .await
+        .unwrap()
+        .expect("dev mode prints the API address");
 
     let out = Command::new(bin)
         .args(["dev-token", "alice", "--data-dir"])
         .arg(dir.path())
         .output()
         .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let token = String::from_utf8(out.stdout).unwrap().trim().to_owned();
 
     let client = reqwest::Client::new();
@@ -58,7 +66,12 @@ async fn dev_mode_serves_the_readme_walkthrough() {
         .unwrap();
     assert_eq!(resp.status().as_u16(), 201);
     let body: Value = resp.json().await.unwrap();
-    assert!(body["user"]["communicationUserId"].as_str().unwrap().starts_with("8:acs:"));
+    assert!(
+        body["user"]["communicationUserId"]
+            .as_str()
+            .unwrap()
+            .starts_with("8:acs:")
+    );
 
     // The dev issuer's token endpoint works too, and the seed's bare path finds the dev tenant.
     let minted: Value = client
@@ -110,7 +123,10 @@ fn serve_without_an_acs_resource_says_which_key_is_missing() {
     let config = dir.path().join("c.toml");
     std::fs::write(
         &config,
-        format!("[database]\nurl = \"sqlite://{}?mode=rwc\"\n", dir.path().join("x.db").display()),
+        format!(
+            "[database]\nurl = \"sqlite://{}?mode=rwc\"\n",
+            dir.path().join("x.db").display()
+        ),
     )
     .unwrap();
     let out = Command::new(env!("CARGO_BIN_EXE_acs-auth"))

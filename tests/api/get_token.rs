@@ -32,9 +32,22 @@ async fn first_get_token_creates_the_identity_and_the_second_reuses_it() {
 #[tokio::test]
 async fn different_subjects_get_different_identities() {
     let app = spawn_app().await;
-    let a: Value = app.get_token(&app.idp.token("alice")).await.json().await.unwrap();
-    let b: Value = app.get_token(&app.idp.token("bob")).await.json().await.unwrap();
-    assert_ne!(a["user"]["communicationUserId"], b["user"]["communicationUserId"]);
+    let a: Value = app
+        .get_token(&app.idp.token("alice"))
+        .await
+        .json()
+        .await
+        .unwrap();
+    let b: Value = app
+        .get_token(&app.idp.token("bob"))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_ne!(
+        a["user"]["communicationUserId"],
+        b["user"]["communicationUserId"]
+    );
     assert_eq!(app.emulator.emulator().live_identity_count(), 2);
 }
 
@@ -56,7 +69,11 @@ async fn requested_scopes_and_lifetime_are_honoured_within_policy() {
     let app = spawn_app().await;
     let bearer = app.idp.token("alice");
     let resp = app
-        .post_get_token(TENANT, &bearer, Some(json!({"scopes": ["chat"], "expiresInMinutes": 120})))
+        .post_get_token(
+            TENANT,
+            &bearer,
+            Some(json!({"scopes": ["chat"], "expiresInMinutes": 120})),
+        )
         .await;
     assert_eq!(resp.status().as_u16(), 201);
     let body: Value = resp.json().await.unwrap();
@@ -137,7 +154,9 @@ async fn oversized_body_is_a_413_problem() {
 #[tokio::test]
 async fn unknown_tenant_is_a_404_problem() {
     let app = spawn_app().await;
-    let resp = app.post_get_token("nobody", &app.idp.token("alice"), None).await;
+    let resp = app
+        .post_get_token("nobody", &app.idp.token("alice"), None)
+        .await;
     assert_problem(resp, 404, "tenant_not_found").await;
 }
 
@@ -152,7 +171,11 @@ async fn bare_get_token_resolves_the_tenant_from_the_issuer() {
         .await
         .unwrap();
     assert_eq!(resp.status().as_u16(), 201);
-    assert_eq!(app.mappings().await.len(), 1, "mapped under the tenant that trusts the issuer");
+    assert_eq!(
+        app.mappings().await.len(),
+        1,
+        "mapped under the tenant that trusts the issuer"
+    );
 }
 
 #[tokio::test]
@@ -198,7 +221,15 @@ async fn bare_get_token_with_two_tenants_on_one_issuer_uses_the_default_tenant()
         .unwrap();
     assert_eq!(resp.status().as_u16(), 201);
     assert!(app.mappings().await.is_empty(), "nothing under acme");
-    assert_eq!(app.state.store.mappings_of_tenant("other").await.unwrap().len(), 1);
+    assert_eq!(
+        app.state
+            .store
+            .mappings_of_tenant("other")
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
 }
 
 #[tokio::test]
@@ -210,7 +241,13 @@ async fn a_missing_required_scope_is_a_403_insufficient_scope() {
     let mut claims = app.idp.claims("alice");
     claims["scp"] = json!("other.scope");
     let resp = app.get_token(&app.idp.token_with(claims.clone())).await;
-    let www = resp.headers().get("www-authenticate").unwrap().to_str().unwrap().to_owned();
+    let www = resp
+        .headers()
+        .get("www-authenticate")
+        .unwrap()
+        .to_str()
+        .unwrap()
+        .to_owned();
     assert!(www.contains("insufficient_scope"), "{www}");
     assert_problem(resp, 403, "insufficient_scope").await;
 
@@ -224,7 +261,10 @@ async fn a_mapping_whose_identity_vanished_from_acs_is_replaced() {
     let app = spawn_app().await;
     let bearer = app.idp.token("alice");
     let first: Value = app.get_token(&bearer).await.json().await.unwrap();
-    let old = first["user"]["communicationUserId"].as_str().unwrap().to_owned();
+    let old = first["user"]["communicationUserId"]
+        .as_str()
+        .unwrap()
+        .to_owned();
     // Deleted behind acs-auth's back.
     let client = acs_auth::acs::AcsClient::new(
         reqwest::Client::new(),

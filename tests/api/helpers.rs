@@ -6,7 +6,9 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, OnceLock};
 
 use acs_auth::acs::{EmulatorConfig, RunningEmulator, TokenSigningKey};
-use acs_auth::config::{OidcProviderSettings, ProviderSettings, Settings, TenantSettings, TokenPolicySettings};
+use acs_auth::config::{
+    OidcProviderSettings, ProviderSettings, Settings, TenantSettings, TokenPolicySettings,
+};
 use acs_auth::startup::{Application, BuildOptions};
 use acs_auth::state::AppState;
 use acs_auth_providers::testing::TestIssuer;
@@ -19,14 +21,17 @@ pub const TENANT: &str = "acme";
 /// RSA keygen is slow; every emulator of this test binary signs with one key.
 fn emulator_key() -> TokenSigningKey {
     static KEY: OnceLock<TokenSigningKey> = OnceLock::new();
-    KEY.get_or_init(|| TokenSigningKey::generate().expect("emulator key")).clone()
+    KEY.get_or_init(|| TokenSigningKey::generate().expect("emulator key"))
+        .clone()
 }
 
 pub async fn start_emulator() -> RunningEmulator {
     acs_auth::acs::install_crypto_provider();
     let mut config = EmulatorConfig::with_random_key();
     config.signing_key = Some(emulator_key());
-    RunningEmulator::start(config, loopback(), None).await.expect("emulator starts")
+    RunningEmulator::start(config, loopback(), None)
+        .await
+        .expect("emulator starts")
 }
 
 pub fn loopback() -> SocketAddr {
@@ -105,8 +110,13 @@ pub async fn spawn_app_with(customize: impl FnOnce(&mut Settings, &TestIssuer)) 
 }
 
 /// Builds and runs an Application; returns its base URL.
-pub async fn start(settings: Settings, options: BuildOptions) -> (String, AppState, tokio::task::JoinHandle<()>) {
-    let app = Application::build(settings, options).await.expect("application builds");
+pub async fn start(
+    settings: Settings,
+    options: BuildOptions,
+) -> (String, AppState, tokio::task::JoinHandle<()>) {
+    let app = Application::build(settings, options)
+        .await
+        .expect("application builds");
     let address = format!("http://127.0.0.1:{}", app.port());
     let state = app.state().clone();
     let server = tokio::spawn(async move {
@@ -130,7 +140,12 @@ impl TestApp {
         self.post_get_token(TENANT, bearer, None).await
     }
 
-    pub async fn post_get_token(&self, tenant: &str, bearer: &str, body: Option<Value>) -> reqwest::Response {
+    pub async fn post_get_token(
+        &self,
+        tenant: &str,
+        bearer: &str,
+        body: Option<Value>,
+    ) -> reqwest::Response {
         let mut req = self
             .client
             .post(self.url(&format!("/tenants/{tenant}/getToken")))
@@ -160,7 +175,11 @@ impl TestApp {
     }
 
     pub async fn mappings(&self) -> Vec<acs_auth::store::Mapping> {
-        self.state.store.mappings_of_tenant(TENANT).await.expect("mappings")
+        self.state
+            .store
+            .mappings_of_tenant(TENANT)
+            .await
+            .expect("mappings")
     }
 }
 
@@ -203,8 +222,14 @@ pub struct FlakyAcs {
 
 impl FlakyAcs {
     pub async fn start(upstream: SocketAddr) -> Self {
-        let acceptor = TcpListener::bind("127.0.0.1:0").into_acceptor().await.expect("bind");
-        let addr = acceptor.local_addr()[0].as_socket_addr().copied().expect("addr");
+        let acceptor = TcpListener::bind("127.0.0.1:0")
+            .into_acceptor()
+            .await
+            .expect("bind");
+        let addr = acceptor.local_addr()[0]
+            .as_socket_addr()
+            .copied()
+            .expect("addr");
         let failing = Arc::new(AtomicBool::new(false));
         let flag = Arc::clone(&failing);
         let http = reqwest::Client::new();
@@ -219,7 +244,10 @@ impl FlakyAcs {
                         .body(r#"{"error":{"code":"ServiceUnavailable","message":"injected failure"}}"#);
                 }
                 let uri = req.original_uri().clone();
-                let url = format!("http://{upstream}{}", uri.path_and_query().map(|p| p.as_str()).unwrap_or("/"));
+                let url = format!(
+                    "http://{upstream}{}",
+                    uri.path_and_query().map(|p| p.as_str()).unwrap_or("/")
+                );
                 let body = req.take_body().into_bytes().await.unwrap_or_default();
                 let mut out = http.request(req.method().clone(), url).body(body);
                 for (name, value) in req.headers() {

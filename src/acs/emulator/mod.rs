@@ -63,7 +63,8 @@ pub use tokens::TokenSigningKey;
 /// Largest request body the emulator reads.
 pub const MAX_BODY_BYTES: usize = 64 * 1024;
 /// `api-version` values the emulator answers (all with the `2023-10-01` shapes).
-pub const SUPPORTED_API_VERSIONS: &[&str] = &["2021-03-07", "2022-06-01", "2022-10-01", "2023-10-01"];
+pub const SUPPORTED_API_VERSIONS: &[&str] =
+    &["2021-03-07", "2022-06-01", "2022-10-01", "2023-10-01"];
 /// Default and bounds of `expiresInMinutes`.
 pub const DEFAULT_EXPIRES_IN_MINUTES: i64 = 1440;
 pub const MIN_EXPIRES_IN_MINUTES: i64 = 60;
@@ -262,7 +263,9 @@ struct IssueBody {
 }
 
 fn lock(state: &Mutex<State>) -> MutexGuard<'_, State> {
-    state.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    state
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
 fn token_hash(token: &str) -> [u8; 32] {
@@ -390,8 +393,12 @@ impl Emulator {
             Err(f) => f.status,
         };
         match &result {
-            Err(f) => tracing::debug!(%method, path, status = status.as_u16(), code = f.code, "ACS emulator request rejected"),
-            Ok(_) => tracing::debug!(%method, path, status = status.as_u16(), "ACS emulator request"),
+            Err(f) => {
+                tracing::debug!(%method, path, status = status.as_u16(), code = f.code, "ACS emulator request rejected")
+            }
+            Ok(_) => {
+                tracing::debug!(%method, path, status = status.as_u16(), "ACS emulator request")
+            }
         }
         let mut resp = match result {
             Ok(Success::Json(status, body)) => json_response(status, &body),
@@ -621,7 +628,10 @@ fn json_response(status: StatusCode, body: &serde_json::Value) -> Response {
         .body(Body::from_vec(body.to_string().into_bytes()))
 }
 
-fn parse_json<T: for<'de> Deserialize<'de>>(body: &[u8], empty_is_object: bool) -> Result<T, ApiFailure> {
+fn parse_json<T: for<'de> Deserialize<'de>>(
+    body: &[u8],
+    empty_is_object: bool,
+) -> Result<T, ApiFailure> {
     let body: &[u8] = if empty_is_object && body.iter().all(u8::is_ascii_whitespace) {
         b"{}"
     } else {
@@ -652,9 +662,9 @@ fn check_minutes(minutes: Option<i64>) -> Result<i64, ApiFailure> {
 fn check_scopes(scopes: &[String], field: &str) -> Result<Vec<AcsScope>, ApiFailure> {
     let mut out = BTreeSet::new();
     for s in scopes {
-        let scope = s.parse::<AcsScope>().map_err(|e| {
-            ApiFailure::bad_request("InvalidArgument", format!("'{field}': {e}."))
-        })?;
+        let scope = s
+            .parse::<AcsScope>()
+            .map_err(|e| ApiFailure::bad_request("InvalidArgument", format!("'{field}': {e}.")))?;
         out.insert(scope);
     }
     Ok(out.into_iter().collect())

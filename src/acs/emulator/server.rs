@@ -51,7 +51,11 @@ fn dial_addr(bound: SocketAddr) -> SocketAddr {
     }
 }
 
-fn spawn_server<A>(acceptor: A, emulator: &Emulator, name: &'static str) -> (oneshot::Sender<()>, JoinHandle<()>)
+fn spawn_server<A>(
+    acceptor: A,
+    emulator: &Emulator,
+    name: &'static str,
+) -> (oneshot::Sender<()>, JoinHandle<()>)
 where
     A: poem::listener::Acceptor + 'static,
 {
@@ -121,8 +125,8 @@ impl RunningEmulator {
             );
             let listener = tokio::net::TcpListener::bind(https_bind).await?;
             running.https_addr = Some(dial_addr(listener.local_addr()?));
-            let acceptor = TcpAcceptor::from_tokio(listener)?
-                .rustls(futures::stream::iter(vec![config]));
+            let acceptor =
+                TcpAcceptor::from_tokio(listener)?.rustls(futures::stream::iter(vec![config]));
             let (tx, task) = spawn_server(acceptor, &running.emulator, "https");
             running.shutdown.push(tx);
             running.tasks.push(task);

@@ -78,7 +78,10 @@ fn has_scope(scp: &str, wanted: &str) -> bool {
     })
 }
 
-pub(super) fn check_exchange(body: &[u8], now: DateTime<Utc>) -> Result<CheckedExchange, ApiFailure> {
+pub(super) fn check_exchange(
+    body: &[u8],
+    now: DateTime<Utc>,
+) -> Result<CheckedExchange, ApiFailure> {
     let parsed: ExchangeBody = parse_json(body, false)?;
     let token = required(parsed.token, "token")?;
     let app_id = required(parsed.app_id, "appId")?;
@@ -105,7 +108,10 @@ pub(super) fn check_exchange(body: &[u8], now: DateTime<Utc>) -> Result<CheckedE
     let expires = DateTime::from_timestamp(exp, 0)
         .ok_or_else(|| invalid_token("The token's 'exp' is out of range."))?;
     if expires <= now {
-        return Err(ApiFailure::unauthorized("TokenExpired", "The token has expired."));
+        return Err(ApiFailure::unauthorized(
+            "TokenExpired",
+            "The token has expired.",
+        ));
     }
     let token_app = text("appid").or_else(|| text("azp")).unwrap_or_default();
     if !token_app.eq_ignore_ascii_case(app_id.trim()) {

@@ -181,7 +181,13 @@ mod tests {
     #[test]
     fn chat_plus_voip_is_1792_like_the_published_sample() {
         let now = Utc::now();
-        let c = AcsClaims::new("acs:r_u".into(), &[AcsScope::Chat, AcsScope::Voip], "r", now, now);
+        let c = AcsClaims::new(
+            "acs:r_u".into(),
+            &[AcsScope::Chat, AcsScope::Voip],
+            "r",
+            now,
+            now,
+        );
         assert_eq!(c.scp, 1792);
         assert_eq!(c.acs_scope, "chat,voip");
     }
