@@ -494,6 +494,7 @@ fn validate_token_policy(p: &TokenPolicySettings) -> Result<(), (&'static str, S
 }
 
 #[cfg(test)]
+#[allow(clippy::result_large_err)] // figment::Jail's closures return figment::Error
 mod tests {
     use super::*;
     use figment::Jail;

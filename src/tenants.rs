@@ -27,6 +27,8 @@ pub struct Tenant {
     pub enabled: bool,
     pub provider: Arc<dyn IdentityProvider>,
     pub provider_kind: &'static str,
+    /// The API app's client id, sent as `appId` in Teams token exchanges (Entra ID tenants).
+    pub teams_app_id: Option<String>,
     pub access: AccessSettings,
     pub tokens: TokenPolicySettings,
 }
@@ -125,6 +127,7 @@ fn build_tenant(
     http: &reqwest::Client,
     jwks: &Arc<JwksCache>,
 ) -> Result<Tenant, TenantError> {
+    let teams_app_id = None;
     let (provider, kind): (Arc<dyn IdentityProvider>, &'static str) = match &t.provider {
         ProviderSettings::Oidc(p) => {
             let config = OidcConfig {
@@ -151,6 +154,7 @@ fn build_tenant(
         enabled: t.enabled,
         provider,
         provider_kind: kind,
+        teams_app_id,
         access: t.access.clone(),
         tokens: t.tokens.clone(),
     })

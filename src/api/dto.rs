@@ -53,3 +53,30 @@ pub struct HealthStatus {
     /// Each check's outcome, e.g. `database: ok`.
     pub checks: Vec<String>,
 }
+
+/// Body of exchangeToken.
+#[derive(Clone, Object)]
+#[oai(rename_all = "camelCase")]
+pub struct ExchangeTokenRequest {
+    /// The Teams user's Microsoft Entra ID access token for the ACS Teams resource
+    /// (`aud` `https://auth.msft.communication.azure.com`, scopes `Teams.ManageCalls`,
+    /// `Teams.ManageChats`).
+    #[oai(validator(min_length = 1, max_length = 16384))]
+    pub token: String,
+}
+
+impl std::fmt::Debug for ExchangeTokenRequest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("ExchangeTokenRequest([REDACTED])")
+    }
+}
+
+/// An ACS access token for a Teams user.
+#[derive(Debug, Clone, Object)]
+#[oai(rename_all = "camelCase")]
+pub struct ExchangeTokenResponse {
+    /// The ACS access token (treat it as opaque).
+    pub token: String,
+    /// When the token expires (RFC 3339).
+    pub expires_on: DateTime<FixedOffset>,
+}

@@ -266,6 +266,18 @@ impl From<&ServiceError> for ErrorInfo {
                 "tenant_disabled",
                 "The tenant is disabled",
             ),
+            ServiceError::TeamsExchangeUnsupported => ErrorInfo::new(
+                StatusCode::BAD_REQUEST,
+                "exchange_not_supported",
+                "Teams token exchange needs an Entra ID tenant",
+            )
+            .detail("exchangeToken is available only for tenants whose provider is `aad` (Microsoft Entra ID)."),
+            ServiceError::TeamsTokenRejected { code, message } => ErrorInfo::new(
+                StatusCode::BAD_REQUEST,
+                "teams_token_rejected",
+                "ACS refused the Teams user's token",
+            )
+            .detail(format!("{code}: {}", message.chars().take(300).collect::<String>())),
             ServiceError::Acs(acs) => acs_error_info(acs),
             ServiceError::Store(err) => {
                 tracing::error!(error = %err, "store failure");

@@ -1,14 +1,18 @@
 //! getToken, deleteUser, getUser — per tenant, and the seed's bare paths.
 //! Each handler: find the tenant → authenticate → call the service → shape the result.
 
-use poem_openapi::param::Path;
+use poem::http::StatusCode;
+use poem_openapi::param::{Header, Path};
+use secrecy::ExposeSecret;
 use poem_openapi::payload::Json;
 use poem_openapi::{ApiResponse, OpenApi, Tags};
 
 use super::auth::{BearerAuth, authenticate, tenant_by_id, tenant_for_token};
-use super::dto::{CommunicationUser, GetTokenRequest, TokenResponse, UserResponse};
+use super::dto::{
+    CommunicationUser, ExchangeTokenRequest, ExchangeTokenResponse, GetTokenRequest, TokenResponse, UserResponse,
+};
 use super::extract::OptionalJson;
-use super::problem::{ApiError, ErrorSet};
+use super::problem::{ApiError, ErrorInfo, ErrorSet};
 use crate::service::{DeleteOutcome, IssuedToken, TokenRequest};
 use crate::state::AppState;
 use crate::tenants::Tenant;
@@ -93,6 +97,28 @@ impl ErrorSet for GetUserErrors {
             "The identity provider or the store is unavailable; see `Retry-After`.",
         ),
     ];
+}
+
+pub struct ExchangeTokenErrors;
+impl ErrorSet for ExchangeTokenErrors {
+    const STATUSES: &'static [(u16, &'static str)] = &[
+        (400, "No Teams token, a body that is not valid, a tenant that is not Entra ID (`exchange_not_supported`), or ACS refused the Teams token (`teams_token_rejected`)."),
+        (401, "The bearer token is missing or not valid."),
+        (403, "The token lacks a required scope or role, or the tenant is disabled."),
+        (404, "No such tenant (`tenant_not_found`)."),
+        (413, "The body is too large."),
+        (415, "The body is not JSON."),
+        (502, "ACS failed the call."),
+        (503, "ACS is throttling, or the identity provider is unavailable; see `Retry-After`."),
+        (504, "ACS did not answer in time."),
+    ];
+}
+
+#[derive(ApiResponse)]
+pub enum ExchangeTokenResponseKind {
+    /// An ACS token for the Teams user.
+    #[oai(status = 200)]
+    Ok(Json<ExchangeTokenResponse>),
 }
 
 #[derive(ApiResponse)]
@@ -192,6 +218,41 @@ impl TokensApi {
         })))
     }
 
+    /// Exchange a Teams user's Entra ID token for an ACS token
+    ///
+    /// For Entra ID tenants. The caller's bearer token is verified by the tenant's provider;
+    /// the Teams user's Entra token comes in the body (`{"token": "…"}`) or, as in the seed, in
+    /// the `teams-user-aad-token` header. ACS checks it against the tenant's client id and the
+    /// caller's object id.
+    #[oai(path = "/tenants/:tenant/exchangeToken", method = "post", operation_id = "exchangeToken", tag = "ApiTags::Tokens")]
+    async fn exchange_token(
+        &self,
+        /// The tenant's id.
+        tenant: Path<String>,
+        auth: BearerAuth,
+        /// The Teams user's Entra ID token (seed-compatible; the body is preferred).
+        #[oai(name = "teams-user-aad-token")]
+        teams_header: Header<Option<String>>,
+        body: OptionalJson<ExchangeTokenRequest>,
+    ) -> Result<ExchangeTokenResponseKind, ApiError<ExchangeTokenErrors>> {
+        let tenant = tenant_by_id(&self.state, &tenant.0)?;
+        self.exchange_for(&tenant, &auth, teams_header.0, body).await
+    }
+
+    /// Exchange a Teams user's token (seed-compatible path)
+    #[oai(path = "/exchangeToken", method = "post", operation_id = "exchangeTokenDefaultTenant", tag = "ApiTags::Seed")]
+    async fn exchange_token_bare(
+        &self,
+        auth: BearerAuth,
+        /// The Teams user's Entra ID token (seed-compatible; the body is preferred).
+        #[oai(name = "teams-user-aad-token")]
+        teams_header: Header<Option<String>>,
+        body: OptionalJson<ExchangeTokenRequest>,
+    ) -> Result<ExchangeTokenResponseKind, ApiError<ExchangeTokenErrors>> {
+        let tenant = tenant_for_token(&self.state, &auth.0.token)?;
+        self.exchange_for(&tenant, &auth, teams_header.0, body).await
+    }
+
     /// Get an ACS token (seed-compatible path)
     ///
     /// As getToken; the tenant is the one whose identity provider issued the token, or the
@@ -265,8 +326,40 @@ impl TokensApi {
     }
 }
 
+impl TokensApi {
+    async fn exchange_for(
+        &self,
+        tenant: &Tenant,
+        auth: &BearerAuth,
+        header: Option<String>,
+        body: OptionalJson<ExchangeTokenRequest>,
+    ) -> Result<ExchangeTokenResponseKind, ApiError<ExchangeTokenErrors>> {
+        let teams_token = match (body.0.map(|b| b.token), header) {
+            (Some(t), _) | (None, Some(t)) if !t.trim().is_empty() => t,
+            _ => {
+                return Err(ErrorInfo::new(
+                    StatusCode::BAD_REQUEST,
+                    "teams_token_missing",
+                    "The Teams user's token is missing",
+                )
+                .detail("Send it as `{\"token\": \"…\"}` or in the `teams-user-aad-token` header.")
+                .into());
+            }
+        };
+        let who = authenticate(tenant, auth).await?;
+        let token = self
+            .state
+            .tokens
+            .exchange_teams_token(tenant, &who, teams_token.trim())
+            .await?;
+        Ok(ExchangeTokenResponseKind::Ok(Json(ExchangeTokenResponse {
+            token: token.token.expose_secret().to_owned(),
+            expires_on: token.expires_on,
+        })))
+    }
+}
+
 fn token_response(issued: IssuedToken) -> TokenResponse {
-    use secrecy::ExposeSecret;
     TokenResponse {
         token: issued.token.expose_secret().to_owned(),
         expires_on: issued.expires_on,

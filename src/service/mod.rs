@@ -35,6 +35,12 @@ pub enum ServiceError {
     UserNotFound,
     #[error("tenant disabled")]
     TenantDisabled,
+    /// exchangeToken on a tenant whose provider is not Entra ID.
+    #[error("Teams token exchange is not available for this tenant")]
+    TeamsExchangeUnsupported,
+    /// ACS refused the Teams user's token (wrong audience, app, user, expired …).
+    #[error("ACS refused the Teams token: {code}: {message}")]
+    TeamsTokenRejected { code: String, message: String },
     #[error("ACS call failed: {0}")]
     Acs(#[from] AcsError),
     #[error("store failed: {0}")]
@@ -202,6 +208,38 @@ impl TokenService {
             Ok(DeleteOutcome::Deleted)
         } else {
             Ok(DeleteOutcome::Queued)
+        }
+    }
+
+    /// exchangeToken: trade a Teams user's Entra ID token for an ACS token. ACS checks the
+    /// token's `appid`/`azp` against the tenant's client id and its `oid` against the caller's.
+    pub async fn exchange_teams_token(
+        &self,
+        tenant: &Tenant,
+        who: &VerifiedIdentity,
+        teams_token: &str,
+    ) -> Result<AccessToken, ServiceError> {
+        check_access(tenant, who)?;
+        let app_id = match (&tenant.teams_app_id, tenant.provider.supports_teams_exchange()) {
+            (Some(app_id), true) => app_id,
+            _ => return Err(ServiceError::TeamsExchangeUnsupported),
+        };
+        let resource = self.resources.default_resource();
+        match resource
+            .client
+            .exchange_teams_token(teams_token, app_id, &who.subject)
+            .await
+        {
+            Ok(token) => Ok(token),
+            Err(AcsError::Api {
+                status,
+                code,
+                message,
+                ..
+            }) if (400..500).contains(&status) && status != 408 && status != 429 => {
+                Err(ServiceError::TeamsTokenRejected { code, message })
+            }
+            Err(e) => Err(e.into()),
         }
     }
 

@@ -7,7 +7,8 @@ Environment:
   ACS_CERT_PATH          the emulator's self-signed cert.pem
 The sync client (requests) trusts the certificate through REQUESTS_CA_BUNDLE; the async client
 (aiohttp) through `connection_verify=<cert.pem>` (azure-core builds an SSL context from it).
-This script sets REQUESTS_CA_BUNDLE/SSL_CERT_FILE from ACS_CERT_PATH when they are unset.
+This script points REQUESTS_CA_BUNDLE and SSL_CERT_FILE at ACS_CERT_PATH (overriding any
+system bundle: it only talks to the emulator).
 
 Exits 0 when every check passes; prints what failed otherwise.
 """
@@ -25,8 +26,8 @@ CONN = os.environ.get("ACS_CONNECTION_STRING", "")
 CERT = os.environ.get("ACS_CERT_PATH", "")
 if not CONN.lower().startswith("endpoint=https://") or not CERT:
     sys.exit("set ACS_CONNECTION_STRING (https) and ACS_CERT_PATH")
-os.environ.setdefault("REQUESTS_CA_BUNDLE", CERT)
-os.environ.setdefault("SSL_CERT_FILE", CERT)
+os.environ["REQUESTS_CA_BUNDLE"] = CERT
+os.environ["SSL_CERT_FILE"] = CERT
 
 from azure.communication.identity import (  # noqa: E402
     CommunicationIdentityClient,

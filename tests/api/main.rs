@@ -4,6 +4,7 @@
 
 mod helpers;
 
+mod acs_sdk;
 mod bearer_errors;
 mod concurrency;
 mod delete_user;
