@@ -230,9 +230,7 @@ async fn tenants(command: TenantsCommand) -> Result<(), AnyError> {
             let settings = Settings::load(config.as_deref())?;
             println!("{:<24} {:<8} {:<8} issuer", "id", "kind", "enabled");
             for t in &settings.tenants {
-                let (kind, issuer) = match &t.provider {
-                    ProviderSettings::Oidc(p) => ("oidc", p.issuer.as_str()),
-                };
+                let (kind, issuer) = (t.provider.kind(), t.provider.describe());
                 println!("{:<24} {:<8} {:<8} {issuer}", t.id, kind, t.enabled);
             }
         }
@@ -356,6 +354,7 @@ pub fn dev_settings(
         }),
         access: Default::default(),
         tokens: TokenPolicySettings::default(),
+        acs: None,
     }];
     settings
 }

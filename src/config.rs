@@ -10,7 +10,9 @@ use std::path::{Path, PathBuf};
 use figment::Figment;
 use figment::providers::{Env, Format, Toml};
 use secrecy::{ExposeSecret, SecretString};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
+
+use acs_auth_providers::{AadConfig, B2cConfig};
 
 /// The ACS token scopes the service knows (`CommunicationIdentityTokenScope`).
 pub const ACS_SCOPES: &[&str] = &[
@@ -64,6 +66,10 @@ pub struct Settings {
     pub deletion: DeletionSettings,
     #[serde(default)]
     pub log: LogSettings,
+    #[serde(default)]
+    pub admin: AdminSettings,
+    #[serde(default)]
+    pub registry: RegistrySettings,
     /// Tenant used by the seed-compatible bare paths (`/getToken`, …) when the token's issuer
     /// does not name exactly one tenant.
     #[serde(default)]
@@ -112,13 +118,19 @@ impl Default for DatabaseSettings {
     }
 }
 
-#[derive(Debug, Clone, Deserialize)]
+/// How to reach an ACS resource: the default one (`[acs]`) or a tenant's own (`[tenants.acs]`).
+#[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct AcsSettings {
-    /// `endpoint=https://…;accesskey=…` of the default ACS resource.
+    /// `endpoint=https://…;accesskey=…`.
+    #[serde(serialize_with = "expose_opt_secret")]
     pub connection_string: Option<SecretString>,
     /// A file holding the connection string (e.g. a mounted Kubernetes secret).
     pub connection_string_file: Option<PathBuf>,
+    /// The resource's other access key (base64): used when ACS refuses the primary one, so keys
+    /// can be rotated without downtime.
+    #[serde(serialize_with = "expose_opt_secret")]
+    pub secondary_access_key: Option<SecretString>,
     /// Per-call timeout towards ACS, in seconds.
     pub timeout_secs: u64,
 }
@@ -128,7 +140,77 @@ impl Default for AcsSettings {
         Self {
             connection_string: None,
             connection_string_file: None,
+            secondary_access_key: None,
             timeout_secs: 10,
+        }
+    }
+}
+
+impl AcsSettings {
+    /// Reads `connection_string_file` into `connection_string`.
+    pub fn resolve_files(&mut self, key: &str) -> Result<(), ConfigError> {
+        if let Some(path) = &self.connection_string_file {
+            let raw = std::fs::read_to_string(path).map_err(|source| ConfigError::SecretFile {
+                key: format!("{key}.connection_string_file"),
+                path: path.clone(),
+                source,
+            })?;
+            self.connection_string = Some(SecretString::from(raw.trim().to_owned()));
+        }
+        Ok(())
+    }
+
+    pub fn validate(&self, key: &str) -> Result<(), ConfigError> {
+        if let Some(cs) = &self.connection_string {
+            crate::acs::ConnectionString::parse(cs.expose_secret()).map_err(|e| {
+                ConfigError::invalid(format!("{key}.connection_string"), e.to_string())
+            })?;
+        }
+        if let Some(k) = &self.secondary_access_key {
+            use base64::Engine;
+            base64::engine::general_purpose::STANDARD
+                .decode(k.expose_secret().trim())
+                .map_err(|_| {
+                    ConfigError::invalid(format!("{key}.secondary_access_key"), "is not base64")
+                })?;
+        }
+        if self.timeout_secs == 0 {
+            return Err(ConfigError::invalid(
+                format!("{key}.timeout_secs"),
+                "must be at least 1",
+            ));
+        }
+        Ok(())
+    }
+
+    pub fn is_configured(&self) -> bool {
+        self.connection_string.is_some()
+    }
+}
+
+/// The admin API (`/admin`).
+#[derive(Debug, Clone, Deserialize, Serialize, Default)]
+#[serde(deny_unknown_fields, default)]
+pub struct AdminSettings {
+    /// SHA-256 hashes (hex) of the admin API keys; `acs-auth admin-key` makes a key and its
+    /// hash. The keys themselves are never stored.
+    pub key_hashes: Vec<String>,
+    /// A file with one admin key hash per line (e.g. a mounted secret).
+    pub key_hashes_file: Option<PathBuf>,
+}
+
+/// How replicas notice tenant changes made through the admin API.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RegistrySettings {
+    /// How often each replica checks the database for tenant changes, in seconds.
+    pub reload_interval_secs: u64,
+}
+
+impl Default for RegistrySettings {
+    fn default() -> Self {
+        Self {
+            reload_interval_secs: 5,
         }
     }
 }
@@ -230,7 +312,7 @@ pub enum LogFormat {
     Json,
 }
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct TenantSettings {
     /// Slug used in `/tenants/{id}/…`.
@@ -244,19 +326,48 @@ pub struct TenantSettings {
     pub access: AccessSettings,
     #[serde(default)]
     pub tokens: TokenPolicySettings,
+    /// The tenant's own ACS resource; the default `[acs]` resource when absent.
+    #[serde(default)]
+    pub acs: Option<AcsSettings>,
 }
 
 fn default_true() -> bool {
     true
 }
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum ProviderSettings {
+    /// Any OpenID Connect provider.
     Oidc(OidcProviderSettings),
+    /// Microsoft Entra ID (single- or multi-tenant).
+    Aad(AadConfig),
+    /// Azure AD B2C (user flows and custom policies).
+    AadB2c(B2cConfig),
 }
 
-#[derive(Debug, Clone, Deserialize)]
+impl ProviderSettings {
+    pub fn kind(&self) -> &'static str {
+        match self {
+            ProviderSettings::Oidc(_) => "oidc",
+            ProviderSettings::Aad(_) => "aad",
+            ProviderSettings::AadB2c(_) => "aad_b2c",
+        }
+    }
+
+    /// The issuer (or authority) for listings.
+    pub fn describe(&self) -> String {
+        match self {
+            ProviderSettings::Oidc(p) => p.issuer.clone(),
+            ProviderSettings::Aad(p) => {
+                format!("{}/{}", p.authority_host.trim_end_matches('/'), p.directory)
+            }
+            ProviderSettings::AadB2c(p) => format!("{} ({})", p.tenant_name, p.policies.join(", ")),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct OidcProviderSettings {
     pub issuer: String,
@@ -271,7 +382,7 @@ fn default_subject_claim() -> String {
     "sub".into()
 }
 
-#[derive(Debug, Clone, Deserialize, Default)]
+#[derive(Debug, Clone, Deserialize, Serialize, Default)]
 #[serde(deny_unknown_fields, default)]
 pub struct AccessSettings {
     /// Delegated scopes (`scp`) the caller's token must all carry.
@@ -280,7 +391,7 @@ pub struct AccessSettings {
     pub required_roles: Vec<String>,
 }
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct TokenPolicySettings {
     /// Scopes getToken issues when the request names none.
@@ -341,13 +452,24 @@ impl Settings {
     }
 
     fn resolve_secret_files(&mut self) -> Result<(), ConfigError> {
-        if let Some(path) = &self.acs.connection_string_file {
+        self.acs.resolve_files("acs")?;
+        for (i, t) in self.tenants.iter_mut().enumerate() {
+            if let Some(acs) = &mut t.acs {
+                acs.resolve_files(&format!("tenants[{i}].acs"))?;
+            }
+        }
+        if let Some(path) = &self.admin.key_hashes_file {
             let raw = std::fs::read_to_string(path).map_err(|source| ConfigError::SecretFile {
-                key: "acs.connection_string_file".into(),
+                key: "admin.key_hashes_file".into(),
                 path: path.clone(),
                 source,
             })?;
-            self.acs.connection_string = Some(SecretString::from(raw.trim().to_owned()));
+            self.admin.key_hashes.extend(
+                raw.lines()
+                    .map(str::trim)
+                    .filter(|l| !l.is_empty())
+                    .map(str::to_owned),
+            );
         }
         Ok(())
     }
@@ -391,50 +513,98 @@ impl Settings {
         let mut seen = HashSet::new();
         for (i, tenant) in self.tenants.iter().enumerate() {
             let key = |k: &str| format!("tenants[{i}].{k}");
-            validate_tenant_id(&tenant.id).map_err(|m| ConfigError::invalid(key("id"), m))?;
             if !seen.insert(tenant.id.as_str()) {
                 return Err(ConfigError::invalid(
                     key("id"),
                     format!("duplicate tenant id `{}`", tenant.id),
                 ));
             }
-            match &tenant.provider {
-                ProviderSettings::Oidc(p) => {
-                    let url = url::Url::parse(&p.issuer).map_err(|e| {
-                        ConfigError::invalid(key("provider.issuer"), format!("not a URL: {e}"))
-                    })?;
-                    if url.scheme() != "https" && !(p.allow_http && url.scheme() == "http") {
-                        return Err(ConfigError::invalid(
-                            key("provider.issuer"),
-                            "must be https (set provider.allow_http = true only for development)",
-                        ));
-                    }
-                    if p.audiences.is_empty() || p.audiences.iter().any(|a| a.trim().is_empty()) {
-                        return Err(ConfigError::invalid(
-                            key("provider.audiences"),
-                            "must list at least one non-empty audience",
-                        ));
-                    }
-                    if p.subject_claim.trim().is_empty() {
-                        return Err(ConfigError::invalid(
-                            key("provider.subject_claim"),
-                            "must not be empty",
-                        ));
-                    }
-                }
-            }
-            validate_token_policy(&tenant.tokens)
-                .map_err(|(k, m)| ConfigError::invalid(key(&format!("tokens.{k}")), m))?;
+            tenant.validate(&format!("tenants[{i}]."))?;
         }
-        if let Some(default) = &self.default_tenant
-            && !self.tenants.iter().any(|t| &t.id == default)
-        {
-            return Err(ConfigError::invalid(
-                "default_tenant",
-                format!("names no configured tenant (`{default}`)"),
-            ));
+        if let Some(default) = &self.default_tenant {
+            // It may name a tenant of the database: only its form is checked here.
+            validate_tenant_id(default).map_err(|m| ConfigError::invalid("default_tenant", m))?;
         }
         Ok(())
+    }
+}
+
+impl TenantSettings {
+    /// Every check of one tenant; `prefix` is prepended to the key names in messages
+    /// (`tenants[0].` for the config file, empty for the admin API).
+    pub fn validate(&self, prefix: &str) -> Result<(), ConfigError> {
+        let key = |k: &str| format!("{prefix}{k}");
+        validate_tenant_id(&self.id).map_err(|m| ConfigError::invalid(key("id"), m))?;
+        if self
+            .display_name
+            .as_ref()
+            .is_some_and(|d| d.chars().count() > 255)
+        {
+            return Err(ConfigError::invalid(
+                key("display_name"),
+                "must be at most 255 characters",
+            ));
+        }
+        match &self.provider {
+            ProviderSettings::Oidc(p) => {
+                let url = url::Url::parse(&p.issuer).map_err(|e| {
+                    ConfigError::invalid(key("provider.issuer"), format!("not a URL: {e}"))
+                })?;
+                if url.scheme() != "https" && !(p.allow_http && url.scheme() == "http") {
+                    return Err(ConfigError::invalid(
+                        key("provider.issuer"),
+                        "must be https (set provider.allow_http = true only for development)",
+                    ));
+                }
+                if p.audiences.is_empty() || p.audiences.iter().any(|a| a.trim().is_empty()) {
+                    return Err(ConfigError::invalid(
+                        key("provider.audiences"),
+                        "must list at least one non-empty audience",
+                    ));
+                }
+                if p.subject_claim.trim().is_empty() {
+                    return Err(ConfigError::invalid(
+                        key("provider.subject_claim"),
+                        "must not be empty",
+                    ));
+                }
+            }
+            ProviderSettings::Aad(p) => p
+                .validate()
+                .map_err(|e| ConfigError::invalid(key("provider"), provider_message(e)))?,
+            ProviderSettings::AadB2c(p) => p
+                .validate()
+                .map_err(|e| ConfigError::invalid(key("provider"), provider_message(e)))?,
+        }
+        validate_token_policy(&self.tokens)
+            .map_err(|(k, m)| ConfigError::invalid(key(&format!("tokens.{k}")), m))?;
+        if let Some(acs) = &self.acs {
+            acs.validate(&key("acs"))?;
+            if !acs.is_configured() {
+                return Err(ConfigError::invalid(
+                    key("acs"),
+                    "names no resource: set connection_string (or connection_string_file)",
+                ));
+            }
+        }
+        Ok(())
+    }
+}
+
+fn provider_message(e: acs_auth_providers::VerifyError) -> String {
+    match e {
+        acs_auth_providers::VerifyError::Config(m) => m,
+        other => other.to_string(),
+    }
+}
+
+fn expose_opt_secret<S: serde::Serializer>(
+    v: &Option<SecretString>,
+    s: S,
+) -> Result<S::Ok, S::Error> {
+    match v {
+        Some(secret) => s.serialize_some(secret.expose_secret()),
+        None => s.serialize_none(),
     }
 }
 

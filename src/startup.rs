@@ -12,14 +12,14 @@ use poem::Server;
 use poem::listener::TcpAcceptor;
 use secrecy::ExposeSecret;
 
-use crate::acs::{AcsClient, AcsError, ConnectionString};
+use crate::acs::{AcsError, ConnectionString};
 use crate::api;
 use crate::config::Settings;
 use crate::dev::DevIssuer;
-use crate::service::{AcsResources, DeletionWorker, TokenService};
+use crate::service::{AcsResource, AcsResources, AuditLog, DeletionWorker, TokenService};
 use crate::state::AppState;
 use crate::store::{Store, StoreError};
-use crate::tenants::{TenantError, TenantRegistry};
+use crate::tenants::{ProviderFactory, TenantDirectory, TenantError};
 
 #[derive(Debug, thiserror::Error)]
 pub enum StartupError {
@@ -114,24 +114,27 @@ impl Application {
                 ..JwksCacheConfig::default()
             },
         ));
-        let tenants = Arc::new(TenantRegistry::from_settings(&settings, &http, &jwks)?);
-
         let conn_str = settings
             .acs
             .connection_string
             .as_ref()
             .ok_or(StartupError::MissingAcs)?;
-        let conn = ConnectionString::parse(conn_str.expose_secret())?;
-        let client = AcsClient::new(
-            http.clone(),
-            &conn,
-            Duration::from_secs(settings.acs.timeout_secs),
-        );
-        let resources = Arc::new(match options.acs_resource_name {
-            Some(name) => AcsResources::named(name, client),
-            None => AcsResources::new(client),
-        });
+        ConnectionString::parse(conn_str.expose_secret())?;
+        let default_resource =
+            AcsResource::from_settings(&http, &settings.acs, options.acs_resource_name)?;
+        let resources = Arc::new(AcsResources::new(default_resource));
 
+        let factory = ProviderFactory {
+            http: http.clone(),
+            jwks: Arc::clone(&jwks),
+            leeway_secs: settings.jwks.leeway_secs,
+            max_token_bytes: settings.jwks.max_token_bytes,
+        };
+        let tenants =
+            TenantDirectory::load(&settings, store.clone(), factory, Arc::clone(&resources))
+                .await?;
+
+        let audit = AuditLog::new(store.clone());
         let deletions = DeletionWorker::new(
             store.clone(),
             Arc::clone(&resources),
@@ -142,11 +145,15 @@ impl Application {
             Arc::clone(&resources),
             &settings.cache,
             deletions.clone(),
+            audit.clone(),
         );
         let state = AppState {
-            tenants,
+            tenants: Arc::clone(&tenants),
             tokens,
             store,
+            resources,
+            audit: audit.clone(),
+            admin_key_hashes: Arc::new(admin_key_hashes(&settings)),
             accepting: Arc::new(AtomicBool::new(true)),
         };
 
@@ -230,4 +237,20 @@ pub async fn shutdown_signal() {
         () = ctrl_c => {},
         () = term => {},
     }
+}
+
+/// The configured admin key hashes, decoded (validated at load).
+fn admin_key_hashes(settings: &Settings) -> Vec<[u8; 32]> {
+    settings
+        .admin
+        .key_hashes
+        .iter()
+        .filter_map(|h| {
+            let bytes: Vec<u8> = (0..h.len())
+                .step_by(2)
+                .filter_map(|i| h.get(i..i + 2).and_then(|b| u8::from_str_radix(b, 16).ok()))
+                .collect();
+            <[u8; 32]>::try_from(bytes).ok()
+        })
+        .collect()
 }

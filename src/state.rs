@@ -2,15 +2,19 @@
 
 use std::sync::Arc;
 
-use crate::service::TokenService;
+use crate::service::{AcsResources, AuditLog, TokenService};
 use crate::store::Store;
-use crate::tenants::TenantRegistry;
+use crate::tenants::TenantDirectory;
 
 #[derive(Clone)]
 pub struct AppState {
-    pub tenants: Arc<TenantRegistry>,
+    pub tenants: Arc<TenantDirectory>,
     pub tokens: TokenService,
     pub store: Store,
+    pub resources: Arc<AcsResources>,
+    pub audit: AuditLog,
+    /// SHA-256 hashes of the admin API keys.
+    pub admin_key_hashes: Arc<Vec<[u8; 32]>>,
     /// True until shutdown begins; `/readyz` reports it.
     pub accepting: Arc<std::sync::atomic::AtomicBool>,
 }
@@ -20,30 +24,40 @@ impl AppState {
     /// called. Used to render the OpenAPI spec without any I/O.
     pub fn detached() -> Result<Self, crate::acs::AcsError> {
         use crate::acs::{AcsClient, ConnectionString};
-        use crate::service::{AcsResources, DeletionWorker};
+        use crate::service::DeletionWorker;
+        use crate::tenants::ProviderFactory;
+        use std::time::Duration;
         let store = Store::detached();
+        let http = reqwest::Client::new();
         let conn = ConnectionString::parse("endpoint=https://spec.invalid/;accesskey=AAAA")?;
-        let client = AcsClient::new(
-            reqwest::Client::new(),
-            &conn,
-            std::time::Duration::from_secs(1),
-        );
-        let resources = Arc::new(AcsResources::new(client));
+        let client = AcsClient::new(http.clone(), &conn, Duration::from_secs(1));
+        let resources = Arc::new(AcsResources::with_client(client));
         let deletions = DeletionWorker::new(
             store.clone(),
             Arc::clone(&resources),
-            std::time::Duration::from_secs(60),
+            Duration::from_secs(60),
         );
+        let audit = AuditLog::new(store.clone());
         let tokens = TokenService::new(
             store.clone(),
-            resources,
+            Arc::clone(&resources),
             &crate::config::CacheSettings::default(),
             deletions,
+            audit.clone(),
         );
+        let factory = ProviderFactory {
+            http: http.clone(),
+            jwks: Arc::new(acs_auth_providers::JwksCache::new(http, Default::default())),
+            leeway_secs: 60,
+            max_token_bytes: 16 * 1024,
+        };
         Ok(Self {
-            tenants: Arc::new(TenantRegistry::default()),
+            tenants: Arc::new(TenantDirectory::detached(Arc::clone(&resources), factory)),
             tokens,
             store,
+            resources,
+            audit,
+            admin_key_hashes: Arc::new(Vec::new()),
             accepting: Arc::new(std::sync::atomic::AtomicBool::new(false)),
         })
     }

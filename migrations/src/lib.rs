@@ -3,8 +3,13 @@
 
 pub use sea_orm_migration::prelude::*;
 
+mod portable;
+
 mod m20261129_000001_create_identity_mappings;
 mod m20261129_000002_create_pending_deletions;
+mod m20261129_000003_create_tenants;
+mod m20261129_000004_create_audit_events;
+mod m20261129_000005_create_acs_resources;
 
 pub struct Migrator;
 
@@ -14,6 +19,9 @@ impl MigratorTrait for Migrator {
         vec![
             Box::new(m20261129_000001_create_identity_mappings::Migration),
             Box::new(m20261129_000002_create_pending_deletions::Migration),
+            Box::new(m20261129_000003_create_tenants::Migration),
+            Box::new(m20261129_000004_create_audit_events::Migration),
+            Box::new(m20261129_000005_create_acs_resources::Migration),
         ]
     }
 }

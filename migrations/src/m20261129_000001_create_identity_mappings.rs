@@ -1,5 +1,7 @@
 use sea_orm_migration::{prelude::*, schema::*};
 
+use crate::portable::{create_table, utc_time};
+
 /// `identity_mappings`: one row per (tenant, issuer key, subject) → ACS identity.
 /// The unique index is what makes concurrent first calls race-safe across replicas.
 #[derive(DeriveMigrationName)]
@@ -8,22 +10,22 @@ pub struct Migration;
 #[async_trait::async_trait]
 impl MigrationTrait for Migration {
     async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        manager
-            .create_table(
-                Table::create()
-                    .table(IdentityMappings::Table)
-                    .if_not_exists()
-                    .col(big_pk_auto(IdentityMappings::Id))
-                    .col(string_len(IdentityMappings::TenantId, 64))
-                    .col(string_len(IdentityMappings::IssuerKey, 255))
-                    .col(string_len(IdentityMappings::Subject, 255))
-                    .col(string_len(IdentityMappings::AcsUserId, 255))
-                    .col(string_len(IdentityMappings::AcsResource, 255))
-                    .col(timestamp_with_time_zone(IdentityMappings::CreatedAt))
-                    .col(timestamp_with_time_zone(IdentityMappings::LastUsedAt))
-                    .to_owned(),
-            )
-            .await?;
+        create_table(
+            manager,
+            Table::create()
+                .table(IdentityMappings::Table)
+                .if_not_exists()
+                .col(big_pk_auto(IdentityMappings::Id))
+                .col(string_len(IdentityMappings::TenantId, 64))
+                .col(string_len(IdentityMappings::IssuerKey, 255))
+                .col(string_len(IdentityMappings::Subject, 255))
+                .col(string_len(IdentityMappings::AcsUserId, 255))
+                .col(string_len(IdentityMappings::AcsResource, 255))
+                .col(utc_time(manager, IdentityMappings::CreatedAt))
+                .col(utc_time(manager, IdentityMappings::LastUsedAt))
+                .to_owned(),
+        )
+        .await?;
         manager
             .create_index(
                 Index::create()

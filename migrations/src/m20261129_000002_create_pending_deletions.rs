@@ -1,5 +1,7 @@
 use sea_orm_migration::{prelude::*, schema::*};
 
+use crate::portable::{create_table, utc_time};
+
 /// `pending_deletions`: ACS identities whose deletion was promised but not yet confirmed by ACS.
 /// A row is written in the same transaction that removes the mapping, and removed only once ACS
 /// has deleted the identity (or answered that it no longer exists).
@@ -9,23 +11,23 @@ pub struct Migration;
 #[async_trait::async_trait]
 impl MigrationTrait for Migration {
     async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        manager
-            .create_table(
-                Table::create()
-                    .table(PendingDeletions::Table)
-                    .if_not_exists()
-                    .col(big_pk_auto(PendingDeletions::Id))
-                    .col(string_len(PendingDeletions::TenantId, 64))
-                    .col(string_len(PendingDeletions::AcsUserId, 255))
-                    .col(string_len(PendingDeletions::AcsResource, 255))
-                    .col(string_len(PendingDeletions::Reason, 32))
-                    .col(integer(PendingDeletions::Attempts).default(0))
-                    .col(timestamp_with_time_zone(PendingDeletions::NextAttemptAt))
-                    .col(text_null(PendingDeletions::LastError))
-                    .col(timestamp_with_time_zone(PendingDeletions::CreatedAt))
-                    .to_owned(),
-            )
-            .await?;
+        create_table(
+            manager,
+            Table::create()
+                .table(PendingDeletions::Table)
+                .if_not_exists()
+                .col(big_pk_auto(PendingDeletions::Id))
+                .col(string_len(PendingDeletions::TenantId, 64))
+                .col(string_len(PendingDeletions::AcsUserId, 255))
+                .col(string_len(PendingDeletions::AcsResource, 255))
+                .col(string_len(PendingDeletions::Reason, 32))
+                .col(integer(PendingDeletions::Attempts).default(0))
+                .col(utc_time(manager, PendingDeletions::NextAttemptAt))
+                .col(text_null(PendingDeletions::LastError))
+                .col(utc_time(manager, PendingDeletions::CreatedAt))
+                .to_owned(),
+        )
+        .await?;
         manager
             .create_index(
                 Index::create()

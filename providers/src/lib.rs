@@ -1,11 +1,14 @@
 //! Identity providers of acs-auth: the [`IdentityProvider`] trait, the verified identity it
-//! yields, the shared JWKS cache, and the provider kinds (generic OpenID Connect; Entra ID and
-//! Azure AD B2C follow).
+//! yields, the shared JWKS cache, and the provider kinds: generic OpenID Connect ([`oidc`]),
+//! Microsoft Entra ID ([`aad`]) and Azure AD B2C ([`b2c`]).
 //!
 //! Nothing in a token is trusted before [`IdentityProvider::verify`] returns `Ok`.
 
 use async_trait::async_trait;
 
+pub mod aad;
+pub mod b2c;
+mod discovery;
 pub mod jwks;
 pub mod oidc;
 pub mod validate;
@@ -13,6 +16,8 @@ pub mod validate;
 #[cfg(any(test, feature = "testing"))]
 pub mod testing;
 
+pub use aad::{AadConfig, AadProvider};
+pub use b2c::{B2cConfig, B2cProvider};
 pub use jwks::{JwksCache, JwksCacheConfig};
 pub use oidc::{OidcConfig, OidcProvider};
 

@@ -2,23 +2,18 @@
 //! keys from the shared [`JwksCache`], exact issuer match, audiences and subject claim from the
 //! configuration.
 
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, PoisonError};
-use std::time::{Duration, Instant};
+use std::sync::Arc;
 
 use async_trait::async_trait;
-use openidconnect::core::CoreProviderMetadata;
 use url::Url;
 
-use crate::jwks::{JwksCache, check_scheme, fetch_document};
+use crate::discovery::{MetadataSource, ProviderMetadata};
+use crate::jwks::{JwksCache, check_scheme};
 use crate::validate::{
     self, ClaimRules, DEFAULT_LEEWAY_SECS, DEFAULT_MAX_TOKEN_BYTES, VerifiedClaims,
     check_size_and_shape, parse_header, verify_token,
 };
 use crate::{IdentityProvider, VerifiedIdentity, VerifyError};
-
-/// A discovery document is refetched (keeping the old one if that fails) after this long.
-const DISCOVERY_MAX_AGE: Duration = Duration::from_secs(24 * 60 * 60);
 
 fn default_subject_claim() -> String {
     "sub".to_owned()
@@ -116,35 +111,14 @@ impl OidcConfig {
     }
 }
 
-/// What we keep of a discovery document.
-#[derive(Debug)]
-struct Discovery {
-    jwks_uri: Url,
-    fetched_at: Instant,
-}
-
 /// The generic OpenID Connect provider.
 #[derive(Debug)]
 pub struct OidcProvider {
     config: OidcConfig,
-    discovery_url: Url,
     rules: ClaimRules,
     http: reqwest::Client,
     jwks: Arc<JwksCache>,
-    discovery: Mutex<Option<Arc<Discovery>>>,
-    /// Why the latest discovery attempt failed (shared with callers that waited for it).
-    discovery_error: Mutex<Option<VerifyError>>,
-    /// Single-flight for discovery fetches.
-    discovery_lock: tokio::sync::Mutex<()>,
-    /// Completed discovery attempts.
-    discovery_attempts: AtomicU64,
-}
-
-fn copy_error(e: &VerifyError) -> VerifyError {
-    match e {
-        VerifyError::Config(m) => VerifyError::Config(m.clone()),
-        other => VerifyError::Unavailable(other.to_string()),
-    }
+    discovery: MetadataSource,
 }
 
 impl OidcProvider {
@@ -155,7 +129,7 @@ impl OidcProvider {
         jwks: Arc<JwksCache>,
     ) -> Result<Self, VerifyError> {
         config.validate()?;
-        let discovery_url = config.discovery_url()?;
+        let discovery = MetadataSource::new(config.discovery_url()?, config.allow_http)?;
         let rules = ClaimRules {
             issuer: config.issuer.clone(),
             audiences: config.audiences.clone(),
@@ -163,14 +137,10 @@ impl OidcProvider {
         };
         Ok(Self {
             config,
-            discovery_url,
             rules,
             http,
             jwks,
-            discovery: Mutex::new(None),
-            discovery_error: Mutex::new(None),
-            discovery_lock: tokio::sync::Mutex::new(()),
-            discovery_attempts: AtomicU64::new(0),
+            discovery,
         })
     }
 
@@ -181,7 +151,7 @@ impl OidcProvider {
 
     /// The discovery document's URL.
     pub fn discovery_url(&self) -> &Url {
-        &self.discovery_url
+        self.discovery.url()
     }
 
     /// Fetch discovery and keys now (e.g. at start-up) instead of on the first `verify`.
@@ -195,103 +165,22 @@ impl OidcProvider {
 
     /// The `jwks_uri` of the discovery document (fetched when not cached).
     pub async fn jwks_uri(&self) -> Result<Url, VerifyError> {
-        self.discovery().await.map(|d| d.jwks_uri.clone())
-    }
-
-    fn cached_discovery(&self) -> Option<Arc<Discovery>> {
-        self.discovery
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .clone()
-    }
-
-    /// The cached discovery, or a fresh one: single-flight (callers that waited for an attempt
-    /// share its outcome); a failed attempt is retried by the next caller; an old document is
-    /// kept when its refresh fails.
-    async fn discovery(&self) -> Result<Arc<Discovery>, VerifyError> {
-        let cached = self.cached_discovery();
-        if let Some(d) = &cached
-            && d.fetched_at.elapsed() < DISCOVERY_MAX_AGE
-        {
-            return Ok(d.clone());
-        }
-        let seen = self.discovery_attempts.load(Ordering::SeqCst);
-        let _guard = self.discovery_lock.lock().await;
-        if self.discovery_attempts.load(Ordering::SeqCst) != seen {
-            if let Some(d) = self.cached_discovery() {
-                return Ok(d);
+        let issuer = self.config.issuer.as_str();
+        let check = |metadata: &ProviderMetadata| {
+            if metadata.issuer == issuer {
+                Ok(())
+            } else {
+                Err(VerifyError::Config(format!(
+                    "the discovery document's issuer {:?} differs from the configured issuer {issuer:?}",
+                    metadata.issuer
+                )))
             }
-            let error = self
-                .discovery_error
-                .lock()
-                .unwrap_or_else(PoisonError::into_inner);
-            if let Some(e) = error.as_ref() {
-                return Err(copy_error(e));
-            }
-        }
-        let result = self.fetch_discovery().await;
-        self.discovery_attempts.fetch_add(1, Ordering::SeqCst);
-        match result {
-            Ok(discovery) => {
-                let discovery = Arc::new(discovery);
-                *self
-                    .discovery
-                    .lock()
-                    .unwrap_or_else(PoisonError::into_inner) = Some(discovery.clone());
-                *self
-                    .discovery_error
-                    .lock()
-                    .unwrap_or_else(PoisonError::into_inner) = None;
-                Ok(discovery)
-            }
-            Err(e) => {
-                tracing::warn!(discovery_url = %self.discovery_url, error = %e, "OpenID discovery failed");
-                let copy = copy_error(&e);
-                *self
-                    .discovery_error
-                    .lock()
-                    .unwrap_or_else(PoisonError::into_inner) = Some(copy);
-                match cached {
-                    Some(old) => Ok(old),
-                    None => Err(e),
-                }
-            }
-        }
-    }
-
-    async fn fetch_discovery(&self) -> Result<Discovery, VerifyError> {
-        let jwks_config = self.jwks.config();
-        let body = fetch_document(
-            &self.http,
-            &self.discovery_url,
-            self.config.allow_http,
-            jwks_config.request_timeout,
-            jwks_config.max_document_bytes,
-        )
-        .await?;
-        // Parsed with openidconnect's CoreProviderMetadata: it accepts the documents of Entra ID,
-        // Azure AD B2C, Google, Keycloak, Auth0 and Okta (see the tests), requires the fields
-        // OpenID Connect Discovery marks as required, and keeps the issuer string as written.
-        let metadata: CoreProviderMetadata = serde_json::from_slice(&body).map_err(|e| {
-            VerifyError::Unavailable(format!(
-                "discovery document at {} is invalid: {e}",
-                self.discovery_url
-            ))
-        })?;
-        let issuer: &str = metadata.issuer().as_str();
-        if issuer != self.config.issuer {
-            return Err(VerifyError::Config(format!(
-                "the discovery document's issuer {issuer:?} differs from the configured issuer {:?}",
-                self.config.issuer
-            )));
-        }
-        let jwks_uri = metadata.jwks_uri().url().clone();
-        check_scheme(&jwks_uri, self.config.allow_http)?;
-        tracing::debug!(issuer = %self.config.issuer, %jwks_uri, "OpenID discovery fetched");
-        Ok(Discovery {
-            jwks_uri,
-            fetched_at: Instant::now(),
-        })
+        };
+        let metadata = self
+            .discovery
+            .get(&self.http, self.jwks.config(), check)
+            .await?;
+        Ok(metadata.jwks_uri.clone())
     }
 }
 
@@ -327,6 +216,8 @@ impl IdentityProvider for OidcProvider {
 
 #[cfg(test)]
 mod tests {
+    use std::time::Duration;
+
     use base64::Engine;
     use base64::engine::general_purpose::URL_SAFE_NO_PAD;
     use jsonwebtoken::{Algorithm, EncodingKey, Header};
@@ -335,6 +226,7 @@ mod tests {
     use super::*;
     use crate::jwks::JwksCacheConfig;
     use crate::testing::{DEFAULT_AUDIENCE, TestIssuer, TestIssuerOptions, oidc_config_for};
+    use openidconnect::core::CoreProviderMetadata;
 
     fn b64(bytes: &[u8]) -> String {
         URL_SAFE_NO_PAD.encode(bytes)

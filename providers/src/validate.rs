@@ -1,6 +1,6 @@
 //! The RFC 8725 checks every provider kind applies to a bearer token, as pure functions.
 //!
-//! The order is fixed by [`crate::oidc::OidcProvider::verify`] (and any other provider):
+//! The order is fixed by every provider's [`crate::IdentityProvider::verify`]:
 //! 1. [`check_size_and_shape`]: bounded size, compact JWS only (three base64url segments);
 //! 2. [`parse_header`]: our own strict parse of the protected header; `none` and HMAC refused,
 //!    `crit` refused, `jku`/`x5u`/`jwk`/`x5c` ignored, `kid` kept as a plain lookup string;
@@ -230,6 +230,15 @@ pub fn peek_claims_unverified(token: &str) -> Result<Claims, VerifyError> {
     let (_, payload, _) = segments(token)?;
     let bytes = decode_segment(payload, "payload")?;
     parse_json_object_strict(&bytes, "payload")
+}
+
+/// The protected header as a whole, parsed strictly but NOT verified: only for refusing early
+/// (e.g. Entra ID refusing tokens with a `nonce` header, which are for Microsoft's own APIs).
+/// Never choose a key or an algorithm from it; [`parse_header`] is the header we use.
+pub fn peek_header_unverified(token: &str) -> Result<Claims, VerifyError> {
+    let (header, _, _) = segments(token)?;
+    let bytes = decode_segment(header, "header")?;
+    parse_json_object_strict(&bytes, "header")
 }
 
 /// Seconds since the Unix epoch, now.

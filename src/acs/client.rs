@@ -1,4 +1,6 @@
-//! The ACS identity client: HMAC-signed calls to the identity REST API (`2023-10-01`).
+//! The ACS identity client: calls to the identity REST API (`2023-10-01`), authenticated
+//! either with HMAC-SHA256 signatures (the access key of a connection string) or with a
+//! Microsoft Entra ID bearer token (an azure_identity credential, see [`super::credential`]).
 //!
 //! It maps responses to typed results and errors and never retries on its own (the service
 //! layer decides), except that a `401` with the primary key is tried once more with the
@@ -9,9 +11,11 @@ use std::str::FromStr;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
+use azure_core::credentials::TokenCredential;
+
 use chrono::{DateTime, FixedOffset, Utc};
 use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
-use reqwest::header::{ACCEPT, CONTENT_TYPE, HeaderMap, HeaderName, HeaderValue};
+use reqwest::header::{ACCEPT, AUTHORIZATION, CONTENT_TYPE, HeaderMap, HeaderName, HeaderValue};
 use reqwest::{Method, StatusCode};
 use secrecy::{ExposeSecret, SecretSlice, SecretString};
 use serde::{Deserialize, Serialize};
@@ -19,6 +23,7 @@ use url::Url;
 
 use super::API_VERSION;
 use super::connection_string::{ConnectionString, decode_key};
+use super::credential::{ACS_SCOPE, EntraCredentialConfig, build_credential, token_error};
 use super::error::AcsError;
 use super::signing;
 
@@ -130,18 +135,37 @@ pub struct AcsClient {
 struct Inner {
     http: reqwest::Client,
     endpoint: Url,
-    primary: SecretSlice<u8>,
-    secondary: Option<SecretSlice<u8>>,
+    auth: Auth,
     timeout: Duration,
+}
+
+/// How calls are authenticated.
+#[derive(Clone)]
+enum Auth {
+    /// HMAC-SHA256 with the (decoded) access key; the secondary key after a `401`.
+    Key {
+        primary: SecretSlice<u8>,
+        secondary: Option<SecretSlice<u8>>,
+    },
+    /// `Authorization: Bearer` with a token for [`ACS_SCOPE`] from this credential.
+    Entra(Arc<dyn TokenCredential>),
+}
+
+/// The authentication of one request.
+enum RequestAuth<'a> {
+    Key(&'a SecretSlice<u8>),
+    Bearer(&'a str),
 }
 
 impl fmt::Debug for AcsClient {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("AcsClient")
-            .field("endpoint", &self.inner.endpoint.as_str())
-            .field("has_secondary_key", &self.inner.secondary.is_some())
-            .field("timeout", &self.inner.timeout)
-            .finish()
+        let mut d = f.debug_struct("AcsClient");
+        d.field("endpoint", &self.inner.endpoint.as_str())
+            .field("auth", &self.auth_kind());
+        if let Auth::Key { secondary, .. } = &self.inner.auth {
+            d.field("has_secondary_key", &secondary.is_some());
+        }
+        d.field("timeout", &self.inner.timeout).finish()
     }
 }
 
@@ -289,16 +313,65 @@ impl AcsClient {
             inner: Arc::new(Inner {
                 http,
                 endpoint: conn.endpoint().clone(),
-                primary: conn.key_bytes().clone(),
-                secondary: None,
+                auth: Auth::Key {
+                    primary: conn.key_bytes().clone(),
+                    secondary: None,
+                },
                 timeout,
             }),
         }
     }
 
+    /// A client that authenticates with Microsoft Entra ID: every call carries
+    /// `Authorization: Bearer <token>` for [`ACS_SCOPE`] (no `x-ms-date`, no content hash;
+    /// like the official SDKs with a token credential) instead of the HMAC signature.
+    ///
+    /// Tokens come from `credential`, which is expected to cache them (every azure_identity
+    /// credential does, until 5 minutes before `expires_on`); build one with
+    /// [`build_credential`](super::credential::build_credential). Getting a token is bounded
+    /// by `timeout` too (separately from the ACS call); its failure is
+    /// [`AcsError::Credential`] and the request is not sent. The token is never logged.
+    pub fn with_credential(
+        http: reqwest::Client,
+        endpoint: Url,
+        credential: Arc<dyn TokenCredential>,
+        timeout: Duration,
+    ) -> Self {
+        Self {
+            inner: Arc::new(Inner {
+                http,
+                endpoint,
+                auth: Auth::Entra(credential),
+                timeout,
+            }),
+        }
+    }
+
+    /// [`AcsClient::with_credential`] with the credential `config` describes; its token
+    /// requests go through `http` as well. Fails (non-retryable [`AcsError::Credential`]) on a
+    /// configuration azure_identity rejects.
+    pub fn from_entra_config(
+        http: reqwest::Client,
+        endpoint: Url,
+        config: &EntraCredentialConfig,
+        timeout: Duration,
+    ) -> Result<Self, AcsError> {
+        let credential = build_credential(config, &http)?;
+        Ok(Self::with_credential(http, endpoint, credential, timeout))
+    }
+
+    /// `access_key` (HMAC) or `entra_id` (bearer tokens), for logs and diagnostics.
+    pub fn auth_kind(&self) -> &'static str {
+        match self.inner.auth {
+            Auth::Key { .. } => "access_key",
+            Auth::Entra(_) => "entra_id",
+        }
+    }
+
     /// Also know the secondary key: a call the primary key gets a `401` for is tried once
     /// more with it. An invalid (non-base64) key is ignored with a warning; use
-    /// [`AcsClient::try_with_secondary_key`] to get the error.
+    /// [`AcsClient::try_with_secondary_key`] to get the error. A client that uses Entra ID
+    /// has no keys: the key is ignored with a warning.
     pub fn with_secondary_key(self, key: SecretString) -> Self {
         match self.clone().try_with_secondary_key(key) {
             Ok(client) => client,
@@ -309,16 +382,24 @@ impl AcsClient {
         }
     }
 
-    /// Like [`AcsClient::with_secondary_key`], failing on a key that isn't base64.
+    /// Like [`AcsClient::with_secondary_key`], failing on a key that isn't base64, and on a
+    /// client that uses Entra ID (it has no access key).
     pub fn try_with_secondary_key(self, key: SecretString) -> Result<Self, AcsError> {
         let secondary = decode_key(&key)?;
         let inner = &self.inner;
+        let Auth::Key { primary, .. } = &inner.auth else {
+            return Err(AcsError::InvalidConnectionString(
+                "a secondary access key needs a client built from a connection string, not one that uses Entra ID".into(),
+            ));
+        };
         Ok(Self {
             inner: Arc::new(Inner {
                 http: inner.http.clone(),
                 endpoint: inner.endpoint.clone(),
-                primary: inner.primary.clone(),
-                secondary: Some(secondary),
+                auth: Auth::Key {
+                    primary: primary.clone(),
+                    secondary: Some(secondary),
+                },
                 timeout: inner.timeout,
             }),
         })
@@ -408,7 +489,7 @@ impl AcsClient {
             .map_err(|e| AcsError::Transport(format!("cannot build the request URL: {e}")))
     }
 
-    /// Sign and send one request; a non-2xx status becomes [`AcsError::Api`].
+    /// Authenticate and send one request; a non-2xx status becomes [`AcsError::Api`].
     async fn call(
         &self,
         method: Method,
@@ -417,18 +498,33 @@ impl AcsClient {
     ) -> Result<RawResponse, AcsError> {
         let url = self.url_for(path)?;
         let body = body.unwrap_or_default();
-        let resp = self
-            .send_signed(&method, &url, &body, &self.inner.primary)
-            .await?;
-        let resp = match (&self.inner.secondary, resp.status) {
-            (Some(secondary), StatusCode::UNAUTHORIZED) => {
-                tracing::warn!(
-                    path,
-                    "ACS rejected the primary access key (401); retrying with the secondary key"
-                );
-                self.send_signed(&method, &url, &body, secondary).await?
+        let resp = match &self.inner.auth {
+            Auth::Key { primary, secondary } => {
+                let resp = self
+                    .send(&method, &url, &body, RequestAuth::Key(primary))
+                    .await?;
+                match (secondary, resp.status) {
+                    (Some(secondary), StatusCode::UNAUTHORIZED) => {
+                        tracing::warn!(
+                            path,
+                            "ACS rejected the primary access key (401); retrying with the secondary key"
+                        );
+                        self.send(&method, &url, &body, RequestAuth::Key(secondary))
+                            .await?
+                    }
+                    _ => resp,
+                }
             }
-            _ => resp,
+            Auth::Entra(credential) => {
+                let token = self.entra_token(credential.as_ref()).await?;
+                self.send(
+                    &method,
+                    &url,
+                    &body,
+                    RequestAuth::Bearer(token.expose_secret()),
+                )
+                .await?
+            }
         };
         if resp.status.is_success() {
             Ok(resp)
@@ -437,12 +533,35 @@ impl AcsClient {
         }
     }
 
-    async fn send_signed(
+    /// A token for [`ACS_SCOPE`] from the credential (which caches it), within the timeout.
+    async fn entra_token(
+        &self,
+        credential: &dyn TokenCredential,
+    ) -> Result<SecretString, AcsError> {
+        let timeout = self.inner.timeout;
+        match tokio::time::timeout(timeout, credential.get_token(&[ACS_SCOPE], None)).await {
+            Ok(Ok(token)) => Ok(SecretString::from(token.token.secret().to_owned())),
+            Ok(Err(e)) => {
+                let err = token_error(&e);
+                tracing::warn!(error = %err, "no Entra ID token for ACS");
+                Err(err)
+            }
+            Err(_) => {
+                tracing::warn!(?timeout, "no Entra ID token for ACS within the timeout");
+                Err(AcsError::Credential {
+                    message: format!("no token from Entra ID within {timeout:?}"),
+                    retryable: true,
+                })
+            }
+        }
+    }
+
+    async fn send(
         &self,
         method: &Method,
         url: &Url,
         body: &[u8],
-        key: &SecretSlice<u8>,
+        auth: RequestAuth<'_>,
     ) -> Result<RawResponse, AcsError> {
         let request_id = uuid::Uuid::new_v4().to_string();
         let mut req = self
@@ -453,10 +572,25 @@ impl AcsClient {
             .header(ACCEPT, "application/json")
             .header(X_MS_RETURN_CLIENT_REQUEST_ID, "true")
             .header(X_MS_CLIENT_REQUEST_ID, request_id.as_str());
-        for (name, value) in
-            signing::sign(method.as_str(), url, body, key.expose_secret(), Utc::now())
-        {
-            req = req.header(name, value);
+        match auth {
+            RequestAuth::Key(key) => {
+                for (name, value) in
+                    signing::sign(method.as_str(), url, body, key.expose_secret(), Utc::now())
+                {
+                    req = req.header(name, value);
+                }
+            }
+            RequestAuth::Bearer(token) => {
+                let mut value =
+                    HeaderValue::from_str(&format!("Bearer {token}")).map_err(|_| {
+                        AcsError::Credential {
+                            message: "the Entra ID token is not a valid header value".into(),
+                            retryable: false,
+                        }
+                    })?;
+                value.set_sensitive(true);
+                req = req.header(AUTHORIZATION, value);
+            }
         }
         if !body.is_empty() {
             req = req

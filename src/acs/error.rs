@@ -29,14 +29,27 @@ pub enum AcsError {
     /// The connection string (or a key) is malformed; the message names the bad part.
     #[error("invalid ACS connection string: {0}")]
     InvalidConnectionString(String),
+    /// The Entra ID credential could not build (bad configuration: tenant id, missing
+    /// `AZURE_*` variable, unreadable token file) or could not get a token for ACS (Entra ID or
+    /// the managed identity endpoint refused, failed or was unreachable). The request never
+    /// reached ACS. `message` is azure_identity's description (e.g. `AADSTS7000215: Invalid
+    /// client secret provided.`); it never contains a secret or a token.
+    ///
+    /// `retryable` is true when trying again later may help: the token endpoint was unreachable,
+    /// timed out, or answered 408, 429 or 5xx. A refusal (other 4xx: wrong secret, unknown
+    /// client, identity not assigned) and a configuration error are final.
+    #[error("Entra ID credential failed: {message}")]
+    Credential { message: String, retryable: bool },
 }
 
 impl AcsError {
-    /// Whether trying again later may succeed: 408, 429, 5xx, timeouts and transport errors.
+    /// Whether trying again later may succeed: 408, 429, 5xx, timeouts and transport errors,
+    /// and Entra ID credential failures that look transient (see [`AcsError::Credential`]).
     pub fn is_retryable(&self) -> bool {
         match self {
             AcsError::Api { status, .. } => *status == 408 || *status == 429 || *status >= 500,
             AcsError::Timeout | AcsError::Transport(_) => true,
+            AcsError::Credential { retryable, .. } => *retryable,
             AcsError::InvalidResponse(_) | AcsError::InvalidConnectionString(_) => false,
         }
     }
@@ -87,6 +100,13 @@ mod tests {
         assert!(AcsError::Timeout.is_retryable());
         assert!(AcsError::Transport("x".into()).is_retryable());
         assert!(!AcsError::InvalidResponse("x".into()).is_retryable());
+        let credential = |retryable| AcsError::Credential {
+            message: "m".into(),
+            retryable,
+        };
+        assert!(credential(true).is_retryable());
+        assert!(!credential(false).is_retryable());
+        assert_eq!(credential(true).status(), None);
     }
 
     #[test]

@@ -1,17 +1,24 @@
-//! The ACS identity client (HMAC-signed REST calls) and the ACS emulator.
+//! The ACS identity client (REST calls authenticated with the access key's HMAC signature or
+//! with a Microsoft Entra ID bearer token) and the ACS emulator.
 //!
 //! Wire contract: `shared/ref/ACS_IDENTITY_API.md` (identity API `2023-10-01`).
 
 pub mod client;
 pub mod connection_string;
+pub mod credential;
 pub mod emulator;
 pub mod error;
 pub mod signing;
 
+#[cfg(test)]
+mod entra_tests;
+
 pub use client::{AccessToken, AcsClient, AcsScope, CreatedIdentity};
 pub use connection_string::ConnectionString;
+pub use credential::{ACS_SCOPE, EntraCredentialConfig, build_credential};
 pub use emulator::{
-    Emulator, EmulatorConfig, EmulatorError, RunningEmulator, TokenInfo, TokenSigningKey,
+    Emulator, EmulatorConfig, EmulatorEntraTrust, EmulatorError, RunningEmulator, TokenInfo,
+    TokenSigningKey,
 };
 pub use error::AcsError;
 

@@ -1,15 +1,17 @@
 //! getToken, deleteUser, getUser — per tenant, and the seed's bare paths.
 //! Each handler: find the tenant → authenticate → call the service → shape the result.
 
+use poem::Request;
 use poem::http::StatusCode;
 use poem_openapi::param::{Header, Path};
-use secrecy::ExposeSecret;
 use poem_openapi::payload::Json;
 use poem_openapi::{ApiResponse, OpenApi, Tags};
+use secrecy::ExposeSecret;
 
 use super::auth::{BearerAuth, authenticate, tenant_by_id, tenant_for_token};
 use super::dto::{
-    CommunicationUser, ExchangeTokenRequest, ExchangeTokenResponse, GetTokenRequest, TokenResponse, UserResponse,
+    CommunicationUser, ExchangeTokenRequest, ExchangeTokenResponse, GetTokenRequest, TokenResponse,
+    UserResponse,
 };
 use super::extract::OptionalJson;
 use super::problem::{ApiError, ErrorInfo, ErrorSet};
@@ -102,14 +104,23 @@ impl ErrorSet for GetUserErrors {
 pub struct ExchangeTokenErrors;
 impl ErrorSet for ExchangeTokenErrors {
     const STATUSES: &'static [(u16, &'static str)] = &[
-        (400, "No Teams token, a body that is not valid, a tenant that is not Entra ID (`exchange_not_supported`), or ACS refused the Teams token (`teams_token_rejected`)."),
+        (
+            400,
+            "No Teams token, a body that is not valid, a tenant that is not Entra ID (`exchange_not_supported`), or ACS refused the Teams token (`teams_token_rejected`).",
+        ),
         (401, "The bearer token is missing or not valid."),
-        (403, "The token lacks a required scope or role, or the tenant is disabled."),
+        (
+            403,
+            "The token lacks a required scope or role, or the tenant is disabled.",
+        ),
         (404, "No such tenant (`tenant_not_found`)."),
         (413, "The body is too large."),
         (415, "The body is not JSON."),
         (502, "ACS failed the call."),
-        (503, "ACS is throttling, or the identity provider is unavailable; see `Retry-After`."),
+        (
+            503,
+            "ACS is throttling, or the identity provider is unavailable; see `Retry-After`.",
+        ),
         (504, "ACS did not answer in time."),
     ];
 }
@@ -167,13 +178,15 @@ impl TokensApi {
     )]
     async fn get_token(
         &self,
+        req: &Request,
         /// The tenant's id.
         tenant: Path<String>,
         auth: BearerAuth,
         body: OptionalJson<GetTokenRequest>,
     ) -> Result<GetTokenResponse, ApiError<GetTokenErrors>> {
         let tenant = tenant_by_id(&self.state, &tenant.0)?;
-        self.get_token_for(&tenant, &auth, body).await
+        self.get_token_for(&tenant, &auth, body, request_id(req))
+            .await
     }
 
     /// Delete the signed-in user's ACS identity
@@ -188,12 +201,13 @@ impl TokensApi {
     )]
     async fn delete_user(
         &self,
+        req: &Request,
         /// The tenant's id.
         tenant: Path<String>,
         auth: BearerAuth,
     ) -> Result<DeleteUserResponse, ApiError<DeleteUserErrors>> {
         let tenant = tenant_by_id(&self.state, &tenant.0)?;
-        self.delete_user_for(&tenant, &auth).await
+        self.delete_user_for(&tenant, &auth, request_id(req)).await
     }
 
     /// Look up the signed-in user's ACS identity
@@ -224,9 +238,15 @@ impl TokensApi {
     /// the Teams user's Entra token comes in the body (`{"token": "…"}`) or, as in the seed, in
     /// the `teams-user-aad-token` header. ACS checks it against the tenant's client id and the
     /// caller's object id.
-    #[oai(path = "/tenants/:tenant/exchangeToken", method = "post", operation_id = "exchangeToken", tag = "ApiTags::Tokens")]
+    #[oai(
+        path = "/tenants/:tenant/exchangeToken",
+        method = "post",
+        operation_id = "exchangeToken",
+        tag = "ApiTags::Tokens"
+    )]
     async fn exchange_token(
         &self,
+        req: &Request,
         /// The tenant's id.
         tenant: Path<String>,
         auth: BearerAuth,
@@ -236,13 +256,20 @@ impl TokensApi {
         body: OptionalJson<ExchangeTokenRequest>,
     ) -> Result<ExchangeTokenResponseKind, ApiError<ExchangeTokenErrors>> {
         let tenant = tenant_by_id(&self.state, &tenant.0)?;
-        self.exchange_for(&tenant, &auth, teams_header.0, body).await
+        self.exchange_for(&tenant, &auth, teams_header.0, body, request_id(req))
+            .await
     }
 
     /// Exchange a Teams user's token (seed-compatible path)
-    #[oai(path = "/exchangeToken", method = "post", operation_id = "exchangeTokenDefaultTenant", tag = "ApiTags::Seed")]
+    #[oai(
+        path = "/exchangeToken",
+        method = "post",
+        operation_id = "exchangeTokenDefaultTenant",
+        tag = "ApiTags::Seed"
+    )]
     async fn exchange_token_bare(
         &self,
+        req: &Request,
         auth: BearerAuth,
         /// The Teams user's Entra ID token (seed-compatible; the body is preferred).
         #[oai(name = "teams-user-aad-token")]
@@ -250,7 +277,8 @@ impl TokensApi {
         body: OptionalJson<ExchangeTokenRequest>,
     ) -> Result<ExchangeTokenResponseKind, ApiError<ExchangeTokenErrors>> {
         let tenant = tenant_for_token(&self.state, &auth.0.token)?;
-        self.exchange_for(&tenant, &auth, teams_header.0, body).await
+        self.exchange_for(&tenant, &auth, teams_header.0, body, request_id(req))
+            .await
     }
 
     /// Get an ACS token (seed-compatible path)
@@ -265,11 +293,13 @@ impl TokensApi {
     )]
     async fn get_token_bare(
         &self,
+        req: &Request,
         auth: BearerAuth,
         body: OptionalJson<GetTokenRequest>,
     ) -> Result<GetTokenResponse, ApiError<GetTokenErrors>> {
         let tenant = tenant_for_token(&self.state, &auth.0.token)?;
-        self.get_token_for(&tenant, &auth, body).await
+        self.get_token_for(&tenant, &auth, body, request_id(req))
+            .await
     }
 
     /// Delete the caller's ACS identity (seed-compatible path)
@@ -281,10 +311,11 @@ impl TokensApi {
     )]
     async fn delete_user_bare(
         &self,
+        req: &Request,
         auth: BearerAuth,
     ) -> Result<DeleteUserResponse, ApiError<DeleteUserErrors>> {
         let tenant = tenant_for_token(&self.state, &auth.0.token)?;
-        self.delete_user_for(&tenant, &auth).await
+        self.delete_user_for(&tenant, &auth, request_id(req)).await
     }
 }
 
@@ -294,6 +325,7 @@ impl TokensApi {
         tenant: &Tenant,
         auth: &BearerAuth,
         body: OptionalJson<GetTokenRequest>,
+        request_id: Option<&str>,
     ) -> Result<GetTokenResponse, ApiError<GetTokenErrors>> {
         let who = authenticate(tenant, auth).await?;
         let request = body
@@ -303,7 +335,11 @@ impl TokensApi {
                 expires_in_minutes: b.expires_in_minutes,
             })
             .unwrap_or_default();
-        let issued = self.state.tokens.get_token(tenant, &who, request).await?;
+        let issued = self
+            .state
+            .tokens
+            .get_token(tenant, &who, request, request_id)
+            .await?;
         let created = issued.created;
         let body = Json(token_response(issued));
         Ok(if created {
@@ -317,12 +353,20 @@ impl TokensApi {
         &self,
         tenant: &Tenant,
         auth: &BearerAuth,
+        request_id: Option<&str>,
     ) -> Result<DeleteUserResponse, ApiError<DeleteUserErrors>> {
         let who = authenticate(tenant, auth).await?;
-        Ok(match self.state.tokens.delete_user(tenant, &who).await? {
-            DeleteOutcome::Deleted => DeleteUserResponse::Deleted,
-            DeleteOutcome::Queued => DeleteUserResponse::Accepted,
-        })
+        Ok(
+            match self
+                .state
+                .tokens
+                .delete_user(tenant, &who, request_id)
+                .await?
+            {
+                DeleteOutcome::Deleted => DeleteUserResponse::Deleted,
+                DeleteOutcome::Queued => DeleteUserResponse::Accepted,
+            },
+        )
     }
 }
 
@@ -333,6 +377,7 @@ impl TokensApi {
         auth: &BearerAuth,
         header: Option<String>,
         body: OptionalJson<ExchangeTokenRequest>,
+        request_id: Option<&str>,
     ) -> Result<ExchangeTokenResponseKind, ApiError<ExchangeTokenErrors>> {
         let teams_token = match (body.0.map(|b| b.token), header) {
             (Some(t), _) | (None, Some(t)) if !t.trim().is_empty() => t,
@@ -350,13 +395,18 @@ impl TokensApi {
         let token = self
             .state
             .tokens
-            .exchange_teams_token(tenant, &who, teams_token.trim())
+            .exchange_teams_token(tenant, &who, teams_token.trim(), request_id)
             .await?;
         Ok(ExchangeTokenResponseKind::Ok(Json(ExchangeTokenResponse {
             token: token.token.expose_secret().to_owned(),
             expires_on: token.expires_on,
         })))
     }
+}
+
+/// The request id the edge middleware assigned (see `problem::problem_middleware`).
+pub fn request_id(req: &Request) -> Option<&str> {
+    req.header(super::problem::REQUEST_ID_HEADER)
 }
 
 fn token_response(issued: IssuedToken) -> TokenResponse {

@@ -1,6 +1,7 @@
 //! Use cases: get a token, delete a user, look a user up. The service decides; handlers only
 //! parse and shape, providers verify, the store persists, the ACS client speaks the protocol.
 
+pub mod audit;
 pub mod deletion;
 pub mod resources;
 pub mod token_cache;
@@ -14,9 +15,12 @@ use secrecy::SecretString;
 
 use crate::acs::{AccessToken, AcsError};
 use crate::config::{CacheSettings, MAX_TOKEN_MINUTES, MIN_TOKEN_MINUTES};
+use crate::store::admin::NewAuditEvent;
 use crate::store::{Mapping, NewMapping, Store, StoreError, SubjectKey};
 use crate::tenants::Tenant;
+use audit::actions;
 
+pub use audit::AuditLog;
 pub use deletion::DeletionWorker;
 pub use resources::{AcsResource, AcsResources};
 pub use token_cache::{TokenCache, TokenKey};
@@ -100,6 +104,7 @@ pub struct TokenService {
     mappings: Cache<SubjectKey, Arc<Mapping>>,
     tokens: TokenCache,
     deletions: DeletionWorker,
+    audit: AuditLog,
 }
 
 impl TokenService {
@@ -108,6 +113,7 @@ impl TokenService {
         resources: Arc<AcsResources>,
         cache: &CacheSettings,
         deletions: DeletionWorker,
+        audit: AuditLog,
     ) -> Self {
         let mappings = Cache::builder()
             .max_capacity(cache.max_entries)
@@ -119,6 +125,7 @@ impl TokenService {
             mappings,
             tokens: TokenCache::new(cache),
             deletions,
+            audit,
         }
     }
 
@@ -132,6 +139,7 @@ impl TokenService {
         tenant: &Tenant,
         who: &VerifiedIdentity,
         request: TokenRequest,
+        request_id: Option<&str>,
     ) -> Result<IssuedToken, ServiceError> {
         check_access(tenant, who)?;
         let (scopes, minutes) = resolve_request(tenant, request)?;
@@ -140,8 +148,21 @@ impl TokenService {
         // A mapping whose identity vanished from ACS (deleted out of band) is dropped and the
         // flow runs once more, creating a fresh identity.
         for attempt in 0..2 {
-            let (mapping, created) = self.mapping_for(&key, &scopes, minutes).await?;
+            let (mapping, created) = self.mapping_for(tenant, &key, &scopes, minutes).await?;
             if let Some(token) = created {
+                self.audit
+                    .record(NewAuditEvent {
+                        tenant_id: Some(tenant.id.clone()),
+                        actor: actor(who),
+                        action: actions::IDENTITY_CREATED.into(),
+                        target: Some(mapping.acs_user_id.clone()),
+                        detail: Some(
+                            serde_json::json!({"resource": mapping.acs_resource}).to_string(),
+                        ),
+                        request_id: request_id.map(str::to_owned),
+                    })
+                    .await;
+                self.audit.count_token(&tenant.id, false);
                 return Ok(IssuedToken {
                     token: token.token,
                     expires_on: token.expires_on,
@@ -150,7 +171,8 @@ impl TokenService {
                 });
             }
             match self.token_for(&mapping, &scopes, minutes).await {
-                Ok(token) => {
+                Ok((token, from_cache)) => {
+                    self.audit.count_token(&tenant.id, from_cache);
                     return Ok(IssuedToken {
                         token: token.token,
                         expires_on: token.expires_on,
@@ -181,6 +203,7 @@ impl TokenService {
         &self,
         tenant: &Tenant,
         who: &VerifiedIdentity,
+        request_id: Option<&str>,
     ) -> Result<DeleteOutcome, ServiceError> {
         check_access(tenant, who)?;
         let key = subject_key(tenant, who);
@@ -189,10 +212,26 @@ impl TokenService {
             .find_mapping(&key)
             .await?
             .ok_or(ServiceError::UserNotFound)?;
+        self.delete_mapping(&mapping, &actor(who), request_id).await
+    }
+
+    /// Removes one mapping and deletes its ACS identity with the guarantees of deleteUser (the
+    /// admin API's erasure path uses it too).
+    pub async fn delete_mapping(
+        &self,
+        mapping: &Mapping,
+        actor: &str,
+        request_id: Option<&str>,
+    ) -> Result<DeleteOutcome, ServiceError> {
+        let key = SubjectKey {
+            tenant_id: mapping.tenant_id.clone(),
+            issuer_key: mapping.issuer_key.clone(),
+            subject: mapping.subject.clone(),
+        };
         let pending = match self
             .store
             .delete_mapping_and_enqueue(
-                &mapping,
+                mapping,
                 crate::store::DeletionReason::UserDeleted,
                 Utc::now(),
             )
@@ -203,12 +242,25 @@ impl TokenService {
             Err(e) => return Err(e.into()),
         };
         self.forget(&key, &mapping.acs_user_id).await;
-        tracing::info!(tenant = %tenant.id, acs_user_id = %mapping.acs_user_id, "mapping deleted");
-        if self.deletions.attempt(&pending).await {
-            Ok(DeleteOutcome::Deleted)
+        tracing::info!(tenant = %mapping.tenant_id, acs_user_id = %mapping.acs_user_id, "mapping deleted");
+        let outcome = if self.deletions.attempt(&pending).await {
+            DeleteOutcome::Deleted
         } else {
-            Ok(DeleteOutcome::Queued)
-        }
+            DeleteOutcome::Queued
+        };
+        self.audit
+            .record(NewAuditEvent {
+                tenant_id: Some(mapping.tenant_id.clone()),
+                actor: actor.to_owned(),
+                action: actions::IDENTITY_DELETED.into(),
+                target: Some(mapping.acs_user_id.clone()),
+                detail: Some(
+                    serde_json::json!({"confirmed": outcome == DeleteOutcome::Deleted}).to_string(),
+                ),
+                request_id: request_id.map(str::to_owned),
+            })
+            .await;
+        Ok(outcome)
     }
 
     /// exchangeToken: trade a Teams user's Entra ID token for an ACS token. ACS checks the
@@ -218,19 +270,35 @@ impl TokenService {
         tenant: &Tenant,
         who: &VerifiedIdentity,
         teams_token: &str,
+        request_id: Option<&str>,
     ) -> Result<AccessToken, ServiceError> {
         check_access(tenant, who)?;
-        let app_id = match (&tenant.teams_app_id, tenant.provider.supports_teams_exchange()) {
+        let app_id = match (
+            &tenant.teams_app_id,
+            tenant.provider.supports_teams_exchange(),
+        ) {
             (Some(app_id), true) => app_id,
             _ => return Err(ServiceError::TeamsExchangeUnsupported),
         };
-        let resource = self.resources.default_resource();
-        match resource
+        match tenant
+            .acs_resource
             .client
             .exchange_teams_token(teams_token, app_id, &who.subject)
             .await
         {
-            Ok(token) => Ok(token),
+            Ok(token) => {
+                self.audit
+                    .record(NewAuditEvent {
+                        tenant_id: Some(tenant.id.clone()),
+                        actor: actor(who),
+                        action: actions::TEAMS_TOKEN_EXCHANGED.into(),
+                        target: None,
+                        detail: None,
+                        request_id: request_id.map(str::to_owned),
+                    })
+                    .await;
+                Ok(token)
+            }
             Err(AcsError::Api {
                 status,
                 code,
@@ -257,7 +325,8 @@ impl TokenService {
             .ok_or(ServiceError::UserNotFound)
     }
 
-    async fn forget(&self, key: &SubjectKey, acs_user_id: &str) {
+    /// Drops the cached mapping and tokens of an identity.
+    pub async fn forget(&self, key: &SubjectKey, acs_user_id: &str) {
         self.mappings.invalidate(key).await;
         self.tokens.forget_identity(acs_user_id);
     }
@@ -267,13 +336,14 @@ impl TokenService {
     /// identity it created. Returns the creation's token when this call created the identity.
     async fn mapping_for(
         &self,
+        tenant: &Tenant,
         key: &SubjectKey,
         scopes: &[String],
         minutes: u32,
     ) -> Result<(Arc<Mapping>, Option<AccessToken>), ServiceError> {
         let mut created: Option<AccessToken> = None;
         let init = async {
-            let (mapping, token) = self.load_or_create(key, scopes, minutes).await?;
+            let (mapping, token) = self.load_or_create(tenant, key, scopes, minutes).await?;
             if let Some(token) = &token {
                 self.tokens
                     .insert(
@@ -298,6 +368,7 @@ impl TokenService {
 
     async fn load_or_create(
         &self,
+        tenant: &Tenant,
         key: &SubjectKey,
         scopes: &[String],
         minutes: u32,
@@ -305,7 +376,7 @@ impl TokenService {
         if let Some(found) = self.store.find_mapping(key).await? {
             return Ok((found, None));
         }
-        let resource = self.resources.default_resource();
+        let resource = Arc::clone(&tenant.acs_resource);
         let created = resource
             .client
             .create_identity(Some((scopes, minutes)))
@@ -344,15 +415,18 @@ impl TokenService {
         }
     }
 
+    /// A token for the mapping's identity, and whether it came from the cache.
     async fn token_for(
         &self,
         mapping: &Mapping,
         scopes: &[String],
         minutes: u32,
-    ) -> Result<AccessToken, ServiceError> {
+    ) -> Result<(AccessToken, bool), ServiceError> {
         let resource = self.resources.get(&mapping.acs_resource)?;
         let key = TokenKey::new(&mapping.acs_user_id, scopes, minutes);
+        let mut issued_now = false;
         let issue = async {
+            issued_now = true;
             let token = resource
                 .client
                 .issue_access_token(&mapping.acs_user_id, scopes, minutes)
@@ -362,8 +436,14 @@ impl TokenService {
             }
             Ok::<_, ServiceError>(token)
         };
-        self.tokens.get_or_issue(key, issue).await
+        let token = self.tokens.get_or_issue(key, issue).await?;
+        Ok((token, !issued_now))
     }
+}
+
+/// The audit actor for a verified caller.
+fn actor(who: &VerifiedIdentity) -> String {
+    format!("user:{}", who.subject)
 }
 
 fn is_acs_not_found(e: &ServiceError) -> bool {

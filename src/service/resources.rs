@@ -1,41 +1,93 @@
-//! The ACS resources identities live in. A mapping records its resource by name, so changing the
-//! default resource later never orphans identities created in the old one.
+//! The ACS resources identities live in. A mapping records its resource by name (the resource's
+//! endpoint), so a tenant that moves to another resource — or a change of the default one —
+//! never orphans identities created in the old one: every resource an identity was created in
+//! stays reachable (its settings are kept in the `acs_resources` table).
 
 use std::collections::HashMap;
 use std::sync::Arc;
+use std::time::Duration;
+
+use arc_swap::ArcSwap;
+use secrecy::{ExposeSecret, SecretString};
 
 use super::ServiceError;
-use crate::acs::AcsClient;
+use crate::acs::{AcsClient, AcsError, ConnectionString};
+use crate::config::AcsSettings;
 
 /// One ACS resource and the client that talks to it.
 pub struct AcsResource {
-    /// Stable name recorded in mappings: the resource's endpoint URL.
+    /// Stable name recorded in mappings: the resource's endpoint URL (without trailing slash).
     pub name: String,
     pub client: AcsClient,
+    /// The settings it was built from, as stored in `acs_resources` (secrets included).
+    pub settings_json: String,
 }
 
+impl std::fmt::Debug for AcsResource {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AcsResource")
+            .field("name", &self.name)
+            .finish_non_exhaustive()
+    }
+}
+
+impl AcsResource {
+    /// Builds the client described by `settings` (connection string, optional secondary key).
+    pub fn from_settings(
+        http: &reqwest::Client,
+        settings: &AcsSettings,
+        name: Option<String>,
+    ) -> Result<Self, AcsError> {
+        let conn_str = settings
+            .connection_string
+            .as_ref()
+            .ok_or_else(|| AcsError::InvalidConnectionString("no connection string".into()))?;
+        let conn = ConnectionString::parse(conn_str.expose_secret())?;
+        let mut client = AcsClient::new(
+            http.clone(),
+            &conn,
+            Duration::from_secs(settings.timeout_secs.max(1)),
+        );
+        if let Some(secondary) = &settings.secondary_access_key {
+            client = client
+                .try_with_secondary_key(SecretString::from(secondary.expose_secret().to_owned()))?;
+        }
+        let settings_json = serde_json::to_string(settings).map_err(|e| {
+            AcsError::InvalidConnectionString(format!("cannot serialize the settings: {e}"))
+        })?;
+        Ok(Self {
+            name: name.unwrap_or_else(|| resource_name(client.endpoint())),
+            client,
+            settings_json,
+        })
+    }
+}
+
+/// Every known resource by name; the default one is always there. Replaced as a whole when
+/// tenants change.
 pub struct AcsResources {
     default: Arc<AcsResource>,
-    by_name: HashMap<String, Arc<AcsResource>>,
+    by_name: ArcSwap<HashMap<String, Arc<AcsResource>>>,
 }
 
 impl AcsResources {
-    /// The default resource, recorded in mappings under its endpoint URL.
-    pub fn new(default: AcsClient) -> Self {
-        let name = resource_name(default.endpoint());
-        Self::named(name, default)
+    pub fn new(default: AcsResource) -> Self {
+        let default = Arc::new(default);
+        let mut by_name = HashMap::new();
+        by_name.insert(default.name.clone(), Arc::clone(&default));
+        Self {
+            default,
+            by_name: ArcSwap::from_pointee(by_name),
+        }
     }
 
-    /// The default resource under an explicit name (dev mode: a stable name for an emulator
-    /// whose port changes between runs).
-    pub fn named(name: String, default: AcsClient) -> Self {
-        let default = Arc::new(AcsResource {
-            name: name.clone(),
-            client: default,
-        });
-        let mut by_name = HashMap::new();
-        by_name.insert(name, Arc::clone(&default));
-        Self { default, by_name }
+    /// A set with only `client` as the default (tests, spec rendering).
+    pub fn with_client(client: AcsClient) -> Self {
+        Self::new(AcsResource {
+            name: resource_name(client.endpoint()),
+            client,
+            settings_json: "{}".into(),
+        })
     }
 
     pub fn default_resource(&self) -> Arc<AcsResource> {
@@ -44,9 +96,26 @@ impl AcsResources {
 
     pub fn get(&self, name: &str) -> Result<Arc<AcsResource>, ServiceError> {
         self.by_name
+            .load()
             .get(name)
             .cloned()
             .ok_or_else(|| ServiceError::UnknownResource(name.to_owned()))
+    }
+
+    pub fn names(&self) -> Vec<String> {
+        let mut names: Vec<String> = self.by_name.load().keys().cloned().collect();
+        names.sort();
+        names
+    }
+
+    /// Replaces every resource but the default with `others` (the default wins on a clash).
+    pub fn replace(&self, others: Vec<Arc<AcsResource>>) {
+        let mut map = HashMap::new();
+        for r in others {
+            map.insert(r.name.clone(), r);
+        }
+        map.insert(self.default.name.clone(), Arc::clone(&self.default));
+        self.by_name.store(Arc::new(map));
     }
 }
 

@@ -5,16 +5,18 @@
 //! across replicas — and a deleted mapping always leaves a `pending_deletions` row behind, written
 //! in the same transaction, until ACS confirms the deletion.
 
+pub mod admin;
 pub mod entities;
 
 use std::time::Duration;
 
 use acs_auth_migrations::{Migrator, MigratorTrait};
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, SubsecRound, Utc};
 use sea_orm::{
     ActiveValue::{NotSet, Set},
-    ColumnTrait, ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DbBackend, DbErr,
-    EntityTrait, QueryFilter, QueryOrder, QuerySelect, TransactionTrait, TryInsertResult,
+    ColumnTrait, ConnectOptions, ConnectionTrait, Database, DatabaseConnection,
+    DatabaseTransaction, DbBackend, DbErr, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
+    SqlErr, SqliteTransactionMode, TransactionOptions, TransactionTrait, TryInsertResult,
 };
 
 pub use entities::identity_mapping::Model as Mapping;
@@ -54,6 +56,8 @@ pub enum DeletionReason {
     UserDeleted,
     /// The loser of a concurrent first call created an identity nobody maps to.
     RaceLoser,
+    /// The tenant was deleted, and with it every mapping.
+    TenantDeleted,
 }
 
 impl DeletionReason {
@@ -61,6 +65,7 @@ impl DeletionReason {
         match self {
             DeletionReason::UserDeleted => "user_deleted",
             DeletionReason::RaceLoser => "race_loser",
+            DeletionReason::TenantDeleted => "tenant_deleted",
         }
     }
 }
@@ -78,23 +83,127 @@ impl std::fmt::Debug for Store {
     }
 }
 
+/// Column sizes of the schema (characters). The store checks them itself, so every backend
+/// refuses the same values (SQLite does not enforce `VARCHAR(n)`, and MySQL outside strict mode
+/// would silently cut a subject short — and merge two subjects into one identity).
+pub(crate) const TENANT_ID_LEN: usize = 64;
+pub(crate) const NAME_LEN: usize = 255;
+
+/// Timestamps are kept with microsecond precision on every backend (PostgreSQL and
+/// `DATETIME(6)` cannot hold more); the store rounds down before writing or comparing, so a value
+/// read back equals the value written, truncated to microseconds.
+pub(crate) fn db_time(t: DateTime<Utc>) -> DateTime<Utc> {
+    t.trunc_subsecs(6)
+}
+
+pub(crate) fn check_len(field: &str, value: &str, max: usize) -> Result<(), StoreError> {
+    if value.chars().count() > max {
+        return Err(StoreError::Db(DbErr::Custom(format!(
+            "{field} is longer than {max} characters"
+        ))));
+    }
+    Ok(())
+}
+
+pub(crate) fn is_unique_violation(e: &DbErr) -> bool {
+    matches!(e.sql_err(), Some(SqlErr::UniqueConstraintViolation(_)))
+}
+
+fn key_fits(key: &SubjectKey) -> Result<(), StoreError> {
+    check_len("tenant id", &key.tenant_id, TENANT_ID_LEN)?;
+    check_len("issuer key", &key.issuer_key, NAME_LEN)?;
+    check_len("subject", &key.subject, NAME_LEN)
+}
+
+/// The database URL with its password (and query string) left out, for error messages.
+fn redacted(url: &url::Url) -> String {
+    let mut shown = url.clone();
+    if shown.password().is_some() {
+        let _ = shown.set_password(Some("***"));
+    }
+    shown.set_query(None);
+    shown.to_string()
+}
+
 impl Store {
-    /// Connects; for SQLite also turns on WAL and a busy timeout so concurrent writers wait
-    /// instead of failing.
+    /// Connects a pool of at most `max_connections` to `sqlite://…`, `postgres://…` (or
+    /// `postgresql://…`) or `mysql://…` (or `mariadb://…`).
+    ///
+    /// Every pooled connection is set up alike: SQLite in WAL mode with a busy timeout (so
+    /// concurrent writers wait instead of failing) and foreign keys on; MySQL/MariaDB in strict
+    /// mode with the UTC session time zone. Idle connections are checked before reuse and
+    /// recycled now and then, so a database fail-over or a proxy dropping idle connections costs
+    /// no failed request.
     pub async fn connect(url: &str, max_connections: u32) -> Result<Self, StoreError> {
-        let mut opts = ConnectOptions::new(url.to_owned());
-        opts.max_connections(max_connections)
+        let parsed = url::Url::parse(url).map_err(|_| {
+            StoreError::Db(DbErr::Custom(
+                "the database URL cannot be parsed".to_owned(),
+            ))
+        })?;
+        let url = match parsed.scheme() {
+            "sqlite" | "postgres" | "postgresql" | "mysql" => url.to_owned(),
+            "mariadb" => format!("mysql{}", &url["mariadb".len()..]),
+            other => {
+                return Err(StoreError::Db(DbErr::Custom(format!(
+                    "unsupported database URL scheme `{other}:` (sqlite, postgres or mysql)"
+                ))));
+            }
+        };
+        // An in-memory SQLite database lives and dies with its one connection.
+        let in_memory = parsed.scheme() == "sqlite"
+            && (url.contains(":memory:") || url.contains("mode=memory"));
+        let mut opts = ConnectOptions::new(url);
+        opts.max_connections(if in_memory { 1 } else { max_connections.max(1) })
             .min_connections(1)
             .connect_timeout(Duration::from_secs(10))
             .acquire_timeout(Duration::from_secs(10))
-            .sqlx_logging(false);
-        let db = Database::connect(opts).await?;
-        if db.get_database_backend() == DbBackend::Sqlite {
-            db.execute_unprepared("PRAGMA journal_mode=WAL;").await?;
-            db.execute_unprepared("PRAGMA busy_timeout=10000;").await?;
-            db.execute_unprepared("PRAGMA foreign_keys=ON;").await?;
+            .sqlx_logging(false)
+            .set_application_name("acs-auth");
+        if in_memory {
+            opts.idle_timeout(None).max_lifetime(None);
+        } else {
+            opts.idle_timeout(Duration::from_secs(600))
+                .max_lifetime(Duration::from_secs(1800))
+                .test_before_acquire_if_idle_for(Duration::from_secs(30));
         }
+        opts.map_sqlx_sqlite_opts(|o| {
+            o.journal_mode(sea_orm::sqlx::sqlite::SqliteJournalMode::Wal)
+                .synchronous(sea_orm::sqlx::sqlite::SqliteSynchronous::Normal)
+                .busy_timeout(Duration::from_secs(10))
+                .foreign_keys(true)
+        });
+        opts.map_sqlx_mysql_opts(|o| o.timezone(Some("+00:00".to_owned())));
+        opts.map_sqlx_mysql_pool_opts(|pool| {
+            pool.after_connect(|conn, _meta| {
+                Box::pin(async move {
+                    use sea_orm::sqlx::Executor;
+                    // Too long or invalid values are errors, as on PostgreSQL, never silently
+                    // truncated.
+                    conn.execute("SET SESSION sql_mode = CONCAT(@@sql_mode, ',STRICT_ALL_TABLES')")
+                        .await?;
+                    Ok(())
+                })
+            })
+        });
+        let db = Database::connect(opts).await.map_err(|e| {
+            StoreError::Db(DbErr::Custom(format!(
+                "cannot connect to the database at {}: {e}",
+                redacted(&parsed)
+            )))
+        })?;
         Ok(Self { db })
+    }
+
+    /// Starts a read-write transaction. On SQLite it takes the write lock at once (`BEGIN
+    /// IMMEDIATE`): a deferred transaction that reads first and writes later fails with
+    /// `SQLITE_BUSY` instead of waiting when another connection wrote in between.
+    async fn begin_write(&self) -> Result<DatabaseTransaction, DbErr> {
+        self.db
+            .begin_with_options(TransactionOptions {
+                sqlite_transaction_mode: Some(SqliteTransactionMode::Immediate),
+                ..Default::default()
+            })
+            .await
     }
 
     /// A store with no connection (every call fails); for rendering the spec.
@@ -120,21 +229,37 @@ impl Store {
     }
 
     pub async fn find_mapping(&self, key: &SubjectKey) -> Result<Option<Mapping>, StoreError> {
-        Ok(identity_mapping::Entity::find()
+        if key_fits(key).is_err() {
+            return Ok(None);
+        }
+        let found = identity_mapping::Entity::find()
             .filter(identity_mapping::Column::TenantId.eq(&key.tenant_id))
             .filter(identity_mapping::Column::IssuerKey.eq(&key.issuer_key))
             .filter(identity_mapping::Column::Subject.eq(&key.subject))
             .one(&self.db)
-            .await?)
+            .await?;
+        // Byte-exact, whatever the collation: a MySQL schema created outside the migrations
+        // might compare `Alice` equal to `alice`, or `bob` to `bob `.
+        Ok(found.filter(|m| {
+            m.tenant_id == key.tenant_id
+                && m.issuer_key == key.issuer_key
+                && m.subject == key.subject
+        }))
     }
 
     /// Inserts the mapping unless one exists for the same key. Returns true when this call
-    /// inserted it (it won the race), false when another writer got there first.
+    /// inserted it (it won the race), false when another writer got there first. Exactly one of
+    /// any number of concurrent callers — on any replica — gets true: the unique index on
+    /// (tenant, issuer key, subject) decides.
     pub async fn insert_mapping_if_absent(
         &self,
         new: &NewMapping,
         now: DateTime<Utc>,
     ) -> Result<bool, StoreError> {
+        key_fits(&new.key)?;
+        check_len("ACS user id", &new.acs_user_id, NAME_LEN)?;
+        check_len("ACS resource", &new.acs_resource, NAME_LEN)?;
+        let now = db_time(now);
         let model = identity_mapping::ActiveModel {
             id: NotSet,
             tenant_id: Set(new.key.tenant_id.clone()),
@@ -145,6 +270,21 @@ impl Store {
             created_at: Set(now),
             last_used_at: Set(now),
         };
+        if self.backend() == DbBackend::MySql {
+            // MySQL has no `ON CONFLICT DO NOTHING`; SeaORM's stand-in, `ON DUPLICATE KEY
+            // UPDATE id = id`, reports one affected row for a duplicate too (sqlx connects with
+            // CLIENT_FOUND_ROWS), so every racer would think it won. A plain insert whose
+            // duplicate-key error means "lost" is exact (and `INSERT IGNORE` would also swallow
+            // other errors).
+            return match identity_mapping::Entity::insert(model)
+                .exec_without_returning(&self.db)
+                .await
+            {
+                Ok(n) => Ok(n > 0),
+                Err(e) if is_unique_violation(&e) => Ok(false),
+                Err(e) => Err(e.into()),
+            };
+        }
         let result = identity_mapping::Entity::insert(model)
             .on_conflict_do_nothing_on([
                 identity_mapping::Column::TenantId,
@@ -162,7 +302,7 @@ impl Store {
         identity_mapping::Entity::update_many()
             .col_expr(
                 identity_mapping::Column::LastUsedAt,
-                sea_orm::sea_query::Expr::value(now),
+                sea_orm::sea_query::Expr::value(db_time(now)),
             )
             .filter(identity_mapping::Column::Id.eq(id))
             .exec(&self.db)
@@ -178,7 +318,7 @@ impl Store {
         reason: DeletionReason,
         now: DateTime<Utc>,
     ) -> Result<PendingDeletion, StoreError> {
-        let txn = self.db.begin().await?;
+        let txn = self.begin_write().await?;
         let deleted = identity_mapping::Entity::delete_many()
             .filter(identity_mapping::Column::Id.eq(mapping.id))
             .filter(identity_mapping::Column::AcsUserId.eq(&mapping.acs_user_id))
@@ -230,6 +370,8 @@ impl Store {
         Ok(())
     }
 
+    /// Records a failed attempt: `attempts`, when to try again, and the error (first 1000
+    /// characters). `NotFound` when the row is gone (another replica completed it).
     pub async fn defer_deletion(
         &self,
         id: i64,
@@ -237,27 +379,41 @@ impl Store {
         next_attempt_at: DateTime<Utc>,
         error: &str,
     ) -> Result<(), StoreError> {
-        let model = pending_deletion::ActiveModel {
-            id: Set(id),
-            attempts: Set(attempts),
-            next_attempt_at: Set(next_attempt_at),
-            last_error: Set(Some(error.chars().take(1000).collect())),
-            ..Default::default()
-        };
-        pending_deletion::Entity::update(model)
+        let error: String = error.chars().take(1000).collect();
+        let updated = pending_deletion::Entity::update_many()
+            .col_expr(
+                pending_deletion::Column::Attempts,
+                sea_orm::sea_query::Expr::value(attempts),
+            )
+            .col_expr(
+                pending_deletion::Column::NextAttemptAt,
+                sea_orm::sea_query::Expr::value(db_time(next_attempt_at)),
+            )
+            .col_expr(
+                pending_deletion::Column::LastError,
+                sea_orm::sea_query::Expr::value(error),
+            )
+            .filter(pending_deletion::Column::Id.eq(id))
             .exec(&self.db)
             .await?;
+        // MySQL counts matched rows here too (sqlx sets CLIENT_FOUND_ROWS), so an update that
+        // changes nothing still reports the row.
+        if updated.rows_affected == 0 {
+            return Err(StoreError::NotFound);
+        }
         Ok(())
     }
 
+    /// Deletions due at `now`, the longest-waiting first (then in queue order).
     pub async fn due_deletions(
         &self,
         now: DateTime<Utc>,
         limit: u64,
     ) -> Result<Vec<PendingDeletion>, StoreError> {
         Ok(pending_deletion::Entity::find()
-            .filter(pending_deletion::Column::NextAttemptAt.lte(now))
+            .filter(pending_deletion::Column::NextAttemptAt.lte(db_time(now)))
             .order_by_asc(pending_deletion::Column::NextAttemptAt)
+            .order_by_asc(pending_deletion::Column::Id)
             .limit(limit)
             .all(&self.db)
             .await?)
@@ -280,7 +436,7 @@ impl Store {
     }
 }
 
-async fn insert_pending<C: ConnectionTrait>(
+pub(crate) async fn insert_pending<C: ConnectionTrait>(
     db: &C,
     tenant_id: &str,
     acs_user_id: &str,
@@ -288,6 +444,10 @@ async fn insert_pending<C: ConnectionTrait>(
     reason: DeletionReason,
     now: DateTime<Utc>,
 ) -> Result<PendingDeletion, StoreError> {
+    check_len("tenant id", tenant_id, TENANT_ID_LEN)?;
+    check_len("ACS user id", acs_user_id, NAME_LEN)?;
+    check_len("ACS resource", acs_resource, NAME_LEN)?;
+    let now = db_time(now);
     let model = pending_deletion::ActiveModel {
         id: NotSet,
         tenant_id: Set(tenant_id.to_owned()),

@@ -122,7 +122,7 @@ fn resources_of(app: &crate::helpers::TestApp) -> std::sync::Arc<acs_auth::servi
         &conn,
         std::time::Duration::from_secs(5),
     );
-    std::sync::Arc::new(acs_auth::service::AcsResources::new(client))
+    std::sync::Arc::new(acs_auth::service::AcsResources::with_client(client))
 }
 
 /// Makes every pending deletion due now (instead of waiting out the back-off).

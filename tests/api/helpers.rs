@@ -69,6 +69,7 @@ pub fn oidc_tenant(id: &str, idp: &TestIssuer) -> TenantSettings {
         }),
         access: Default::default(),
         tokens: TokenPolicySettings::default(),
+        acs: None,
     }
 }
 

@@ -10,4 +10,5 @@ mod concurrency;
 mod delete_user;
 mod dev_mode;
 mod get_token;
+mod oidc_interop;
 mod spec;

@@ -2,10 +2,12 @@
 //! for `dev` mode, the tests and the official Azure SDKs.
 //!
 //! Every request goes through one catch-all endpoint that dispatches on the method and the raw
-//! path (ids contain `:`). Checks, in order: body size (`413`), HMAC authentication over the
-//! path and query exactly as received (`401`), `api-version` (`400`), route (`404`/`405`),
-//! then the operation. Error bodies are `CommunicationErrorResponse`
-//! (`{"error":{"code","message"}}`); the codes are:
+//! path (ids contain `:`). Checks, in order: body size (`413`), authentication (`401`): the HMAC
+//! signature over the path and query exactly as received, or, with `Authorization: Bearer`, a
+//! Microsoft Entra ID token verified against [`EmulatorConfig::entra`] (see [`entra`]; refused
+//! when no trust is configured), then `api-version` (`400`), route (`404`/`405`), then the
+//! operation. Error bodies are `CommunicationErrorResponse` (`{"error":{"code","message"}}`);
+//! the codes are:
 //!
 //! | status | code | when |
 //! |---|---|---|
@@ -16,7 +18,7 @@
 //! | 400 | `AppIdMismatch` | Teams exchange: `appId` ≠ the token's `appid`/`azp` |
 //! | 400 | `UserIdMismatch` | Teams exchange: `userId` ≠ the token's `oid` |
 //! | 401 | `MissingAuthenticationInfo` | no `Authorization` header |
-//! | 401 | `InvalidAuthenticationInfo` | malformed `Authorization`, missing/invalid `x-ms-date`, `host` or `x-ms-content-sha256` |
+//! | 401 | `InvalidAuthenticationInfo` | malformed `Authorization`, missing/invalid `x-ms-date`, `host` or `x-ms-content-sha256`; a bearer token when no Entra ID trust is configured, or one that fails verification (not an RS256 JWT, signature, `aud`, `iss`, `exp`/`nbf`) |
 //! | 401 | `RequestTimeSkewed` | `x-ms-date` outside the allowed clock skew |
 //! | 401 | `ContentHashMismatch` | `x-ms-content-sha256` ≠ SHA-256 of the body |
 //! | 401 | `AuthenticationFailed` | the signature does not match |
@@ -27,9 +29,12 @@
 //! | 405 | `MethodNotAllowed` | known route, wrong method |
 //! | 413 | `RequestBodyTooLarge` | body over 64 KiB |
 //!
-//! The emulator cannot verify Entra ID signatures: the Teams exchange decodes the token's
-//! payload unverified and checks `aud`, `scp`, `appid`/`azp`, `oid` and `exp` only.
+//! The Teams exchange does not verify the Teams user's Entra ID token (the emulator does not
+//! know the real Entra ID keys): it decodes the payload unverified and checks `aud`, `scp`,
+//! `appid`/`azp`, `oid` and `exp` only. Bearer tokens that authenticate the *caller* are
+//! verified, against the configured [`EmulatorEntraTrust`].
 
+pub mod entra;
 mod server;
 mod teams;
 #[cfg(test)]
@@ -57,6 +62,7 @@ use super::connection_string::decode_key;
 use super::error::AcsError;
 use super::signing::{self, ReceivedRequest, VerifyError};
 
+pub use entra::EmulatorEntraTrust;
 pub use server::RunningEmulator;
 pub use tokens::TokenSigningKey;
 
@@ -103,6 +109,9 @@ pub struct EmulatorConfig {
     pub tls_dir: Option<PathBuf>,
     /// A pre-generated token signing key (RSA keygen is slow); generated when `None`.
     pub signing_key: Option<TokenSigningKey>,
+    /// Entra ID issuers and keys whose bearer tokens are accepted instead of the HMAC
+    /// signature; `None` (the default) refuses every bearer token.
+    pub entra: Option<EmulatorEntraTrust>,
 }
 
 impl fmt::Debug for EmulatorConfig {
@@ -113,6 +122,7 @@ impl fmt::Debug for EmulatorConfig {
             .field("max_clock_skew", &self.max_clock_skew)
             .field("tls_dir", &self.tls_dir)
             .field("signing_key", &self.signing_key)
+            .field("entra", &self.entra)
             .finish()
     }
 }
@@ -126,6 +136,7 @@ impl EmulatorConfig {
             max_clock_skew: Duration::from_secs(15 * 60),
             tls_dir: None,
             signing_key: None,
+            entra: None,
         }
     }
 
@@ -162,6 +173,7 @@ struct Inner {
     resource_id: String,
     max_clock_skew: Duration,
     signing_key: TokenSigningKey,
+    entra: Option<EmulatorEntraTrust>,
     state: Mutex<State>,
 }
 
@@ -297,6 +309,7 @@ impl Emulator {
                 resource_id: config.resource_id,
                 max_clock_skew: config.max_clock_skew,
                 signing_key,
+                entra: config.entra,
                 state: Mutex::new(State::default()),
             }),
         })
@@ -486,6 +499,22 @@ impl Emulator {
                 "InvalidAuthenticationInfo",
                 "The Authorization header is not valid ASCII.",
             ));
+        }
+        if let Some(token) = received.authorization.and_then(entra::bearer_token) {
+            let invalid =
+                |message: String| ApiFailure::unauthorized("InvalidAuthenticationInfo", message);
+            let Some(trust) = &self.inner.entra else {
+                return Err(invalid(
+                    "Bearer tokens are not accepted: the emulator trusts no Entra ID issuer (sign with the access key).".into(),
+                ));
+            };
+            let caller = trust.verify(token).map_err(invalid)?;
+            tracing::debug!(
+                appid = caller.appid.as_deref().or(caller.azp.as_deref()),
+                oid = caller.oid.as_deref(),
+                "ACS emulator request authenticated with Entra ID"
+            );
+            return Ok(());
         }
         signing::verify(
             &received,

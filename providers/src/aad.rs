@@ -1,0 +1,1686 @@
+//! Microsoft Entra ID (formerly Azure AD): access tokens for the operator's customer's API app,
+//! from one directory (single-tenant) or several (multi-tenant, `organizations`/`common` with an
+//! allow-list of directory ids).
+//!
+//! How a token is verified (the rules of `ENTRA_TOKENS.md`):
+//! 1. size and compact-JWS shape, then the protected header ([`validate::parse_header`]);
+//! 2. tokens for Microsoft's own APIs are refused: a `nonce` in the header (Microsoft Graph) or
+//!    an `aud` of Microsoft Graph;
+//! 3. the payload is *peeked* (not trusted) only to choose how to verify it: `ver` picks the v1
+//!    or v2 metadata (a version outside `token_versions` is refused), `tid` picks the directory
+//!    (single-tenant: must be the configured one when present; multi-tenant: required, a GUID,
+//!    in the allow-list unless `allow_any_directory`, and never the personal Microsoft accounts
+//!    directory unless listed);
+//! 4. the metadata of that version (`{authority}/{directory}/.well-known/openid-configuration`
+//!    or `{authority}/{directory}/v2.0/.well-known/openid-configuration`, cached like the
+//!    generic provider's) gives the issuer and the `jwks_uri`; an issuer template's
+//!    `{tenantid}` is replaced by `tid`. Issuers are never hard-coded;
+//! 5. the key for `kid` from the shared [`JwksCache`]; the signature, `exp`/`nbf`/`iat`, the
+//!    exact `iss` and `aud` (one of the audiences) by [`validate::verify_token`];
+//! 6. the signing key's own `issuer` member (Entra's JWKS carry one), with `{tenantid}` replaced
+//!    by `tid`, must equal `iss` or the v2 issuer of `tid`: a key bound to one directory cannot
+//!    sign for another. A key without `issuer` (v1 keys) adds nothing to the v1 rules;
+//! 7. it must be an access token (ID tokens are refused): the calling app (`azp` in v2, `appid`
+//!    in v1) and `scp` or `roles` present;
+//! 8. the subject is `oid` (a GUID), keyed by directory: `issuer_key` is `aad:{tid}`, so a
+//!    user's v1 and v2 tokens map to one identity, and the same person in another directory is
+//!    another user.
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use serde_json::Value;
+use url::Url;
+
+use crate::discovery::{
+    MetadataSource, ProviderMetadata, TENANT_ID_TEMPLATE, is_guid, substitute_tenant_in_url,
+    tenant_in_template,
+};
+use crate::jwks::{JwksCache, VerificationKey, check_scheme};
+use crate::validate::{
+    self, ClaimRules, Claims, DEFAULT_LEEWAY_SECS, DEFAULT_MAX_TOKEN_BYTES, VerifiedClaims,
+    check_size_and_shape, parse_header, peek_claims_unverified, peek_header_unverified,
+    verify_token,
+};
+use crate::{IdentityProvider, VerifiedIdentity, VerifyError};
+
+/// The public cloud's authority host (the default `authority_host`).
+pub const DEFAULT_AUTHORITY_HOST: &str = "https://login.microsoftonline.com";
+/// The directory of personal Microsoft accounts (MSA): refused unless explicitly configured.
+pub const PERSONAL_ACCOUNTS_DIRECTORY: &str = "9188040d-6c67-4c5b-b112-36a304b66dad";
+/// Microsoft Graph's application id, the `aud` of Graph tokens.
+pub const MICROSOFT_GRAPH_APP_ID: &str = "00000003-0000-0000-c000-000000000000";
+
+/// `aud` values of Microsoft Graph (public and national clouds): never ours.
+const MICROSOFT_GRAPH_AUDIENCES: &[&str] = &[
+    MICROSOFT_GRAPH_APP_ID,
+    "https://graph.microsoft.com",
+    "https://graph.microsoft.com/",
+    "https://graph.microsoft.us",
+    "https://graph.microsoft.us/",
+    "https://dod-graph.microsoft.us",
+    "https://dod-graph.microsoft.us/",
+    "https://microsoftgraph.chinacloudapi.cn",
+    "https://microsoftgraph.chinacloudapi.cn/",
+];
+
+/// The multi-tenant authorities `directory` may name.
+const MULTI_TENANT_DIRECTORIES: &[&str] = &["organizations", "common"];
+
+fn default_authority_host() -> String {
+    DEFAULT_AUTHORITY_HOST.to_owned()
+}
+
+fn default_token_versions() -> Vec<u8> {
+    vec![1, 2]
+}
+
+fn default_leeway_secs() -> u64 {
+    DEFAULT_LEEWAY_SECS
+}
+
+fn default_max_token_bytes() -> usize {
+    DEFAULT_MAX_TOKEN_BYTES
+}
+
+/// Configuration of a Microsoft Entra ID provider (the server's `kind = "aad"`).
+#[derive(Debug, Clone, serde::Deserialize, serde::Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct AadConfig {
+    /// The directory (tenant) GUID of a single-tenant app, or `"organizations"` / `"common"` for
+    /// a multi-tenant app.
+    pub directory: String,
+    /// Multi-tenant only: the directory GUIDs whose users are accepted.
+    #[serde(default)]
+    pub allowed_directories: Vec<String>,
+    /// Multi-tenant only: accept users of any directory (never the default; personal Microsoft
+    /// accounts still need to be listed in `allowed_directories`).
+    #[serde(default)]
+    pub allow_any_directory: bool,
+    /// The API app's client (application) id, a GUID.
+    pub client_id: String,
+    /// Accepted `aud` values; default `[client_id, "api://{client_id}"]`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub audiences: Option<Vec<String>>,
+    /// The authority host: `https://login.microsoftonline.com` (default),
+    /// `https://login.microsoftonline.us`, `https://login.chinacloudapi.cn`, or a test server.
+    #[serde(default = "default_authority_host")]
+    pub authority_host: String,
+    /// Accepted token versions (`ver` 1.0 and/or 2.0); default `[1, 2]`.
+    #[serde(default = "default_token_versions")]
+    pub token_versions: Vec<u8>,
+    /// Allow `http` for the authority and its documents (development and tests only).
+    #[serde(default)]
+    pub allow_http: bool,
+    /// Clock-skew allowance for `exp`, `nbf`, `iat` (set by the server; default 60 s).
+    #[serde(skip, default = "default_leeway_secs")]
+    pub leeway_secs: u64,
+    /// Largest token accepted (set by the server; default 16 KiB).
+    #[serde(skip, default = "default_max_token_bytes")]
+    pub max_token_bytes: usize,
+}
+
+/// An Entra ID access-token version.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum TokenVersion {
+    /// `ver` `"1.0"`: issuer `https://sts.windows.net/{tid}/`.
+    V1,
+    /// `ver` `"2.0"`: issuer `https://login.microsoftonline.com/{tid}/v2.0`.
+    V2,
+}
+
+impl TokenVersion {
+    /// The `ver` claim of this version.
+    pub fn claim(self) -> &'static str {
+        match self {
+            TokenVersion::V1 => "1.0",
+            TokenVersion::V2 => "2.0",
+        }
+    }
+
+    /// The number used in `token_versions`.
+    pub fn number(self) -> u8 {
+        match self {
+            TokenVersion::V1 => 1,
+            TokenVersion::V2 => 2,
+        }
+    }
+
+    fn from_number(n: u8) -> Option<Self> {
+        match n {
+            1 => Some(TokenVersion::V1),
+            2 => Some(TokenVersion::V2),
+            _ => None,
+        }
+    }
+
+    /// The claim the calling app is named by (`appid` in v1, `azp` in v2).
+    fn client_claim(self) -> &'static str {
+        match self {
+            TokenVersion::V1 => "appid",
+            TokenVersion::V2 => "azp",
+        }
+    }
+}
+
+fn config_error(field: &str, message: impl std::fmt::Display) -> VerifyError {
+    VerifyError::Config(format!("aad {field}: {message}"))
+}
+
+/// Which directories are accepted, normalised (lower-case GUIDs).
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Directories {
+    Single(String),
+    Multi { allowed: Vec<String>, any: bool },
+}
+
+/// The configuration, checked and normalised.
+#[derive(Debug)]
+struct Checked {
+    /// `organizations`, `common` or a lower-case GUID.
+    directory: String,
+    directories: Directories,
+    client_id: String,
+    audiences: Vec<String>,
+    /// Without a trailing slash.
+    authority: String,
+    versions: Vec<TokenVersion>,
+}
+
+impl AadConfig {
+    /// A configuration with the defaults for everything but the directory and the client id.
+    pub fn new(directory: impl Into<String>, client_id: impl Into<String>) -> Self {
+        Self {
+            directory: directory.into(),
+            allowed_directories: Vec::new(),
+            allow_any_directory: false,
+            client_id: client_id.into(),
+            audiences: None,
+            authority_host: default_authority_host(),
+            token_versions: default_token_versions(),
+            allow_http: false,
+            leeway_secs: DEFAULT_LEEWAY_SECS,
+            max_token_bytes: DEFAULT_MAX_TOKEN_BYTES,
+        }
+    }
+
+    /// Whether `directory` names a multi-tenant authority (`organizations` or `common`).
+    pub fn is_multi_tenant(&self) -> bool {
+        MULTI_TENANT_DIRECTORIES
+            .iter()
+            .any(|d| d.eq_ignore_ascii_case(self.directory.trim()))
+    }
+
+    /// Check the configuration (`Config` errors name the field).
+    pub fn validate(&self) -> Result<(), VerifyError> {
+        self.check().map(|_| ())
+    }
+
+    /// The metadata URL of `version`: `{authority}/{directory}/.well-known/openid-configuration`
+    /// (v1) or `{authority}/{directory}/v2.0/.well-known/openid-configuration` (v2).
+    pub fn metadata_url(&self, version: TokenVersion) -> Result<Url, VerifyError> {
+        let checked = self.check()?;
+        metadata_url(&checked.authority, &checked.directory, version)
+    }
+
+    fn check(&self) -> Result<Checked, VerifyError> {
+        let directory = self.directory.trim().to_ascii_lowercase();
+        let directories = if MULTI_TENANT_DIRECTORIES.contains(&directory.as_str()) {
+            let mut allowed = Vec::with_capacity(self.allowed_directories.len());
+            for entry in &self.allowed_directories {
+                if !is_guid(entry.trim()) {
+                    return Err(config_error(
+                        "allowed_directories",
+                        format!("{entry:?} is not a directory (tenant) GUID"),
+                    ));
+                }
+                allowed.push(entry.trim().to_ascii_lowercase());
+            }
+            if allowed.is_empty() && !self.allow_any_directory {
+                return Err(config_error(
+                    "allowed_directories",
+                    format!(
+                        "a multi-tenant app (directory {directory:?}) needs the directories to \
+                         accept; list them, or set allow_any_directory = true to accept any"
+                    ),
+                ));
+            }
+            Directories::Multi {
+                allowed,
+                any: self.allow_any_directory,
+            }
+        } else if is_guid(&directory) {
+            if !self.allowed_directories.is_empty() || self.allow_any_directory {
+                return Err(config_error(
+                    "allowed_directories",
+                    format!(
+                        "allowed_directories and allow_any_directory apply to multi-tenant apps \
+                         (directory \"organizations\" or \"common\"), not to directory {directory:?}"
+                    ),
+                ));
+            }
+            Directories::Single(directory.clone())
+        } else {
+            return Err(config_error(
+                "directory",
+                format!(
+                    "{:?} is neither a directory (tenant) GUID nor \"organizations\" / \"common\"",
+                    self.directory
+                ),
+            ));
+        };
+
+        let client_id = self.client_id.trim().to_ascii_lowercase();
+        if !is_guid(&client_id) {
+            return Err(config_error(
+                "client_id",
+                format!(
+                    "{:?} is not an application (client) id GUID",
+                    self.client_id
+                ),
+            ));
+        }
+
+        let audiences = match &self.audiences {
+            None => vec![client_id.clone(), format!("api://{client_id}")],
+            Some(audiences) => {
+                if audiences.is_empty() || audiences.iter().any(|a| a.trim().is_empty()) {
+                    return Err(config_error(
+                        "audiences",
+                        "at least one audience is required, and none may be empty",
+                    ));
+                }
+                if let Some(graph) = audiences
+                    .iter()
+                    .find(|a| is_microsoft_graph_audience(a.as_str()))
+                {
+                    return Err(config_error(
+                        "audiences",
+                        format!(
+                            "{graph:?} is Microsoft Graph: its tokens cannot be validated by a \
+                             third party"
+                        ),
+                    ));
+                }
+                audiences.clone()
+            }
+        };
+
+        let authority = check_authority_host(&self.authority_host, self.allow_http)?;
+
+        if self.token_versions.is_empty() {
+            return Err(config_error(
+                "token_versions",
+                "at least one version (1 or 2) is required",
+            ));
+        }
+        let mut versions = Vec::new();
+        for n in &self.token_versions {
+            let version = TokenVersion::from_number(*n).ok_or_else(|| {
+                config_error("token_versions", format!("{n} is not a version (1 or 2)"))
+            })?;
+            if !versions.contains(&version) {
+                versions.push(version);
+            }
+        }
+
+        if self.max_token_bytes == 0 {
+            return Err(config_error("max_token_bytes", "must be positive"));
+        }
+        Ok(Checked {
+            directory,
+            directories,
+            client_id,
+            audiences,
+            authority,
+            versions,
+        })
+    }
+}
+
+fn check_authority_host(value: &str, allow_http: bool) -> Result<String, VerifyError> {
+    let url = Url::parse(value.trim()).map_err(|e| {
+        config_error(
+            "authority_host",
+            format!("{value:?} is not an absolute URL: {e}"),
+        )
+    })?;
+    check_scheme(&url, allow_http).map_err(|e| config_error("authority_host", e))?;
+    if url.host_str().is_none_or(str::is_empty) {
+        return Err(config_error(
+            "authority_host",
+            format!("{value:?} has no host"),
+        ));
+    }
+    if url.path() != "/" || url.query().is_some() || url.fragment().is_some() {
+        return Err(config_error(
+            "authority_host",
+            format!("{value:?} must be a scheme and a host only, e.g. {DEFAULT_AUTHORITY_HOST}"),
+        ));
+    }
+    Ok(url.as_str().trim_end_matches('/').to_owned())
+}
+
+fn metadata_url(
+    authority: &str,
+    directory: &str,
+    version: TokenVersion,
+) -> Result<Url, VerifyError> {
+    let url = match version {
+        TokenVersion::V1 => format!("{authority}/{directory}/.well-known/openid-configuration"),
+        TokenVersion::V2 => {
+            format!("{authority}/{directory}/v2.0/.well-known/openid-configuration")
+        }
+    };
+    Url::parse(&url)
+        .map_err(|e| config_error("authority_host", format!("metadata URL {url:?}: {e}")))
+}
+
+fn is_microsoft_graph_audience(aud: &str) -> bool {
+    MICROSOFT_GRAPH_AUDIENCES
+        .iter()
+        .any(|graph| graph.eq_ignore_ascii_case(aud))
+}
+
+/// A claim that must be a string when present.
+fn optional_string<'a>(claims: &'a Claims, name: &str) -> Result<Option<&'a str>, VerifyError> {
+    match claims.get(name) {
+        None => Ok(None),
+        Some(Value::String(s)) => Ok(Some(s.as_str())),
+        Some(_) => Err(VerifyError::InvalidClaim(name.to_owned())),
+    }
+}
+
+fn non_empty_string(claims: &Claims, name: &str) -> bool {
+    matches!(claims.get(name), Some(Value::String(s)) if !s.trim().is_empty())
+}
+
+/// The Microsoft Entra ID provider.
+#[derive(Debug)]
+pub struct AadProvider {
+    config: AadConfig,
+    checked: Checked,
+    http: reqwest::Client,
+    jwks: Arc<JwksCache>,
+    v1: MetadataSource,
+    v2: MetadataSource,
+}
+
+impl AadProvider {
+    /// Check `config` (`Config` errors name the field); metadata is fetched on first use (or by
+    /// [`AadProvider::warm_up`]).
+    pub fn new(
+        config: AadConfig,
+        http: reqwest::Client,
+        jwks: Arc<JwksCache>,
+    ) -> Result<Self, VerifyError> {
+        let checked = config.check()?;
+        let v1 = MetadataSource::new(
+            metadata_url(&checked.authority, &checked.directory, TokenVersion::V1)?,
+            config.allow_http,
+        )?;
+        let v2 = MetadataSource::new(
+            metadata_url(&checked.authority, &checked.directory, TokenVersion::V2)?,
+            config.allow_http,
+        )?;
+        Ok(Self {
+            config,
+            checked,
+            http,
+            jwks,
+            v1,
+            v2,
+        })
+    }
+
+    /// The configuration, as given.
+    pub fn config(&self) -> &AadConfig {
+        &self.config
+    }
+
+    /// The API app's client id (lower case).
+    pub fn client_id(&self) -> &str {
+        &self.checked.client_id
+    }
+
+    /// The accepted `aud` values.
+    pub fn audiences(&self) -> &[String] {
+        &self.checked.audiences
+    }
+
+    /// Whether the provider accepts several directories.
+    pub fn is_multi_tenant(&self) -> bool {
+        matches!(self.checked.directories, Directories::Multi { .. })
+    }
+
+    /// The metadata URL used for tokens of `version`.
+    pub fn metadata_url(&self, version: TokenVersion) -> &Url {
+        self.source(version).url()
+    }
+
+    /// Fetch the metadata of the accepted versions and their keys now (e.g. at start-up), so
+    /// that [`IdentityProvider::accepts_issuer`] answers from the metadata.
+    pub async fn warm_up(&self) -> Result<(), VerifyError> {
+        for version in &self.checked.versions {
+            let metadata = self.metadata(*version).await?;
+            if !metadata.jwks_uri.as_str().contains("tenantid") {
+                self.jwks
+                    .key_set(&metadata.jwks_uri, self.config.allow_http)
+                    .await?;
+            }
+        }
+        Ok(())
+    }
+
+    fn source(&self, version: TokenVersion) -> &MetadataSource {
+        match version {
+            TokenVersion::V1 => &self.v1,
+            TokenVersion::V2 => &self.v2,
+        }
+    }
+
+    async fn metadata(&self, version: TokenVersion) -> Result<Arc<ProviderMetadata>, VerifyError> {
+        let source = self.source(version);
+        let check = |metadata: &ProviderMetadata| self.check_metadata(source.url(), metadata);
+        source.get(&self.http, self.jwks.config(), check).await
+    }
+
+    /// A metadata document must fit the configuration: a multi-tenant authority's issuer is a
+    /// `{tenantid}` template; a single directory's issuer names that directory.
+    fn check_metadata(&self, url: &Url, metadata: &ProviderMetadata) -> Result<(), VerifyError> {
+        match &self.checked.directories {
+            Directories::Multi { .. } if !metadata.issuer.contains(TENANT_ID_TEMPLATE) => {
+                Err(VerifyError::Config(format!(
+                    "aad directory: the metadata at {url} has issuer {:?}, not a {TENANT_ID_TEMPLATE} \
+                     template as a multi-tenant authority has",
+                    metadata.issuer
+                )))
+            }
+            Directories::Single(directory)
+                if !metadata
+                    .issuer
+                    .replace(TENANT_ID_TEMPLATE, directory)
+                    .to_ascii_lowercase()
+                    .contains(directory.as_str()) =>
+            {
+                Err(VerifyError::Config(format!(
+                    "aad directory: the metadata at {url} has issuer {:?}, which does not name \
+                     directory {directory}",
+                    metadata.issuer
+                )))
+            }
+            _ => Ok(()),
+        }
+    }
+
+    /// `ver`, which must be an accepted version.
+    fn version_of(&self, claims: &Claims) -> Result<TokenVersion, VerifyError> {
+        let version = match optional_string(claims, "ver")? {
+            None => return Err(VerifyError::MissingClaim("ver".to_owned())),
+            Some("1.0") => TokenVersion::V1,
+            Some("2.0") => TokenVersion::V2,
+            Some(_) => return Err(VerifyError::InvalidClaim("ver".to_owned())),
+        };
+        if self.checked.versions.contains(&version) {
+            Ok(version)
+        } else {
+            tracing::debug!(
+                version = version.claim(),
+                "Entra ID token of a version this provider does not accept"
+            );
+            Err(VerifyError::InvalidClaim("ver".to_owned()))
+        }
+    }
+
+    /// The directory of the token: `tid` as written (the configured directory when a
+    /// single-tenant token has none), after the directory rules.
+    fn tenant_of(&self, claims: &Claims) -> Result<String, VerifyError> {
+        let tid = optional_string(claims, "tid")?;
+        match &self.checked.directories {
+            Directories::Single(directory) => match tid {
+                None => Ok(directory.clone()),
+                Some(tid) if tid.eq_ignore_ascii_case(directory) => Ok(tid.to_owned()),
+                Some(_) => Err(VerifyError::InvalidIssuer),
+            },
+            Directories::Multi { .. } => {
+                let tid = tid.ok_or_else(|| VerifyError::MissingClaim("tid".to_owned()))?;
+                if !is_guid(tid) {
+                    return Err(VerifyError::InvalidClaim("tid".to_owned()));
+                }
+                if !self.directory_allowed(tid) {
+                    tracing::debug!(
+                        "Entra ID token from a directory this provider does not accept"
+                    );
+                    return Err(VerifyError::InvalidIssuer);
+                }
+                Ok(tid.to_owned())
+            }
+        }
+    }
+
+    /// Multi-tenant: listed, or any directory when allowed — but personal Microsoft accounts
+    /// only when listed.
+    fn directory_allowed(&self, tid: &str) -> bool {
+        match &self.checked.directories {
+            Directories::Single(directory) => tid.eq_ignore_ascii_case(directory),
+            Directories::Multi { allowed, any } => {
+                if allowed.iter().any(|a| a.eq_ignore_ascii_case(tid)) {
+                    true
+                } else if tid.eq_ignore_ascii_case(PERSONAL_ACCOUNTS_DIRECTORY) {
+                    false
+                } else {
+                    *any
+                }
+            }
+        }
+    }
+
+    /// The signing key's own `issuer`, completed with the token's directory, must be the token's
+    /// issuer or the v2 issuer of that directory.
+    async fn check_signing_key_issuer(
+        &self,
+        key: &VerificationKey,
+        tenant: &str,
+        token_issuer: &str,
+    ) -> Result<(), VerifyError> {
+        let Some(key_issuer) = key.issuer.as_deref().filter(|i| !i.trim().is_empty()) else {
+            return Ok(());
+        };
+        let effective = key_issuer.replace(TENANT_ID_TEMPLATE, tenant);
+        if effective == token_issuer {
+            return Ok(());
+        }
+        let v2 = self.metadata(TokenVersion::V2).await?;
+        if effective == v2.issuer.replace(TENANT_ID_TEMPLATE, tenant) {
+            return Ok(());
+        }
+        tracing::debug!(
+            kid = key.kid.as_deref().unwrap_or(""),
+            key_issuer,
+            "Entra ID signing key is bound to another issuer"
+        );
+        Err(VerifyError::InvalidIssuer)
+    }
+
+    /// The issuer templates `accepts_issuer` compares with for `version`: the metadata's issuer
+    /// when loaded, else the standard shapes (public cloud, and the configured authority).
+    fn issuer_templates(&self, version: TokenVersion) -> Vec<String> {
+        if let Some(metadata) = self.source(version).cached() {
+            return vec![metadata.issuer.clone()];
+        }
+        let authority = &self.checked.authority;
+        match version {
+            TokenVersion::V1 => vec![
+                format!("https://sts.windows.net/{TENANT_ID_TEMPLATE}/"),
+                format!("{authority}/{TENANT_ID_TEMPLATE}/"),
+            ],
+            TokenVersion::V2 => vec![
+                format!("{DEFAULT_AUTHORITY_HOST}/{TENANT_ID_TEMPLATE}/v2.0"),
+                format!("{authority}/{TENANT_ID_TEMPLATE}/v2.0"),
+            ],
+        }
+    }
+}
+
+/// Refuse tokens for Microsoft Graph: a `nonce` in the header (its signature covers a hash of
+/// the nonce, not the nonce: no third party can verify it) or a Graph `aud`.
+fn refuse_microsoft_api_tokens(header: &Claims, claims: &Claims) -> Result<(), VerifyError> {
+    if header.contains_key("nonce") {
+        tracing::debug!("token with a nonce header (for Microsoft Graph) refused");
+        return Err(VerifyError::InvalidAudience);
+    }
+    let graph = match claims.get("aud") {
+        Some(Value::String(aud)) => is_microsoft_graph_audience(aud),
+        Some(Value::Array(auds)) => auds
+            .iter()
+            .filter_map(Value::as_str)
+            .any(is_microsoft_graph_audience),
+        _ => false,
+    };
+    if graph {
+        tracing::debug!("token for Microsoft Graph refused");
+        return Err(VerifyError::InvalidAudience);
+    }
+    Ok(())
+}
+
+/// An access token, not an ID token: the calling app is named and scopes or roles are granted.
+fn require_access_token(claims: &Claims, version: TokenVersion) -> Result<(), VerifyError> {
+    let client = version.client_claim();
+    if !non_empty_string(claims, client) {
+        return Err(VerifyError::MissingClaim(client.to_owned()));
+    }
+    let has_scopes = !validate::scopes_from_claims(claims).is_empty();
+    let has_roles = !validate::roles_from_claims(claims).is_empty();
+    if !has_scopes && !has_roles {
+        return Err(VerifyError::MissingClaim("scp".to_owned()));
+    }
+    Ok(())
+}
+
+#[async_trait]
+impl IdentityProvider for AadProvider {
+    async fn verify(&self, token: &str) -> Result<VerifiedIdentity, VerifyError> {
+        check_size_and_shape(token, self.config.max_token_bytes)?;
+        let header = parse_header(token)?;
+        // Peeked only to refuse early and to choose the metadata; verified below.
+        let peeked = peek_claims_unverified(token)?;
+        refuse_microsoft_api_tokens(&peek_header_unverified(token)?, &peeked)?;
+        let version = self.version_of(&peeked)?;
+        let tenant = self.tenant_of(&peeked)?;
+
+        let metadata = self.metadata(version).await?;
+        let issuer = metadata.issuer.replace(TENANT_ID_TEMPLATE, &tenant);
+        let jwks_uri = substitute_tenant_in_url(&metadata.jwks_uri, &tenant)?;
+        let key = self
+            .jwks
+            .key_for(&jwks_uri, header.kid.as_deref(), self.config.allow_http)
+            .await?;
+        let rules = ClaimRules {
+            issuer,
+            audiences: self.checked.audiences.clone(),
+            leeway_secs: self.config.leeway_secs,
+        };
+        let VerifiedClaims { claims, expires_at } = verify_token(token, &header, &key, &rules)?;
+
+        // The claims are verified now (the very payload peeked above): the choices stand.
+        self.check_signing_key_issuer(&key, &tenant, &rules.issuer)
+            .await?;
+        require_access_token(&claims, version)?;
+        let oid = validate::subject_from_claims(&claims, "oid")?;
+        if !is_guid(&oid) {
+            return Err(VerifyError::InvalidClaim("oid".to_owned()));
+        }
+        let tenant = tenant.to_ascii_lowercase();
+        Ok(VerifiedIdentity {
+            issuer: rules.issuer,
+            issuer_key: format!("aad:{tenant}"),
+            subject: oid.to_ascii_lowercase(),
+            tenant_hint: Some(tenant),
+            scopes: validate::scopes_from_claims(&claims),
+            roles: validate::roles_from_claims(&claims),
+            expires_at,
+            claims,
+        })
+    }
+
+    /// Single-tenant: the v1/v2 issuer of the directory. Multi-tenant: an issuer matching a
+    /// template with an accepted directory GUID. Only the accepted token versions count. The
+    /// issuers come from the cached metadata once loaded; before that, from the standard shapes
+    /// `https://sts.windows.net/{tid}/`, `{authority_host}/{tid}/` (v1) and
+    /// `https://login.microsoftonline.com/{tid}/v2.0`, `{authority_host}/{tid}/v2.0` (v2).
+    fn accepts_issuer(&self, issuer: &str) -> bool {
+        self.checked.versions.iter().any(|version| {
+            self.issuer_templates(*version)
+                .iter()
+                .any(|template| match &self.checked.directories {
+                    Directories::Single(directory) => {
+                        template.replace(TENANT_ID_TEMPLATE, directory) == issuer
+                    }
+                    Directories::Multi { .. } => tenant_in_template(template, issuer)
+                        .is_some_and(|tid| self.directory_allowed(tid)),
+                })
+        })
+    }
+
+    fn supports_teams_exchange(&self) -> bool {
+        true
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use serde_json::json;
+
+    use super::*;
+    use crate::jwks::JwksCacheConfig;
+    use crate::testing::{
+        FAKE_ENTRA_API_CLIENT_ID, FAKE_ENTRA_TENANT_A, FAKE_ENTRA_TENANT_B, FakeEntra,
+        aad_config_for,
+    };
+
+    const OID: &str = "2f1d6c35-4b6e-4b8e-9d5a-0c6f2b7e8a91";
+    const OTHER_OID: &str = "b7e1a2c3-9d4f-4e5a-8b6c-7d8e9f0a1b2c";
+
+    fn jwks() -> Arc<JwksCache> {
+        Arc::new(JwksCache::new(
+            reqwest::Client::new(),
+            JwksCacheConfig {
+                refetch_cooldown: Duration::ZERO,
+                ..JwksCacheConfig::default()
+            },
+        ))
+    }
+
+    fn new_provider(config: AadConfig) -> AadProvider {
+        AadProvider::new(config, reqwest::Client::new(), jwks()).unwrap()
+    }
+
+    fn single(entra: &FakeEntra) -> AadProvider {
+        new_provider(aad_config_for(entra, FAKE_ENTRA_TENANT_A))
+    }
+
+    fn multi(entra: &FakeEntra, directory: &str, allowed: &[&str]) -> AadProvider {
+        let mut config = aad_config_for(entra, directory);
+        config.allowed_directories = allowed.iter().map(|d| (*d).to_owned()).collect();
+        new_provider(config)
+    }
+
+    async fn refused(provider: &AadProvider, token: &str) -> VerifyError {
+        let err = provider.verify(token).await.unwrap_err();
+        for part in token.split('.').filter(|p| p.len() > 8) {
+            assert!(!err.to_string().contains(part), "the error shows the token");
+        }
+        err
+    }
+
+    fn config_err(config: AadConfig) -> String {
+        match AadProvider::new(config, reqwest::Client::new(), jwks()) {
+            Err(VerifyError::Config(message)) => message,
+            Err(other) => panic!("not a Config error: {other}"),
+            Ok(_) => panic!("the configuration was accepted"),
+        }
+    }
+
+    #[tokio::test]
+    async fn single_tenant_v1_token_is_accepted() {
+        let entra = FakeEntra::start().await;
+        let provider = single(&entra);
+        let identity = provider
+            .verify(&entra.v1_token(FAKE_ENTRA_TENANT_A, OID, json!({})))
+            .await
+            .unwrap();
+        assert_eq!(
+            identity.issuer,
+            format!("https://sts.windows.net/{FAKE_ENTRA_TENANT_A}/")
+        );
+        assert_eq!(identity.subject, OID);
+        assert_eq!(identity.issuer_key, format!("aad:{FAKE_ENTRA_TENANT_A}"));
+        assert_eq!(identity.tenant_hint.as_deref(), Some(FAKE_ENTRA_TENANT_A));
+        assert_eq!(identity.claims["ver"], "1.0");
+        assert!(provider.supports_teams_exchange());
+    }
+
+    #[tokio::test]
+    async fn single_tenant_v2_token_is_accepted() {
+        let entra = FakeEntra::start().await;
+        let provider = single(&entra);
+        let identity = provider
+            .verify(&entra.v2_token(FAKE_ENTRA_TENANT_A, OID, json!({})))
+            .await
+            .unwrap();
+        assert_eq!(
+            identity.issuer,
+            format!("https://login.microsoftonline.com/{FAKE_ENTRA_TENANT_A}/v2.0")
+        );
+        assert_eq!(identity.subject, OID);
+        assert_eq!(identity.claims["aud"], FAKE_ENTRA_API_CLIENT_ID);
+    }
+
+    #[tokio::test]
+    async fn v1_and_v2_tokens_of_one_user_map_to_one_identity_key() {
+        let entra = FakeEntra::start().await;
+        let provider = single(&entra);
+        let v1 = provider
+            .verify(&entra.v1_token(FAKE_ENTRA_TENANT_A, OID, json!({})))
+            .await
+            .unwrap();
+        let v2 = provider
+            .verify(&entra.v2_token(FAKE_ENTRA_TENANT_A, OID, json!({})))
+            .await
+            .unwrap();
+        assert_ne!(v1.issuer, v2.issuer);
+        assert_eq!((&v1.issuer_key, &v1.subject), (&v2.issuer_key, &v2.subject));
+        assert_ne!(
+            v1.claims["sub"],
+            json!(OID),
+            "sub is pairwise, not the subject"
+        );
+    }
+
+    #[tokio::test]
+    async fn metadata_and_keys_are_fetched_once_per_version() {
+        let entra = FakeEntra::start().await;
+        let provider = single(&entra);
+        for oid in [OID, OTHER_OID, OID] {
+            provider
+                .verify(&entra.v2_token(FAKE_ENTRA_TENANT_A, oid, json!({})))
+                .await
+                .unwrap();
+        }
+        assert_eq!(entra.metadata_fetch_count(), 1);
+        assert_eq!(entra.jwks_fetch_count(), 1);
+        provider
+            .verify(&entra.v1_token(FAKE_ENTRA_TENANT_A, OID, json!({})))
+            .await
+            .unwrap();
+        // v1 metadata + the v2 metadata for the key's v2 issuer (already cached) + v1 JWKS.
+        assert_eq!(entra.metadata_fetch_count(), 2);
+        assert_eq!(entra.jwks_fetch_count(), 2);
+    }
+
+    #[tokio::test]
+    async fn token_of_another_directory_is_refused_by_a_single_tenant_app() {
+        let entra = FakeEntra::start().await;
+        let provider = single(&entra);
+        for token in [
+            entra.v2_token(FAKE_ENTRA_TENANT_B, OID, json!({})),
+            entra.v1_token(FAKE_ENTRA_TENANT_B, OID, json!({})),
+        ] {
+            assert!(matches!(
+                refused(&provider, &token).await,
+                VerifyError::InvalidIssuer
+            ));
+        }
+        // The right tid with another directory's issuer.
+        let token = entra.v2_token(
+            FAKE_ENTRA_TENANT_A,
+            OID,
+            json!({ "iss": format!("https://login.microsoftonline.com/{FAKE_ENTRA_TENANT_B}/v2.0") }),
+        );
+        assert!(matches!(
+            refused(&provider, &token).await,
+            VerifyError::InvalidIssuer
+        ));
+        // A v2 token carrying the v1 issuer.
+        let token = entra.v2_token(
+            FAKE_ENTRA_TENANT_A,
+            OID,
+            json!({ "iss": format!("https://sts.windows.net/{FAKE_ENTRA_TENANT_A}/") }),
+        );
+        assert!(matches!(
+            refused(&provider, &token).await,
+            VerifyError::InvalidIssuer
+        ));
+    }
+
+    #[tokio::test]
+    async fn single_tenant_token_without_tid_is_checked_against_the_directory_issuer() {
+        let entra = FakeEntra::start().await;
+        let provider = single(&entra);
+        let identity = provider
+            .verify(&entra.v2_token(FAKE_ENTRA_TENANT_A, OID, json!({ "tid": null })))
+            .await
+            .unwrap();
+        assert_eq!(identity.issuer_key, format!("aad:{FAKE_ENTRA_TENANT_A}"));
+        let token = entra.v2_token(FAKE_ENTRA_TENANT_A, OID, json!({ "tid": 42 }));
+        assert!(matches!(
+            refused(&provider, &token).await,
+            VerifyError::InvalidClaim(ref c) if c == "tid"
+        ));
+    }
+
+    #[tokio::test]
+    async fn version_not_in_token_versions_is_refused() {
+        let entra = FakeEntra::start().await;
+        let mut config = aad_config_for(&entra, FAKE_ENTRA_TENANT_A);
+        config.token_versions = vec![2];
+        let v2_only = new_provider(config);
+        v2_only
+            .verify(&entra.v2_token(FAKE_ENTRA_TENANT_A, OID, json!({})))
+            .await
+            .unwrap();
+        let token = entra.v1_token(FAKE_ENTRA_TENANT_A, OID, json!({}));
+        assert!(matches!(
+            refused(&v2_only, &token).await,
+            VerifyError::InvalidClaim(ref c) if c == "ver"
+        ));
+        let provider = single(&entra);
+        for (ver, expected) in [
+            (json!("3.0"), "invalid"),
+            (json!(2), "invalid"),
+            (json!(null), "missing"),
+        ] {
+            let token = entra.v2_token(FAKE_ENTRA_TENANT_A, OID, json!({ "ver": ver }));
+            let err = refused(&provider, &token).await;
+            match expected {
+                "missing" => assert!(
+                    matches!(err, VerifyError::MissingClaim(ref c) if c == "ver"),
+                    "{err}"
+                ),
+                _ => assert!(
+                    matches!(err, VerifyError::InvalidClaim(ref c) if c == "ver"),
+                    "{err}"
+                ),
+            }
+        }
+    }
+
+    #[tokio::test]
+    async fn v1_token_is_checked_against_v1_metadata_and_v2_against_v2() {
+        let entra = FakeEntra::start().await;
+        let provider = single(&entra);
+        // A v1-shaped token (sts.windows.net issuer) labelled 2.0, and the reverse.
+        let token = entra.v1_token(
+            FAKE_ENTRA_TENANT_A,
+            OID,
+            json!({ "ver": "2.0", "azp": "x" }),
+        );
+        assert!(matches!(
+            refused(&provider, &token).await,
+            VerifyError::InvalidIssuer
+        ));
+        let token = entra.v2_token(
+            FAKE_ENTRA_TENANT_A,
+            OID,
+            json!({ "ver": "1.0", "appid": "x" }),
+        );
+        assert!(matches!(
+            refused(&provider, &token).await,
+            VerifyError::InvalidIssuer
+        ));
+    }
+
+    #[tokio::test]
+    async fn multi_tenant_accepts_listed_directories_only() {
+        let entra = FakeEntra::start().await;
+        let provider = multi(&entra, "organizations", &[FAKE_ENTRA_TENANT_A]);
+        assert!(provider.is_multi_tenant());
+        for token in [
+            entra.v2_token(FAKE_ENTRA_TENANT_A, OID, json!({})),
+            entra.v1_token(FAKE_ENTRA_TENANT_A, OID, json!({})),
+        ] {
+            let identity = provider.verify(&token).await.unwrap();
+            assert_eq!(identity.issuer_key, format!("aad:{FAKE_ENTRA_TENANT_A}"));
+            assert_eq!(identity.tenant_hint.as_deref(), Some(FAKE_ENTRA_TENANT_A));
+        }
+        for token in [
+            entra.v2_token(FAKE_ENTRA_TENANT_B, OID, json!({})),
+            entra.v1_token(FAKE_ENTRA_TENANT_B, OID, json!({})),
+        ] {
+            assert!(matches!(
+                refused(&provider, &token).await,
+                VerifyError::InvalidIssuer
+            ));
+        }
+        // Through the `common` authority too.
+        let provider = multi(&entra, "common", &[FAKE_ENTRA_TENANT_B]);
+        provider
+            .verify(&entra.v2_token(FAKE_ENTRA_TENANT_B, OID, json!({})))
+            .await
+            .unwrap();
+        assert_eq!(
+            provider.metadata_url(TokenVersion::V2).as_str(),
+            format!(
+                "{}/common/v2.0/.well-known/openid-configuration",
+                entra.authority()
+            )
+        );
+    }
+
+    #[tokio::test]
+    async fn multi_tenant_tid_missing_or_not_a_guid_is_refused() {
+        let entra = FakeEntra::start().await;
+        let provider = multi(&entra, "organizations", &[FAKE_ENTRA_TENANT_A]);
+        let token = entra.v2_token(FAKE_ENTRA_TENANT_A, OID, json!({ "tid": null }));
+        assert!(matches!(
+            refused(&provider, &token).await,
+            VerifyError::MissingClaim(ref c) if c == "tid"
+        ));
+        for tid in [json!("contoso.onmicrosoft.com"), json!("common"), json!(7)] {
+            let token = entra.v2_token(FAKE_ENTRA_TENANT_A, OID, json!({ "tid": tid }));
+            assert!(matches!(
+                refused(&provider, &token).await,
+                VerifyError::InvalidClaim(ref c) if c == "tid"
+            ));
+        }
+    }
+
+    #[tokio::test]
+    async fn multi_tenant_iss_must_be_the_template_completed_with_tid() {
+        let entra = FakeEntra::start().await;
+        let provider = multi(
+            &entra,
+            "organizations",
+            &[FAKE_ENTRA_TENANT_A, FAKE_ENTRA_TENANT_B],
+        );
+        for iss in [
+            format!("https://login.microsoftonline.com/{FAKE_ENTRA_TENANT_B}/v2.0"),
+            format!("https://login.microsoftonline.com/{FAKE_ENTRA_TENANT_A}/v2.0/"),
+            format!("https://login.microsoftonline.com/{FAKE_ENTRA_TENANT_A}"),
+            format!("https://sts.windows.net/{FAKE_ENTRA_TENANT_A}/"),
+            "https://login.microsoftonline.com/{tenantid}/v2.0".to_owned(),
+        ] {
+            let token = entra.v2_token(FAKE_ENTRA_TENANT_A, OID, json!({ "iss": iss }));
+            assert!(
+                matches!(refused(&provider, &token).await, VerifyError::InvalidIssuer),
+                "{iss}"
+            );
+        }
+        let token = entra.v1_token(
+            FAKE_ENTRA_TENANT_A,
+            OID,
+            json!({ "iss": format!("https://sts.windows.net/{FAKE_ENTRA_TENANT_B}/") }),
+        );
+        assert!(matches!(
+            refused(&provider, &token).await,
+            VerifyError::InvalidIssuer
+        ));
+    }
+
+    #[tokio::test]
+    async fn key_bound_to_another_directory_cannot_sign_for_this_one() {
+        let entra = FakeEntra::start().await;
+        let bound_to_b = entra.add_tenant_bound_key(FAKE_ENTRA_TENANT_B);
+        let provider = multi(
+            &entra,
+            "organizations",
+            &[FAKE_ENTRA_TENANT_A, FAKE_ENTRA_TENANT_B],
+        );
+        // Tenant B's own tokens with its key are fine, v2 and v1.
+        let claims = entra.v2_claims(FAKE_ENTRA_TENANT_B, OID);
+        provider
+            .verify(&entra.token_with_key(&bound_to_b, claims))
+            .await
+            .unwrap();
+        let claims = entra.v1_claims(FAKE_ENTRA_TENANT_B, OID);
+        provider
+            .verify(&entra.token_with_key(&bound_to_b, claims))
+            .await
+            .unwrap();
+        // Tenant A's tokens signed with B's key are refused, v2 and v1.
+        for claims in [
+            entra.v2_claims(FAKE_ENTRA_TENANT_A, OID),
+            entra.v1_claims(FAKE_ENTRA_TENANT_A, OID),
+        ] {
+            let token = entra.token_with_key(&bound_to_b, claims);
+            assert!(matches!(
+                refused(&provider, &token).await,
+                VerifyError::InvalidIssuer
+            ));
+        }
+        // The same in single-tenant mode.
+        let provider = single(&entra);
+        let token = entra.token_with_key(&bound_to_b, entra.v2_claims(FAKE_ENTRA_TENANT_A, OID));
+        assert!(matches!(
+            refused(&provider, &token).await,
+            VerifyError::InvalidIssuer
+        ));
+    }
+
+    #[tokio::test]
+    async fn v1_key_without_issuer_follows_the_v1_rules() {
+        let entra = FakeEntra::start().await;
+        let plain = entra.add_key(None);
+        let provider = multi(&entra, "organizations", &[FAKE_ENTRA_TENANT_A]);
+        let token = entra.token_with_key(&plain, entra.v1_claims(FAKE_ENTRA_TENANT_A, OID));
+        provider.verify(&token).await.unwrap();
+        // A key whose issuer is neither the token's nor the directory's v2 issuer is refused.
+        let odd = entra.add_key(Some("https://sts.windows.net/{tenantid}/x"));
+        let token = entra.token_with_key(&odd, entra.v1_claims(FAKE_ENTRA_TENANT_A, OID));
+        assert!(matches!(
+            refused(&provider, &token).await,
+            VerifyError::InvalidIssuer
+        ));
+    }
+
+    #[tokio::test]
+    async fn allow_any_directory_accepts_any_guid_but_personal_accounts() {
+        let entra = FakeEntra::start().await;
+        let mut config = aad_config_for(&entra, "common");
+        config.allow_any_directory = true;
+        let provider = new_provider(config.clone());
+        for tid in [FAKE_ENTRA_TENANT_A, FAKE_ENTRA_TENANT_B] {
+            provider
+                .verify(&entra.v2_token(tid, OID, json!({})))
+                .await
+                .unwrap();
+        }
+        let token = entra.v2_token(PERSONAL_ACCOUNTS_DIRECTORY, OID, json!({}));
+        assert!(matches!(
+            refused(&provider, &token).await,
+            VerifyError::InvalidIssuer
+        ));
+        assert!(!provider.accepts_issuer(&format!(
+            "https://login.microsoftonline.com/{PERSONAL_ACCOUNTS_DIRECTORY}/v2.0"
+        )));
+    }
+
+    #[tokio::test]
+    async fn personal_accounts_directory_is_accepted_only_when_listed() {
+        let entra = FakeEntra::start().await;
+        let provider = multi(&entra, "common", &[FAKE_ENTRA_TENANT_A]);
+        let token = entra.v2_token(PERSONAL_ACCOUNTS_DIRECTORY, OID, json!({}));
+        assert!(matches!(
+            refused(&provider, &token).await,
+            VerifyError::InvalidIssuer
+        ));
+        let provider = multi(&entra, "common", &[PERSONAL_ACCOUNTS_DIRECTORY]);
+        let identity = provider.verify(&token).await.unwrap();
+        assert_eq!(
+            identity.issuer_key,
+            format!("aad:{PERSONAL_ACCOUNTS_DIRECTORY}")
+        );
+    }
+
+    #[tokio::test]
+    async fn microsoft_graph_tokens_are_refused() {
+        let entra = FakeEntra::start().await;
+        let provider = single(&entra);
+        let err = refused(&provider, &entra.graph_token(FAKE_ENTRA_TENANT_A, OID)).await;
+        assert!(matches!(err, VerifyError::InvalidAudience), "{err}");
+        // Graph audience without the nonce header, even when configured as an audience.
+        let token = entra.v1_token(
+            FAKE_ENTRA_TENANT_A,
+            OID,
+            json!({ "aud": "https://graph.microsoft.com" }),
+        );
+        assert!(matches!(
+            refused(&provider, &token).await,
+            VerifyError::InvalidAudience
+        ));
+        // A nonce header on an otherwise good token.
+        let mut header = entra.header(&entra.kid());
+        header["nonce"] = json!("AQABAAAAAAD");
+        let token = entra.token_with_header(header, entra.v2_claims(FAKE_ENTRA_TENANT_A, OID));
+        assert!(matches!(
+            refused(&provider, &token).await,
+            VerifyError::InvalidAudience
+        ));
+        assert_eq!(
+            entra.metadata_fetch_count(),
+            0,
+            "refused before any request"
+        );
+        let mut config = aad_config_for(&entra, FAKE_ENTRA_TENANT_A);
+        config.audiences = Some(vec![MICROSOFT_GRAPH_APP_ID.to_owned()]);
+        assert!(config_err(config).contains("audiences"));
+    }
+
+    #[tokio::test]
+    async fn teams_user_token_is_not_for_this_api() {
+        let entra = FakeEntra::start().await;
+        let provider = single(&entra);
+        let token = entra.teams_user_token(FAKE_ENTRA_TENANT_A, OID);
+        assert!(matches!(
+            refused(&provider, &token).await,
+            VerifyError::InvalidAudience
+        ));
+    }
+
+    #[tokio::test]
+    async fn audience_client_id_and_api_uri_accepted_others_refused() {
+        let entra = FakeEntra::start().await;
+        let provider = single(&entra);
+        assert_eq!(
+            provider.audiences(),
+            [
+                FAKE_ENTRA_API_CLIENT_ID.to_owned(),
+                format!("api://{FAKE_ENTRA_API_CLIENT_ID}")
+            ]
+        );
+        for aud in [
+            FAKE_ENTRA_API_CLIENT_ID.to_owned(),
+            format!("api://{FAKE_ENTRA_API_CLIENT_ID}"),
+        ] {
+            provider
+                .verify(&entra.v1_token(FAKE_ENTRA_TENANT_A, OID, json!({ "aud": aud })))
+                .await
+                .unwrap();
+        }
+        for aud in [
+            json!("api://someone-else"),
+            json!(format!("api://{FAKE_ENTRA_API_CLIENT_ID}/")),
+            json!(format!(
+                "https://contoso.example/{FAKE_ENTRA_API_CLIENT_ID}"
+            )),
+            json!("00000002-0000-0000-c000-000000000000"),
+        ] {
+            let token = entra.v2_token(FAKE_ENTRA_TENANT_A, OID, json!({ "aud": aud }));
+            assert!(matches!(
+                refused(&provider, &token).await,
+                VerifyError::InvalidAudience
+            ));
+        }
+        // Configured audiences replace the default ones.
+        let mut config = aad_config_for(&entra, FAKE_ENTRA_TENANT_A);
+        config.audiences = Some(vec!["https://api.contoso.example".to_owned()]);
+        let custom = new_provider(config);
+        let token = entra.v2_token(
+            FAKE_ENTRA_TENANT_A,
+            OID,
+            json!({ "aud": "https://api.contoso.example" }),
+        );
+        custom.verify(&token).await.unwrap();
+        let token = entra.v2_token(FAKE_ENTRA_TENANT_A, OID, json!({}));
+        assert!(matches!(
+            refused(&custom, &token).await,
+            VerifyError::InvalidAudience
+        ));
+    }
+
+    #[tokio::test]
+    async fn missing_or_malformed_oid_is_refused() {
+        let entra = FakeEntra::start().await;
+        let provider = single(&entra);
+        let token = entra.v2_token(FAKE_ENTRA_TENANT_A, OID, json!({ "oid": null }));
+        assert!(matches!(
+            refused(&provider, &token).await,
+            VerifyError::MissingClaim(ref c) if c == "oid"
+        ));
+        let token = entra.v2_token(FAKE_ENTRA_TENANT_A, OID, json!({ "oid": "alice" }));
+        assert!(matches!(
+            refused(&provider, &token).await,
+            VerifyError::InvalidClaim(ref c) if c == "oid"
+        ));
+    }
+
+    #[tokio::test]
+    async fn id_tokens_are_refused() {
+        let entra = FakeEntra::start().await;
+        let provider = single(&entra);
+        // No calling app: an ID token's shape.
+        let token = entra.v2_token(
+            FAKE_ENTRA_TENANT_A,
+            OID,
+            json!({ "azp": null, "azpacr": null }),
+        );
+        assert!(matches!(
+            refused(&provider, &token).await,
+            VerifyError::MissingClaim(ref c) if c == "azp"
+        ));
+        let token = entra.v1_token(FAKE_ENTRA_TENANT_A, OID, json!({ "appid": null }));
+        assert!(matches!(
+            refused(&provider, &token).await,
+            VerifyError::MissingClaim(ref c) if c == "appid"
+        ));
+        // Neither scopes nor roles.
+        let token = entra.v2_token(FAKE_ENTRA_TENANT_A, OID, json!({ "scp": null }));
+        assert!(matches!(
+            refused(&provider, &token).await,
+            VerifyError::MissingClaim(ref c) if c == "scp"
+        ));
+    }
+
+    #[tokio::test]
+    async fn scopes_and_roles_are_extracted() {
+        let entra = FakeEntra::start().await;
+        let provider = single(&entra);
+        let token = entra.v2_token(
+            FAKE_ENTRA_TENANT_A,
+            OID,
+            json!({ "scp": "Calls.Join  Chat.ReadWrite", "roles": ["Caller.Admin", "Auditor"] }),
+        );
+        let identity = provider.verify(&token).await.unwrap();
+        assert_eq!(identity.scopes, ["Calls.Join", "Chat.ReadWrite"]);
+        assert_eq!(identity.roles, ["Caller.Admin", "Auditor"]);
+        // App-only token: roles, no scp.
+        let token = entra.v2_token(
+            FAKE_ENTRA_TENANT_A,
+            OID,
+            json!({ "scp": null, "roles": ["Tokens.Issue"] }),
+        );
+        let identity = provider.verify(&token).await.unwrap();
+        assert!(identity.scopes.is_empty());
+        assert_eq!(identity.roles, ["Tokens.Issue"]);
+    }
+
+    #[tokio::test]
+    async fn forged_and_expired_tokens_are_refused() {
+        let entra = FakeEntra::start().await;
+        let provider = single(&entra);
+        let claims = entra.v2_claims(FAKE_ENTRA_TENANT_A, OID);
+        assert!(matches!(
+            refused(&provider, &entra.sign_with_unpublished_key(claims)).await,
+            VerifyError::InvalidSignature
+        ));
+        let now = validate::now_unix();
+        let token = entra.v2_token(
+            FAKE_ENTRA_TENANT_A,
+            OID,
+            json!({ "iat": now - 7200, "nbf": now - 7200, "exp": now - 3600 }),
+        );
+        assert!(matches!(
+            refused(&provider, &token).await,
+            VerifyError::Expired
+        ));
+        let header = json!({ "alg": "none", "typ": "JWT" });
+        let token = format!(
+            "{}.{}.",
+            crate::testing::b64url(header.to_string().as_bytes()),
+            crate::testing::b64url(
+                entra
+                    .v2_claims(FAKE_ENTRA_TENANT_A, OID)
+                    .to_string()
+                    .as_bytes()
+            )
+        );
+        assert!(matches!(
+            refused(&provider, &token).await,
+            VerifyError::AlgorithmNotAllowed(_)
+        ));
+    }
+
+    #[tokio::test]
+    async fn metadata_of_an_outage_is_unavailable_then_recovers() {
+        let entra = FakeEntra::start().await;
+        let provider = single(&entra);
+        entra.set_available(false);
+        let token = entra.v2_token(FAKE_ENTRA_TENANT_A, OID, json!({}));
+        let err = refused(&provider, &token).await;
+        assert!(matches!(err, VerifyError::Unavailable(_)), "{err}");
+        entra.set_available(true);
+        provider.verify(&token).await.unwrap();
+    }
+
+    #[tokio::test]
+    async fn multi_tenant_metadata_without_a_template_is_a_config_error() {
+        let entra = FakeEntra::start().await;
+        entra.patch_metadata(json!({
+            "issuer": format!("https://login.microsoftonline.com/{FAKE_ENTRA_TENANT_A}/v2.0")
+        }));
+        let provider = multi(&entra, "organizations", &[FAKE_ENTRA_TENANT_A]);
+        let err = refused(
+            &provider,
+            &entra.v2_token(FAKE_ENTRA_TENANT_A, OID, json!({})),
+        )
+        .await;
+        assert!(
+            matches!(err, VerifyError::Config(ref m) if m.contains("template")),
+            "{err}"
+        );
+        // And a single directory whose metadata names another directory.
+        let provider = provider_for_b(&entra);
+        let err = refused(
+            &provider,
+            &entra.v2_token(FAKE_ENTRA_TENANT_B, OID, json!({})),
+        )
+        .await;
+        assert!(matches!(err, VerifyError::Config(_)), "{err}");
+    }
+
+    fn provider_for_b(entra: &FakeEntra) -> AadProvider {
+        new_provider(aad_config_for(entra, FAKE_ENTRA_TENANT_B))
+    }
+
+    #[tokio::test]
+    async fn accepts_issuer_uses_the_metadata_once_loaded() {
+        let entra = FakeEntra::start().await;
+        let provider = single(&entra);
+        let v1 = format!("https://sts.windows.net/{FAKE_ENTRA_TENANT_A}/");
+        let v2 = format!("https://login.microsoftonline.com/{FAKE_ENTRA_TENANT_A}/v2.0");
+        // Before any metadata: the standard shapes.
+        assert!(provider.accepts_issuer(&v1));
+        assert!(provider.accepts_issuer(&v2));
+        assert!(
+            provider.accepts_issuer(&format!("{}/{FAKE_ENTRA_TENANT_A}/v2.0", entra.authority()))
+        );
+        assert!(!provider.accepts_issuer(&format!(
+            "https://login.microsoftonline.com/{FAKE_ENTRA_TENANT_B}/v2.0"
+        )));
+        assert!(!provider.accepts_issuer(&format!("{v2}/")));
+        provider.warm_up().await.unwrap();
+        assert!(provider.accepts_issuer(&v1));
+        assert!(provider.accepts_issuer(&v2));
+        assert!(
+            !provider.accepts_issuer(&format!("{}/{FAKE_ENTRA_TENANT_A}/v2.0", entra.authority())),
+            "the metadata's issuers only, once loaded"
+        );
+
+        let mut config = aad_config_for(&entra, FAKE_ENTRA_TENANT_A);
+        config.token_versions = vec![2];
+        let v2_only = new_provider(config);
+        assert!(!v2_only.accepts_issuer(&v1));
+        assert!(v2_only.accepts_issuer(&v2));
+    }
+
+    #[tokio::test]
+    async fn accepts_issuer_multi_tenant_matches_the_template_with_an_allowed_directory() {
+        let entra = FakeEntra::start().await;
+        let provider = multi(&entra, "organizations", &[FAKE_ENTRA_TENANT_A]);
+        let check = |provider: &AadProvider| {
+            assert!(
+                provider.accepts_issuer(&format!("https://sts.windows.net/{FAKE_ENTRA_TENANT_A}/"))
+            );
+            assert!(provider.accepts_issuer(&format!(
+                "https://login.microsoftonline.com/{FAKE_ENTRA_TENANT_A}/v2.0"
+            )));
+            assert!(!provider.accepts_issuer(&format!(
+                "https://login.microsoftonline.com/{FAKE_ENTRA_TENANT_B}/v2.0"
+            )));
+            assert!(!provider.accepts_issuer("https://login.microsoftonline.com/contoso/v2.0"));
+            assert!(!provider.accepts_issuer("https://login.microsoftonline.com/{tenantid}/v2.0"));
+        };
+        check(&provider);
+        provider.warm_up().await.unwrap();
+        check(&provider);
+        let mut config = aad_config_for(&entra, "common");
+        config.allow_any_directory = true;
+        let any = new_provider(config);
+        assert!(any.accepts_issuer(&format!(
+            "https://login.microsoftonline.com/{FAKE_ENTRA_TENANT_B}/v2.0"
+        )));
+    }
+
+    #[test]
+    fn config_errors_name_the_field() {
+        let good = AadConfig::new(FAKE_ENTRA_TENANT_A, FAKE_ENTRA_API_CLIENT_ID);
+        assert!(good.validate().is_ok());
+        let cases: Vec<(&str, AadConfig)> = vec![
+            (
+                "directory",
+                AadConfig {
+                    directory: "contoso.onmicrosoft.com".into(),
+                    ..good.clone()
+                },
+            ),
+            (
+                "directory",
+                AadConfig {
+                    directory: "consumers".into(),
+                    ..good.clone()
+                },
+            ),
+            (
+                "directory",
+                AadConfig {
+                    directory: "8eaef023-2b34-4da1-9baa".into(),
+                    ..good.clone()
+                },
+            ),
+            (
+                "client_id",
+                AadConfig {
+                    client_id: "my-api".into(),
+                    ..good.clone()
+                },
+            ),
+            (
+                "allowed_directories",
+                AadConfig {
+                    directory: "organizations".into(),
+                    ..good.clone()
+                },
+            ),
+            (
+                "allowed_directories",
+                AadConfig {
+                    directory: "common".into(),
+                    allowed_directories: vec!["contoso.onmicrosoft.com".into()],
+                    ..good.clone()
+                },
+            ),
+            (
+                "allowed_directories",
+                AadConfig {
+                    allowed_directories: vec![FAKE_ENTRA_TENANT_B.into()],
+                    ..good.clone()
+                },
+            ),
+            (
+                "allowed_directories",
+                AadConfig {
+                    allow_any_directory: true,
+                    ..good.clone()
+                },
+            ),
+            (
+                "audiences",
+                AadConfig {
+                    audiences: Some(vec![]),
+                    ..good.clone()
+                },
+            ),
+            (
+                "audiences",
+                AadConfig {
+                    audiences: Some(vec![String::new()]),
+                    ..good.clone()
+                },
+            ),
+            (
+                "authority_host",
+                AadConfig {
+                    authority_host: "login.microsoftonline.com".into(),
+                    ..good.clone()
+                },
+            ),
+            (
+                "authority_host",
+                AadConfig {
+                    authority_host: "http://login.microsoftonline.com".into(),
+                    ..good.clone()
+                },
+            ),
+            (
+                "authority_host",
+                AadConfig {
+                    authority_host: "https://login.microsoftonline.com/tenant".into(),
+                    ..good.clone()
+                },
+            ),
+            (
+                "token_versions",
+                AadConfig {
+                    token_versions: vec![],
+                    ..good.clone()
+                },
+            ),
+            (
+                "token_versions",
+                AadConfig {
+                    token_versions: vec![3],
+                    ..good.clone()
+                },
+            ),
+            (
+                "max_token_bytes",
+                AadConfig {
+                    max_token_bytes: 0,
+                    ..good.clone()
+                },
+            ),
+        ];
+        for (field, config) in cases {
+            let message = config_err(config.clone());
+            assert!(message.contains(field), "{field}: {message} ({config:?})");
+        }
+    }
+
+    #[test]
+    fn multi_tenant_configs_need_an_allow_list_or_allow_any() {
+        let mut config = AadConfig::new("Organizations", FAKE_ENTRA_API_CLIENT_ID);
+        assert!(config.is_multi_tenant());
+        assert!(config.validate().is_err());
+        config.allowed_directories = vec![FAKE_ENTRA_TENANT_A.to_uppercase()];
+        config.validate().unwrap();
+        config.allowed_directories.clear();
+        config.allow_any_directory = true;
+        config.validate().unwrap();
+        assert_eq!(
+            config.metadata_url(TokenVersion::V1).unwrap().as_str(),
+            "https://login.microsoftonline.com/organizations/.well-known/openid-configuration"
+        );
+    }
+
+    #[test]
+    fn sovereign_authority_hosts_build_their_metadata_urls() {
+        for host in [
+            "https://login.microsoftonline.us",
+            "https://login.chinacloudapi.cn/",
+        ] {
+            let mut config = AadConfig::new(FAKE_ENTRA_TENANT_A, FAKE_ENTRA_API_CLIENT_ID);
+            config.authority_host = host.to_owned();
+            let base = host.trim_end_matches('/');
+            assert_eq!(
+                config.metadata_url(TokenVersion::V1).unwrap().as_str(),
+                format!("{base}/{FAKE_ENTRA_TENANT_A}/.well-known/openid-configuration")
+            );
+            assert_eq!(
+                config.metadata_url(TokenVersion::V2).unwrap().as_str(),
+                format!("{base}/{FAKE_ENTRA_TENANT_A}/v2.0/.well-known/openid-configuration")
+            );
+        }
+    }
+
+    #[test]
+    fn config_deserializes_with_defaults_and_refuses_unknown_fields() {
+        let config: AadConfig = serde_json::from_value(json!({
+            "directory": FAKE_ENTRA_TENANT_A,
+            "client_id": FAKE_ENTRA_API_CLIENT_ID,
+        }))
+        .unwrap();
+        assert!(config.allowed_directories.is_empty());
+        assert!(!config.allow_any_directory);
+        assert_eq!(config.audiences, None);
+        assert_eq!(config.authority_host, DEFAULT_AUTHORITY_HOST);
+        assert_eq!(config.token_versions, [1, 2]);
+        assert!(!config.allow_http);
+        assert_eq!(config.leeway_secs, DEFAULT_LEEWAY_SECS);
+        assert_eq!(config.max_token_bytes, DEFAULT_MAX_TOKEN_BYTES);
+        let provider = AadProvider::new(config, reqwest::Client::new(), jwks()).unwrap();
+        assert_eq!(provider.client_id(), FAKE_ENTRA_API_CLIENT_ID);
+        assert!(!provider.is_multi_tenant());
+
+        for extra in [json!({ "tenant": "x" }), json!({ "leeway_secs": 5 })] {
+            let mut value = json!({ "directory": "common", "client_id": FAKE_ENTRA_API_CLIENT_ID });
+            value
+                .as_object_mut()
+                .unwrap()
+                .extend(extra.as_object().unwrap().clone());
+            assert!(serde_json::from_value::<AadConfig>(value).is_err());
+        }
+    }
+
+    #[test]
+    fn config_serializes_back_to_what_it_reads() {
+        let mut config = AadConfig::new("organizations", FAKE_ENTRA_API_CLIENT_ID);
+        config.allowed_directories = vec![FAKE_ENTRA_TENANT_A.to_owned()];
+        config.token_versions = vec![2];
+        config.leeway_secs = 5;
+        let value = serde_json::to_value(&config).unwrap();
+        assert!(
+            value.get("leeway_secs").is_none(),
+            "set by the server, not stored"
+        );
+        assert!(value.get("audiences").is_none());
+        let back: AadConfig = serde_json::from_value(value).unwrap();
+        assert_eq!(back.allowed_directories, config.allowed_directories);
+        assert_eq!(back.token_versions, [2]);
+        assert_eq!(back.leeway_secs, DEFAULT_LEEWAY_SECS);
+    }
+
+    #[test]
+    fn config_works_inside_a_kind_tagged_enum() {
+        #[derive(Debug, serde::Deserialize)]
+        #[serde(tag = "kind", rename_all = "snake_case")]
+        enum Provider {
+            Aad(AadConfig),
+        }
+        let Provider::Aad(config) = serde_json::from_value(json!({
+            "kind": "aad",
+            "directory": "organizations",
+            "allowed_directories": [FAKE_ENTRA_TENANT_A],
+            "client_id": FAKE_ENTRA_API_CLIENT_ID,
+            "token_versions": [2],
+        }))
+        .unwrap();
+        assert_eq!(config.token_versions, [2]);
+        assert!(serde_json::from_value::<Provider>(json!({
+            "kind": "aad", "directory": "common", "client_id": FAKE_ENTRA_API_CLIENT_ID, "issuer": "x"
+        }))
+        .is_err());
+    }
+}
