@@ -140,7 +140,6 @@ struct Inner {
 }
 
 /// How calls are authenticated.
-#[derive(Clone)]
 enum Auth {
     /// HMAC-SHA256 with the (decoded) access key; the secondary key after a `401`.
     Key {

@@ -281,7 +281,8 @@ pub(crate) fn token_error(e: &azure_core::Error) -> AcsError {
 
 /// An azure_core [`HttpClient`] over the application's `reqwest` 0.12 client (azure_core's own
 /// would bring `reqwest` 0.13 and a second TLS stack). Reads whole responses (token answers
-/// are small).
+/// are small). Redirects follow the given client's policy (azure_core's own client follows
+/// none; Entra ID and IMDS do not redirect token requests).
 #[derive(Clone, Debug)]
 pub struct ReqwestTransport {
     client: reqwest::Client,

@@ -152,6 +152,8 @@ impl Store {
         // An in-memory SQLite database lives and dies with its one connection.
         let in_memory = parsed.scheme() == "sqlite"
             && (url.contains(":memory:") || url.contains("mode=memory"));
+        // TLS to the database (`sslmode=require`, `ssl-mode=REQUIRED`) needs rustls' provider.
+        crate::acs::install_crypto_provider();
         let mut opts = ConnectOptions::new(url);
         opts.max_connections(if in_memory { 1 } else { max_connections.max(1) })
             .min_connections(1)

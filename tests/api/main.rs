@@ -10,5 +10,6 @@ mod concurrency;
 mod delete_user;
 mod dev_mode;
 mod get_token;
+mod identity_providers;
 mod oidc_interop;
 mod spec;

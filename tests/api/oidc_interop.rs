@@ -242,7 +242,7 @@ async fn get_token_keeps_working_after_the_oidc_server_rotates_its_key() {
 
     let new_kid = mock.rotate_key().await;
     assert_ne!(new_kid, old_kid);
-    assert_eq!(mock.published_kids().await, [new_kid.clone()]);
+    assert_eq!(mock.published_kids().await, std::slice::from_ref(&new_kid));
 
     // Same acs-auth process: the new kid is fetched on demand.
     let after = mock.access_token("alice", AUDIENCE).await;
