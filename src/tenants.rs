@@ -142,6 +142,13 @@ impl TenantRegistry {
     }
 }
 
+/// A built provider: the provider, its kind, and (Entra ID) the Teams exchange app id.
+pub struct BuiltProvider {
+    pub provider: Arc<dyn IdentityProvider>,
+    pub kind: &'static str,
+    pub teams_app_id: Option<String>,
+}
+
 /// Builds identity providers with the server's shared HTTP client, JWKS cache and limits.
 #[derive(Clone)]
 pub struct ProviderFactory {
@@ -153,11 +160,12 @@ pub struct ProviderFactory {
 
 impl ProviderFactory {
     /// The provider of `settings`, with its kind and (Entra ID) the Teams exchange app id.
-    pub fn build(
-        &self,
-        settings: &ProviderSettings,
-    ) -> Result<(Arc<dyn IdentityProvider>, &'static str, Option<String>), VerifyError> {
-        Ok(match settings {
+    pub fn build(&self, settings: &ProviderSettings) -> Result<BuiltProvider, VerifyError> {
+        let (provider, kind, teams_app_id): (
+            Arc<dyn IdentityProvider>,
+            &'static str,
+            Option<String>,
+        ) = match settings {
             ProviderSettings::Oidc(p) => {
                 let config = OidcConfig {
                     issuer: p.issuer.clone(),
@@ -186,6 +194,11 @@ impl ProviderFactory {
                 let provider = B2cProvider::new(config, self.http.clone(), Arc::clone(&self.jwks))?;
                 (Arc::new(provider), "aad_b2c", None)
             }
+        };
+        Ok(BuiltProvider {
+            provider,
+            kind,
+            teams_app_id,
         })
     }
 }
@@ -378,13 +391,17 @@ impl TenantDirectory {
         source: TenantSource,
         fingerprint: String,
     ) -> Result<Tenant, TenantError> {
-        let (provider, kind, teams_app_id) =
-            self.factory
-                .build(&t.provider)
-                .map_err(|source| TenantError::Provider {
-                    tenant: t.id.clone(),
-                    source,
-                })?;
+        let BuiltProvider {
+            provider,
+            kind,
+            teams_app_id,
+        } = self
+            .factory
+            .build(&t.provider)
+            .map_err(|source| TenantError::Provider {
+                tenant: t.id.clone(),
+                source,
+            })?;
         let acs_resource = match &t.acs {
             Some(acs) => {
                 let r = AcsResource::from_settings(&self.factory.http, acs, None).map_err(

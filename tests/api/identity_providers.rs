@@ -27,7 +27,8 @@ async fn entra_app(directory: &str, allowed: &[&str]) -> (TestApp, FakeEntra) {
     let mut config = aad_config_for(&entra, directory);
     config.allowed_directories = allowed.iter().map(|s| (*s).to_owned()).collect();
     let app = spawn_app_with(|s, _| {
-        s.tenants.push(tenant("contoso", ProviderSettings::Aad(config)));
+        s.tenants
+            .push(tenant("contoso", ProviderSettings::Aad(config)));
     })
     .await;
     (app, entra)
@@ -50,7 +51,11 @@ async fn entra_v1_and_v2_tokens_of_one_user_get_one_identity() {
     let mappings = app.state.store.mappings_of_tenant("contoso").await.unwrap();
     assert_eq!(mappings.len(), 1);
     assert_eq!(mappings[0].subject, OID, "keyed by oid");
-    assert_eq!(mappings[0].issuer_key, format!("aad:{FAKE_ENTRA_TENANT_A}"), "and by tid");
+    assert_eq!(
+        mappings[0].issuer_key,
+        format!("aad:{FAKE_ENTRA_TENANT_A}"),
+        "and by tid"
+    );
 }
 
 #[tokio::test]
@@ -63,17 +68,34 @@ async fn entra_single_tenant_refuses_another_directory() {
 
 #[tokio::test]
 async fn entra_multi_tenant_accepts_allowed_directories_only_and_keeps_them_apart() {
-    let (app, entra) = entra_app("organizations", &[FAKE_ENTRA_TENANT_A, FAKE_ENTRA_TENANT_B]).await;
+    let (app, entra) =
+        entra_app("organizations", &[FAKE_ENTRA_TENANT_A, FAKE_ENTRA_TENANT_B]).await;
     let a = app
-        .post_get_token("contoso", &entra.v2_token(FAKE_ENTRA_TENANT_A, OID, json!({})), None)
+        .post_get_token(
+            "contoso",
+            &entra.v2_token(FAKE_ENTRA_TENANT_A, OID, json!({})),
+            None,
+        )
         .await;
     assert_eq!(a.status().as_u16(), 201);
     // The same object id in another directory is another person.
     let b = app
-        .post_get_token("contoso", &entra.v2_token(FAKE_ENTRA_TENANT_B, OID, json!({})), None)
+        .post_get_token(
+            "contoso",
+            &entra.v2_token(FAKE_ENTRA_TENANT_B, OID, json!({})),
+            None,
+        )
         .await;
     assert_eq!(b.status().as_u16(), 201);
-    assert_eq!(app.state.store.mappings_of_tenant("contoso").await.unwrap().len(), 2);
+    assert_eq!(
+        app.state
+            .store
+            .mappings_of_tenant("contoso")
+            .await
+            .unwrap()
+            .len(),
+        2
+    );
 
     let stranger = "0b9e8d7c-6f5e-4a3b-9c2d-1e0f9a8b7c6d";
     let c = app
@@ -93,16 +115,32 @@ async fn entra_tenant_requiring_a_role_answers_403_without_it() {
     })
     .await;
     let without = entra.v2_token(FAKE_ENTRA_TENANT_A, OID, json!({}));
-    assert_problem(app.post_get_token("contoso", &without, None).await, 403, "insufficient_scope").await;
+    assert_problem(
+        app.post_get_token("contoso", &without, None).await,
+        403,
+        "insufficient_scope",
+    )
+    .await;
     let with = entra.v2_token(FAKE_ENTRA_TENANT_A, OID, json!({"roles": ["Acs.User"]}));
-    assert_eq!(app.post_get_token("contoso", &with, None).await.status().as_u16(), 201);
+    assert_eq!(
+        app.post_get_token("contoso", &with, None)
+            .await
+            .status()
+            .as_u16(),
+        201
+    );
 }
 
 #[tokio::test]
 async fn entra_graph_tokens_are_refused() {
     let (app, entra) = entra_app(FAKE_ENTRA_TENANT_A, &[]).await;
     let graph = entra.graph_token(FAKE_ENTRA_TENANT_A, OID);
-    assert_problem(app.post_get_token("contoso", &graph, None).await, 401, "token_invalid_audience").await;
+    assert_problem(
+        app.post_get_token("contoso", &graph, None).await,
+        401,
+        "token_invalid_audience",
+    )
+    .await;
 }
 
 #[tokio::test]
@@ -110,7 +148,8 @@ async fn b2c_tokens_of_allowed_policies_work_and_others_are_refused() {
     let b2c = FakeB2c::start().await;
     let config = b2c_config_for(&b2c);
     let app = spawn_app_with(|s, _| {
-        s.tenants.push(tenant("fabrikam", ProviderSettings::AadB2c(config)));
+        s.tenants
+            .push(tenant("fabrikam", ProviderSettings::AadB2c(config)));
     })
     .await;
     let policy = b2c.policies()[0].clone();
@@ -135,7 +174,13 @@ async fn b2c_tokens_of_allowed_policies_work_and_others_are_refused() {
     assert_eq!(other.status().as_u16(), 401);
 }
 
-async fn exchange(app: &TestApp, path: &str, bearer: &str, body: Option<Value>, header: Option<&str>) -> reqwest::Response {
+async fn exchange(
+    app: &TestApp,
+    path: &str,
+    bearer: &str,
+    body: Option<Value>,
+    header: Option<&str>,
+) -> reqwest::Response {
     let mut req = app.client.post(app.url(path)).bearer_auth(bearer);
     if let Some(body) = body {
         req = req.json(&body);
@@ -152,7 +197,14 @@ async fn exchange_token_trades_a_teams_token_for_an_acs_token() {
     let bearer = entra.v2_token(FAKE_ENTRA_TENANT_A, OID, json!({}));
     let teams = entra.teams_user_token(FAKE_ENTRA_TENANT_A, OID);
 
-    let resp = exchange(&app, "/tenants/contoso/exchangeToken", &bearer, Some(json!({"token": teams})), None).await;
+    let resp = exchange(
+        &app,
+        "/tenants/contoso/exchangeToken",
+        &bearer,
+        Some(json!({"token": teams})),
+        None,
+    )
+    .await;
     assert_eq!(resp.status().as_u16(), 200);
     let body: Value = resp.json().await.unwrap();
     assert!(body["token"].is_string() && body["expiresOn"].is_string());
@@ -164,7 +216,14 @@ async fn exchange_token_trades_a_teams_token_for_an_acs_token() {
     assert_eq!(info.identity_id, format!("8:orgid:{OID}"));
 
     // The seed's header works too.
-    let resp = exchange(&app, "/tenants/contoso/exchangeToken", &bearer, None, Some(&teams)).await;
+    let resp = exchange(
+        &app,
+        "/tenants/contoso/exchangeToken",
+        &bearer,
+        None,
+        Some(&teams),
+    )
+    .await;
     assert_eq!(resp.status().as_u16(), 200);
 }
 
@@ -172,10 +231,21 @@ async fn exchange_token_trades_a_teams_token_for_an_acs_token() {
 async fn exchange_token_of_another_user_is_refused_by_acs() {
     let (app, entra) = entra_app(FAKE_ENTRA_TENANT_A, &[]).await;
     let bearer = entra.v2_token(FAKE_ENTRA_TENANT_A, OID, json!({}));
-    let someone_else = entra.teams_user_token(FAKE_ENTRA_TENANT_A, "11111111-2222-3333-4444-555555555555");
-    let resp = exchange(&app, "/tenants/contoso/exchangeToken", &bearer, Some(json!({"token": someone_else})), None).await;
+    let someone_else =
+        entra.teams_user_token(FAKE_ENTRA_TENANT_A, "11111111-2222-3333-4444-555555555555");
+    let resp = exchange(
+        &app,
+        "/tenants/contoso/exchangeToken",
+        &bearer,
+        Some(json!({"token": someone_else})),
+        None,
+    )
+    .await;
     let body = assert_problem(resp, 400, "teams_token_rejected").await;
-    assert!(body["detail"].as_str().unwrap().contains("UserIdMismatch"), "{body}");
+    assert!(
+        body["detail"].as_str().unwrap().contains("UserIdMismatch"),
+        "{body}"
+    );
 }
 
 #[tokio::test]
@@ -205,6 +275,13 @@ async fn bare_exchange_token_finds_the_entra_tenant_from_the_issuer() {
     let (app, entra) = entra_app(FAKE_ENTRA_TENANT_A, &[]).await;
     let bearer = entra.v2_token(FAKE_ENTRA_TENANT_A, OID, json!({}));
     let teams = entra.teams_user_token(FAKE_ENTRA_TENANT_A, OID);
-    let resp = exchange(&app, "/exchangeToken", &bearer, Some(json!({"token": teams})), None).await;
+    let resp = exchange(
+        &app,
+        "/exchangeToken",
+        &bearer,
+        Some(json!({"token": teams})),
+        None,
+    )
+    .await;
     assert_eq!(resp.status().as_u16(), 200);
 }
