@@ -15,7 +15,8 @@ use crate::config::{
     TokenPolicySettings,
 };
 use crate::dev::{DEV_AUDIENCE, DEV_TENANT, DevIssuer};
-use crate::startup::{Application, BuildOptions, shutdown_signal};
+use crate::service::Actor;
+use crate::startup::{Application, BuildOptions, Services, shutdown_signal};
 use crate::store::Store;
 
 const AFTER_HELP: &str = "\
@@ -85,6 +86,9 @@ pub enum Command {
         #[command(subcommand)]
         command: TenantsCommand,
     },
+    /// Make a new admin API key: prints the key (give it to the operator) and its SHA-256 hash
+    /// (put it in `admin.key_hashes`).
+    AdminKey,
     /// Print an access token for SUBJECT from the development issuer of `acs-auth dev`.
     DevToken {
         /// The subject (`sub`) of the token.
@@ -103,17 +107,39 @@ pub enum Command {
 
 #[derive(Debug, Subcommand)]
 pub enum TenantsCommand {
-    /// List the tenants of the configuration.
+    /// List the tenants: the configuration file's and the database's.
     List {
         #[arg(long, env = "ACS_AUTH_CONFIG")]
         config: Option<PathBuf>,
     },
-    /// Fetch each tenant's discovery document and keys and report what works.
+    /// Fetch each tenant's discovery documents and keys and report what works.
     Check {
         #[arg(long, env = "ACS_AUTH_CONFIG")]
         config: Option<PathBuf>,
         /// Only this tenant.
         tenant: Option<String>,
+    },
+    /// Store a tenant in the database from a TOML file shaped like one `[[tenants]]` table
+    /// (top-level `id`, `[provider]`, `[access]`, `[tokens]`, `[acs]`). Running servers pick it
+    /// up within `registry.reload_interval_secs`.
+    Add {
+        #[arg(long, env = "ACS_AUTH_CONFIG")]
+        config: Option<PathBuf>,
+        /// The tenant's TOML file.
+        #[arg(long)]
+        file: PathBuf,
+    },
+    /// Disable a stored tenant (its users get 403; nothing is deleted).
+    Disable {
+        #[arg(long, env = "ACS_AUTH_CONFIG")]
+        config: Option<PathBuf>,
+        tenant: String,
+    },
+    /// Enable a stored tenant again.
+    Enable {
+        #[arg(long, env = "ACS_AUTH_CONFIG")]
+        config: Option<PathBuf>,
+        tenant: String,
     },
 }
 
@@ -210,6 +236,26 @@ pub async fn run(cli: Cli) -> Result<(), AnyError> {
             running.shutdown().await;
         }
         Command::Tenants { command } => tenants(command).await?,
+        Command::AdminKey => {
+            use base64::Engine;
+            use rand::RngCore;
+            use sha2::Digest;
+            let mut bytes = [0u8; 32];
+            rand::rngs::OsRng.fill_bytes(&mut bytes);
+            let key = format!(
+                "acsadm_{}",
+                base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
+            );
+            let hash: String = sha2::Sha256::digest(key.as_bytes())
+                .iter()
+                .map(|b| format!("{b:02x}"))
+                .collect();
+            println!("admin key:  {key}");
+            println!("key hash:   {hash}");
+            println!(
+                "\nConfigure the hash (never the key):\n  [admin]\n  key_hashes = [\"{hash}\"]"
+            );
+        }
         Command::DevToken {
             subject,
             data_dir,
@@ -225,28 +271,43 @@ pub async fn run(cli: Cli) -> Result<(), AnyError> {
 }
 
 async fn tenants(command: TenantsCommand) -> Result<(), AnyError> {
+    let actor = Actor {
+        name: format!(
+            "cli:{}",
+            std::env::var("USER").unwrap_or_else(|_| "unknown".into())
+        ),
+        request_id: None,
+    };
     match command {
         TenantsCommand::List { config } => {
-            let settings = Settings::load(config.as_deref())?;
-            println!("{:<24} {:<8} {:<8} issuer", "id", "kind", "enabled");
-            for t in &settings.tenants {
-                let (kind, issuer) = (t.provider.kind(), t.provider.describe());
-                println!("{:<24} {:<8} {:<8} {issuer}", t.id, kind, t.enabled);
+            let services = cli_services(config.as_deref()).await?;
+            println!(
+                "{:<24} {:<8} {:<9} {:<8} issuer",
+                "id", "kind", "source", "enabled"
+            );
+            for r in services.state.admin.list(None, usize::MAX).await? {
+                let t = &r.settings;
+                let source = if r.from_file { "file" } else { "database" };
+                println!(
+                    "{:<24} {:<8} {:<9} {:<8} {}",
+                    t.id,
+                    t.provider.kind(),
+                    source,
+                    t.enabled,
+                    t.provider.describe()
+                );
             }
         }
         TenantsCommand::Check { config, tenant } => {
-            let settings = Settings::load(config.as_deref())?;
-            let http = crate::startup::http_client(std::time::Duration::from_secs(
-                settings.jwks.request_timeout_secs,
-            ))?;
+            let services = cli_services(config.as_deref()).await?;
             let mut failed = false;
-            for t in settings
-                .tenants
+            let records = services.state.admin.list(None, usize::MAX).await?;
+            for r in records
                 .iter()
-                .filter(|t| tenant.as_deref().is_none_or(|id| id == t.id))
+                .filter(|r| tenant.as_deref().is_none_or(|id| id == r.settings.id))
             {
-                println!("tenant {}:", t.id);
-                for check in crate::tenants::check(&http, t).await {
+                println!("tenant {}:", r.settings.id);
+                for check in services.state.admin.check(&r.settings.id).await? {
                     let mark = if check.ok { "ok  " } else { "FAIL" };
                     failed |= !check.ok;
                     println!("  [{mark}] {}: {}", check.name, check.detail);
@@ -256,8 +317,45 @@ async fn tenants(command: TenantsCommand) -> Result<(), AnyError> {
                 return Err("some checks failed".into());
             }
         }
+        TenantsCommand::Add { config, file } => {
+            let raw =
+                std::fs::read_to_string(&file).map_err(|e| format!("{}: {e}", file.display()))?;
+            let mut tenant: TenantSettings =
+                toml::from_str(&raw).map_err(|e| format!("{}: {e}", file.display()))?;
+            if let Some(acs) = &mut tenant.acs {
+                acs.resolve_files("acs")?;
+            }
+            let services = cli_services(config.as_deref()).await?;
+            let record = services.state.admin.create(tenant, &actor).await?;
+            println!("tenant `{}` added", record.settings.id);
+        }
+        TenantsCommand::Disable { config, tenant } => {
+            let services = cli_services(config.as_deref()).await?;
+            services
+                .state
+                .admin
+                .set_enabled(&tenant, false, &actor)
+                .await?;
+            println!("tenant `{tenant}` disabled");
+        }
+        TenantsCommand::Enable { config, tenant } => {
+            let services = cli_services(config.as_deref()).await?;
+            services
+                .state
+                .admin
+                .set_enabled(&tenant, true, &actor)
+                .await?;
+            println!("tenant `{tenant}` enabled");
+        }
     }
     Ok(())
+}
+
+/// The services a tenant command works on (the same database as the server).
+async fn cli_services(config: Option<&Path>) -> Result<Services, AnyError> {
+    let settings = Settings::load(config)?;
+    crate::telemetry::init("warn", settings.log.format);
+    Ok(Services::build(&settings, None).await?)
 }
 
 async fn dev(bind: SocketAddr, data_dir: &Path) -> Result<(), AnyError> {

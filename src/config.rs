@@ -131,6 +131,11 @@ pub struct AcsSettings {
     /// can be rotated without downtime.
     #[serde(serialize_with = "expose_opt_secret")]
     pub secondary_access_key: Option<SecretString>,
+    /// Instead of a connection string: the resource's endpoint, reached with `entra`.
+    pub endpoint: Option<String>,
+    /// The Microsoft Entra ID credential for `endpoint` (managed identity, workload identity or
+    /// client secret).
+    pub entra: Option<crate::acs::EntraCredentialConfig>,
     /// Per-call timeout towards ACS, in seconds.
     pub timeout_secs: u64,
 }
@@ -141,6 +146,8 @@ impl Default for AcsSettings {
             connection_string: None,
             connection_string_file: None,
             secondary_access_key: None,
+            endpoint: None,
+            entra: None,
             timeout_secs: 10,
         }
     }
@@ -583,7 +590,7 @@ impl TenantSettings {
             if !acs.is_configured() {
                 return Err(ConfigError::invalid(
                     key("acs"),
-                    "names no resource: set connection_string (or connection_string_file)",
+                    "names no resource: set connection_string (or connection_string_file), or endpoint with entra",
                 ));
             }
         }

@@ -12,11 +12,13 @@ use poem::Server;
 use poem::listener::TcpAcceptor;
 use secrecy::ExposeSecret;
 
-use crate::acs::{AcsError, ConnectionString};
+use crate::acs::AcsError;
 use crate::api;
 use crate::config::Settings;
 use crate::dev::DevIssuer;
-use crate::service::{AcsResource, AcsResources, AuditLog, DeletionWorker, TokenService};
+use crate::service::{
+    AcsResource, AcsResources, AuditLog, DeletionWorker, TenantAdmin, TokenService,
+};
 use crate::state::AppState;
 use crate::store::{Store, StoreError};
 use crate::tenants::{ProviderFactory, TenantDirectory, TenantError};
@@ -75,20 +77,23 @@ pub fn http_client(timeout: Duration) -> Result<reqwest::Client, reqwest::Error>
         .build()
 }
 
-impl Application {
-    pub async fn build(settings: Settings, options: BuildOptions) -> Result<Self, StartupError> {
-        crate::acs::install_crypto_provider();
-        let listener = match options.listener {
-            Some(l) => l,
-            None => tokio::net::TcpListener::bind(settings.server.bind)
-                .await
-                .map_err(|source| StartupError::Bind {
-                    addr: settings.server.bind,
-                    source,
-                })?,
-        };
-        let addr = listener.local_addr()?;
+/// Everything the server runs on, without a listener: the CLI's tenant commands use it too.
+pub struct Services {
+    pub state: AppState,
+    jwks: Arc<JwksCache>,
+    deletions: DeletionWorker,
+    audit: AuditLog,
+    tenants: Arc<TenantDirectory>,
+}
 
+impl Services {
+    /// Connects the store (migrating it when configured), builds providers, ACS clients and
+    /// services.
+    pub async fn build(
+        settings: &Settings,
+        acs_resource_name: Option<String>,
+    ) -> Result<Self, StartupError> {
+        crate::acs::install_crypto_provider();
         let store = Store::connect(
             settings.database.url.expose_secret(),
             settings.database.max_connections,
@@ -114,14 +119,11 @@ impl Application {
                 ..JwksCacheConfig::default()
             },
         ));
-        let conn_str = settings
-            .acs
-            .connection_string
-            .as_ref()
-            .ok_or(StartupError::MissingAcs)?;
-        ConnectionString::parse(conn_str.expose_secret())?;
-        let default_resource =
-            AcsResource::from_settings(&http, &settings.acs, options.acs_resource_name)?;
+
+        if !settings.acs.is_configured() {
+            return Err(StartupError::MissingAcs);
+        }
+        let default_resource = AcsResource::from_settings(&http, &settings.acs, acs_resource_name)?;
         let resources = Arc::new(AcsResources::new(default_resource));
 
         let factory = ProviderFactory {
@@ -131,8 +133,7 @@ impl Application {
             max_token_bytes: settings.jwks.max_token_bytes,
         };
         let tenants =
-            TenantDirectory::load(&settings, store.clone(), factory, Arc::clone(&resources))
-                .await?;
+            TenantDirectory::load(settings, store.clone(), factory, Arc::clone(&resources)).await?;
 
         let audit = AuditLog::new(store.clone());
         let deletions = DeletionWorker::new(
@@ -147,24 +148,61 @@ impl Application {
             deletions.clone(),
             audit.clone(),
         );
+        let admin = TenantAdmin::new(
+            store.clone(),
+            Arc::clone(&tenants),
+            tokens.clone(),
+            deletions.clone(),
+            audit.clone(),
+        );
         let state = AppState {
             tenants: Arc::clone(&tenants),
             tokens,
             store,
             resources,
             audit: audit.clone(),
-            admin_key_hashes: Arc::new(admin_key_hashes(&settings)),
+            admin,
+            admin_key_hashes: Arc::new(admin_key_hashes(settings)),
             accepting: Arc::new(AtomicBool::new(true)),
         };
+        Ok(Self {
+            state,
+            jwks,
+            deletions,
+            audit,
+            tenants,
+        })
+    }
+}
+
+impl Application {
+    pub async fn build(settings: Settings, options: BuildOptions) -> Result<Self, StartupError> {
+        crate::acs::install_crypto_provider();
+        let listener = match options.listener {
+            Some(l) => l,
+            None => tokio::net::TcpListener::bind(settings.server.bind)
+                .await
+                .map_err(|source| StartupError::Bind {
+                    addr: settings.server.bind,
+                    source,
+                })?,
+        };
+        let addr = listener.local_addr()?;
+        let services = Services::build(&settings, options.acs_resource_name).await?;
 
         let background = vec![
-            deletions.spawn(Duration::from_secs(
+            services.deletions.clone().spawn(Duration::from_secs(
                 settings.deletion.retry_interval_secs.max(1),
             )),
-            jwks.spawn_refresh(),
+            Arc::clone(&services.jwks).spawn_refresh(),
+            Arc::clone(&services.tenants).spawn_watch(Duration::from_secs(
+                settings.registry.reload_interval_secs.max(1),
+            )),
+            services.audit.clone().spawn_flush(Duration::from_secs(60)),
         ];
 
         let extra = options.dev_issuer.map(DevIssuer::routes);
+        let state = services.state;
         let app = api::routes(state.clone(), settings.server.max_body_bytes, extra);
         Ok(Self {
             addr,

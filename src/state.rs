@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use crate::service::{AcsResources, AuditLog, TokenService};
+use crate::service::{AcsResources, AuditLog, TenantAdmin, TokenService};
 use crate::store::Store;
 use crate::tenants::TenantDirectory;
 
@@ -13,6 +13,7 @@ pub struct AppState {
     pub store: Store,
     pub resources: Arc<AcsResources>,
     pub audit: AuditLog,
+    pub admin: TenantAdmin,
     /// SHA-256 hashes of the admin API keys.
     pub admin_key_hashes: Arc<Vec<[u8; 32]>>,
     /// True until shutdown begins; `/readyz` reports it.
@@ -42,7 +43,7 @@ impl AppState {
             store.clone(),
             Arc::clone(&resources),
             &crate::config::CacheSettings::default(),
-            deletions,
+            deletions.clone(),
             audit.clone(),
         );
         let factory = ProviderFactory {
@@ -51,12 +52,21 @@ impl AppState {
             leeway_secs: 60,
             max_token_bytes: 16 * 1024,
         };
+        let tenants = Arc::new(TenantDirectory::detached(Arc::clone(&resources), factory));
+        let admin = TenantAdmin::new(
+            store.clone(),
+            Arc::clone(&tenants),
+            tokens.clone(),
+            deletions,
+            audit.clone(),
+        );
         Ok(Self {
-            tenants: Arc::new(TenantDirectory::detached(Arc::clone(&resources), factory)),
+            tenants,
             tokens,
             store,
             resources,
             audit,
+            admin,
             admin_key_hashes: Arc::new(Vec::new()),
             accepting: Arc::new(std::sync::atomic::AtomicBool::new(false)),
         })

@@ -54,7 +54,7 @@ pub const ACS_RESOURCE: &str = "https://communication.azure.com/";
 /// # authority_host = "https://login.microsoftonline.us"
 /// ```
 /// `Debug` never shows the client secret.
-#[derive(Clone, Deserialize)]
+#[derive(Clone, Deserialize, serde::Serialize)]
 #[serde(tag = "credential", rename_all = "snake_case", deny_unknown_fields)]
 pub enum EntraCredentialConfig {
     /// The Azure host's managed identity (IMDS on VMs, AKS and Container Apps' IMDS emulation,
@@ -86,10 +86,17 @@ pub enum EntraCredentialConfig {
     ClientSecret {
         tenant_id: String,
         client_id: String,
+        /// Stored as given (the tenant store keeps secrets); never logged.
+        #[serde(serialize_with = "expose_secret")]
         client_secret: SecretString,
         #[serde(default)]
         authority_host: Option<String>,
     },
+}
+
+fn expose_secret<S: serde::Serializer>(secret: &SecretString, s: S) -> Result<S::Ok, S::Error> {
+    use secrecy::ExposeSecret;
+    s.serialize_str(secret.expose_secret())
 }
 
 impl fmt::Debug for EntraCredentialConfig {

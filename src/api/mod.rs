@@ -1,6 +1,8 @@
 //! The HTTP edge: poem-openapi services, the generated spec, Swagger UI, and the middleware
 //! that turns every error into problem+json.
 
+pub mod admin;
+pub mod admin_dto;
 pub mod auth;
 pub mod dto;
 pub mod extract;
@@ -22,10 +24,14 @@ pub const API_TITLE: &str = "acs-auth";
 /// The OpenAPI service of the public API. `server_url` only fills the spec's `servers` entry.
 pub fn openapi_service(
     state: AppState,
-) -> OpenApiService<(tokens::TokensApi, health::HealthApi), ()> {
+) -> OpenApiService<(tokens::TokensApi, admin::AdminApi, health::HealthApi), ()> {
     OpenApiService::new(
         (
             tokens::TokensApi {
+                state: state.clone(),
+            },
+            admin::AdminApi {
+                admin: state.admin.clone(),
                 state: state.clone(),
             },
             health::HealthApi { state },

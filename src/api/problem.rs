@@ -45,6 +45,8 @@ pub struct ErrorInfo {
     pub detail: Option<String>,
     /// RFC 6750 `error` attribute of `WWW-Authenticate` (401 and 403 on bearer-protected paths).
     pub bearer_error: Option<&'static str>,
+    /// A `WWW-Authenticate` challenge other than the bearer one (the admin API's key).
+    pub challenge: Option<&'static str>,
     pub retry_after_secs: Option<u64>,
 }
 
@@ -56,6 +58,7 @@ impl ErrorInfo {
             title,
             detail: None,
             bearer_error: None,
+            challenge: None,
             retry_after_secs: None,
         }
     }
@@ -67,6 +70,11 @@ impl ErrorInfo {
 
     pub fn bearer(mut self, error: &'static str) -> Self {
         self.bearer_error = Some(error);
+        self
+    }
+
+    pub fn challenge(mut self, challenge: &'static str) -> Self {
+        self.challenge = Some(challenge);
         self
     }
 
@@ -90,7 +98,12 @@ impl ErrorInfo {
             .header(header::CONTENT_TYPE, PROBLEM_JSON)
             .header(header::CACHE_CONTROL, "no-store")
             .body(body);
-        if self.status == StatusCode::UNAUTHORIZED || self.bearer_error.is_some() {
+        if let Some(challenge) = self.challenge {
+            resp.headers_mut().insert(
+                header::WWW_AUTHENTICATE,
+                HeaderValue::from_static(challenge),
+            );
+        } else if self.status == StatusCode::UNAUTHORIZED || self.bearer_error.is_some() {
             let value = match self.bearer_error {
                 Some(error) => format!("Bearer realm=\"acs-auth\", error=\"{error}\""),
                 None => "Bearer realm=\"acs-auth\"".to_owned(),
@@ -338,12 +351,13 @@ fn acs_error_info(e: &crate::acs::AcsError) -> ErrorInfo {
 /// missing credentials) — into problem+json, and tags each response with its request id.
 pub async fn problem_middleware<E: Endpoint>(next: E, mut req: Request) -> poem::Result<Response> {
     let request_id = request_id_of(&req);
+    let admin = req.uri().path().starts_with("/admin");
     if let Ok(v) = HeaderValue::from_str(&request_id) {
         req.headers_mut().insert(REQUEST_ID_HEADER, v);
     }
     let mut resp = match next.call(req).await {
         Ok(r) => r.into_response(),
-        Err(err) => error_response(&err, &request_id),
+        Err(err) => error_response(&err, &request_id, admin),
     };
     if let Ok(v) = HeaderValue::from_str(&request_id) {
         resp.headers_mut().insert(REQUEST_ID_HEADER, v);
@@ -366,7 +380,7 @@ fn request_id_of(req: &Request) -> String {
         .unwrap_or_else(|| uuid::Uuid::new_v4().to_string())
 }
 
-fn error_response(err: &poem::Error, request_id: &str) -> Response {
+fn error_response(err: &poem::Error, request_id: &str, admin: bool) -> Response {
     use poem::error::{MethodNotAllowedError, NotFoundError};
     use poem_openapi::error::{
         AuthorizationError, ContentTypeError, ParseParamError, ParseRequestPayloadError,
@@ -374,6 +388,14 @@ fn error_response(err: &poem::Error, request_id: &str) -> Response {
 
     let info = if let Some(info) = err.downcast_ref::<ErrorInfo>() {
         info.clone()
+    } else if err.is::<AuthorizationError>() && admin {
+        ErrorInfo::new(
+            StatusCode::UNAUTHORIZED,
+            "admin_key_required",
+            "An admin key is required",
+        )
+        .detail("Send an admin API key in the `X-Admin-Key` header.")
+        .challenge("ApiKey header=\"X-Admin-Key\"")
     } else if err.is::<AuthorizationError>() {
         ErrorInfo::new(
             StatusCode::UNAUTHORIZED,

@@ -4,6 +4,7 @@
 pub mod audit;
 pub mod deletion;
 pub mod resources;
+pub mod tenant_admin;
 pub mod token_cache;
 
 use std::sync::Arc;
@@ -23,6 +24,7 @@ use audit::actions;
 pub use audit::AuditLog;
 pub use deletion::DeletionWorker;
 pub use resources::{AcsResource, AcsResources};
+pub use tenant_admin::{Actor, AdminError, TenantAdmin};
 pub use token_cache::{TokenCache, TokenKey};
 
 #[derive(Debug, thiserror::Error)]
@@ -118,6 +120,7 @@ impl TokenService {
         let mappings = Cache::builder()
             .max_capacity(cache.max_entries)
             .time_to_live(std::time::Duration::from_secs(cache.mapping_ttl_secs))
+            .support_invalidation_closures()
             .build();
         Self {
             store,
@@ -323,6 +326,25 @@ impl TokenService {
             .find_mapping(&key)
             .await?
             .ok_or(ServiceError::UserNotFound)
+    }
+
+    /// Drops every cached mapping of a tenant and the tokens of `identities`.
+    pub async fn forget_tenant<'a>(
+        &self,
+        tenant_id: &str,
+        identities: impl Iterator<Item = &'a str>,
+    ) {
+        let id = tenant_id.to_owned();
+        if let Err(e) = self
+            .mappings
+            .invalidate_entries_if(move |k, _| k.tenant_id == id)
+        {
+            tracing::error!(error = %e, "mapping cache invalidation failed; clearing it");
+            self.mappings.invalidate_all();
+        }
+        for acs_user_id in identities {
+            self.tokens.forget_identity(acs_user_id);
+        }
     }
 
     /// Drops the cached mapping and tokens of an identity.

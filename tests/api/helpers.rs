@@ -17,6 +17,16 @@ use secrecy::SecretString;
 use serde_json::Value;
 
 pub const TENANT: &str = "acme";
+/// The admin API key every test app accepts.
+pub const ADMIN_KEY: &str = "test-admin-key-0123456789";
+
+pub fn sha256_hex(s: &str) -> String {
+    use sha2::Digest;
+    sha2::Sha256::digest(s.as_bytes())
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
 
 /// RSA keygen is slow; every emulator of this test binary signs with one key.
 fn emulator_key() -> TokenSigningKey {
@@ -93,6 +103,8 @@ pub async fn spawn_app_with(customize: impl FnOnce(&mut Settings, &TestIssuer)) 
     settings.acs.connection_string = Some(SecretString::from(flaky.connection_string(&emulator)));
     settings.deletion.retry_interval_secs = 3600; // tests drive the worker explicitly
     settings.tenants = vec![oidc_tenant(TENANT, &idp)];
+    settings.admin.key_hashes = vec![sha256_hex(ADMIN_KEY)];
+    settings.registry.reload_interval_secs = 1;
     customize(&mut settings, &idp);
     settings.validate().expect("test settings are valid");
 
@@ -131,6 +143,13 @@ impl TestApp {
     pub async fn spawn_replica(&self) -> (String, tokio::task::JoinHandle<()>) {
         let (address, _, server) = start(self.settings.clone(), BuildOptions::default()).await;
         (address, server)
+    }
+
+    /// An admin API request with the test key.
+    pub fn admin(&self, method: reqwest::Method, path: &str) -> reqwest::RequestBuilder {
+        self.client
+            .request(method, self.url(&format!("/admin{path}")))
+            .header("x-admin-key", ADMIN_KEY)
     }
 
     pub fn url(&self, path: &str) -> String {
@@ -207,7 +226,8 @@ pub async fn assert_problem(resp: reqwest::Response, status: u16, code: &str) ->
     );
     if status == 401 {
         let www = www.expect("401 carries WWW-Authenticate");
-        assert!(www.to_str().unwrap().starts_with("Bearer "), "{www:?}");
+        let www = www.to_str().unwrap();
+        assert!(www.starts_with("Bearer ") || www.starts_with("ApiKey "), "{www:?}");
     }
     body
 }

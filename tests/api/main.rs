@@ -5,11 +5,13 @@
 mod helpers;
 
 mod acs_sdk;
+mod admin;
 mod bearer_errors;
 mod concurrency;
 mod delete_user;
 mod dev_mode;
 mod get_token;
 mod identity_providers;
+mod isolation;
 mod oidc_interop;
 mod spec;
