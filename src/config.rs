@@ -69,6 +69,10 @@ pub struct Settings {
     #[serde(default)]
     pub admin: AdminSettings,
     #[serde(default)]
+    pub limits: LimitSettings,
+    #[serde(default)]
+    pub cors: CorsSettings,
+    #[serde(default)]
     pub registry: RegistrySettings,
     /// Tenant used by the seed-compatible bare paths (`/getToken`, …) when the token's issuer
     /// does not name exactly one tenant.
@@ -204,6 +208,51 @@ pub struct AdminSettings {
     pub key_hashes: Vec<String>,
     /// A file with one admin key hash per line (e.g. a mounted secret).
     pub key_hashes_file: Option<PathBuf>,
+}
+
+/// Rate limits; 0 turns one off.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct LimitSettings {
+    /// Requests per second one tenant may make (all its users together); 0 = unlimited.
+    pub tenant_requests_per_second: u32,
+    /// How many requests above the rate a tenant may make at once.
+    pub tenant_burst: u32,
+    /// Requests per minute one user (subject) of a tenant may make; 0 = unlimited.
+    pub subject_requests_per_minute: u32,
+    /// How many requests above the rate one user may make at once.
+    pub subject_burst: u32,
+}
+
+impl Default for LimitSettings {
+    fn default() -> Self {
+        Self {
+            tenant_requests_per_second: 0,
+            tenant_burst: 200,
+            subject_requests_per_minute: 120,
+            subject_burst: 60,
+        }
+    }
+}
+
+/// Cross-origin requests from browser apps.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct CorsSettings {
+    /// Origins allowed to call the API from a browser, e.g. `https://app.example.com`; empty
+    /// means no CORS headers at all (browsers then refuse cross-origin calls).
+    pub allowed_origins: Vec<String>,
+    /// How long browsers may cache a preflight answer, in seconds.
+    pub max_age_secs: u32,
+}
+
+impl Default for CorsSettings {
+    fn default() -> Self {
+        Self {
+            allowed_origins: Vec::new(),
+            max_age_secs: 600,
+        }
+    }
 }
 
 /// How replicas notice tenant changes made through the admin API.
@@ -499,11 +548,36 @@ impl Settings {
                 "must be at least 1",
             ));
         }
-        if self.acs.timeout_secs == 0 {
+        self.acs.validate("acs")?;
+        for (i, hash) in self.admin.key_hashes.iter().enumerate() {
+            if hash.len() != 64 || !hash.bytes().all(|b| b.is_ascii_hexdigit()) {
+                return Err(ConfigError::invalid(
+                    format!("admin.key_hashes[{i}]"),
+                    "must be a SHA-256 hash in hex (64 characters); `acs-auth admin-key` makes one",
+                ));
+            }
+        }
+        if self.registry.reload_interval_secs == 0 {
             return Err(ConfigError::invalid(
-                "acs.timeout_secs",
+                "registry.reload_interval_secs",
                 "must be at least 1",
             ));
+        }
+        for (i, origin) in self.cors.allowed_origins.iter().enumerate() {
+            let ok = url::Url::parse(origin)
+                .map(|u| {
+                    matches!(u.scheme(), "https" | "http")
+                        && u.path() == "/"
+                        && !origin.ends_with('/')
+                        && u.query().is_none()
+                })
+                .unwrap_or(false);
+            if !ok {
+                return Err(ConfigError::invalid(
+                    format!("cors.allowed_origins[{i}]"),
+                    "must be an origin such as `https://app.example.com` (scheme and host, no path)",
+                ));
+            }
         }
         if self.cache.min_remaining_percent > 100 {
             return Err(ConfigError::invalid(

@@ -162,6 +162,7 @@ impl Services {
             resources,
             audit: audit.clone(),
             admin,
+            limits: crate::service::RateLimits::new(&settings.limits),
             admin_key_hashes: Arc::new(admin_key_hashes(settings)),
             accepting: Arc::new(AtomicBool::new(true)),
         };
@@ -199,11 +200,23 @@ impl Application {
                 settings.registry.reload_interval_secs.max(1),
             )),
             services.audit.clone().spawn_flush(Duration::from_secs(60)),
+            services
+                .state
+                .limits
+                .clone()
+                .spawn_housekeeping(Duration::from_secs(60)),
         ];
 
         let extra = options.dev_issuer.map(DevIssuer::routes);
         let state = services.state;
-        let app = api::routes(state.clone(), settings.server.max_body_bytes, extra);
+        let app = api::routes(
+            state.clone(),
+            api::RouteOptions {
+                max_body_bytes: settings.server.max_body_bytes,
+                cors: settings.cors.clone(),
+            },
+            extra,
+        );
         Ok(Self {
             addr,
             listener,

@@ -14,6 +14,7 @@ pub struct AppState {
     pub resources: Arc<AcsResources>,
     pub audit: AuditLog,
     pub admin: TenantAdmin,
+    pub limits: crate::service::RateLimits,
     /// SHA-256 hashes of the admin API keys.
     pub admin_key_hashes: Arc<Vec<[u8; 32]>>,
     /// True until shutdown begins; `/readyz` reports it.
@@ -67,6 +68,7 @@ impl AppState {
             resources,
             audit,
             admin,
+            limits: crate::service::RateLimits::unlimited(),
             admin_key_hashes: Arc::new(Vec::new()),
             accepting: Arc::new(std::sync::atomic::AtomicBool::new(false)),
         })

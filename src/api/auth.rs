@@ -53,6 +53,36 @@ pub fn tenant_for_token(state: &AppState, token: &str) -> Result<Arc<Tenant>, Er
     }
 }
 
+/// The tenant's rate limit, the bearer token, then the user's rate limit: what every call of
+/// the public API goes through before the service.
+pub async fn authorize(
+    state: &AppState,
+    tenant: &Tenant,
+    auth: &BearerAuth,
+) -> Result<VerifiedIdentity, ErrorInfo> {
+    state
+        .limits
+        .check_tenant(&tenant.id)
+        .map_err(rate_limited)?;
+    let who = authenticate(tenant, auth).await?;
+    state
+        .limits
+        .check_subject(&tenant.id, &who.subject)
+        .map_err(rate_limited)?;
+    Ok(who)
+}
+
+fn rate_limited(r: crate::service::RateLimited) -> ErrorInfo {
+    let secs = r.retry_after.as_secs_f64().ceil().max(1.0) as u64;
+    ErrorInfo::new(
+        StatusCode::TOO_MANY_REQUESTS,
+        "rate_limited",
+        "Too many requests",
+    )
+    .detail(format!("Slow down; try again in {secs} s."))
+    .retry_after(secs)
+}
+
 /// Verifies the bearer token with the tenant's provider.
 pub async fn authenticate(
     tenant: &Tenant,

@@ -57,11 +57,19 @@ pub fn spec_json() -> Result<String, crate::acs::AcsError> {
 }
 
 /// All routes: the API, `/openapi.json`, Swagger UI at `/docs`, plus `extra` (dev issuer).
+/// What shapes the edge besides the API itself.
+#[derive(Debug, Clone, Default)]
+pub struct RouteOptions {
+    pub max_body_bytes: usize,
+    pub cors: crate::config::CorsSettings,
+}
+
 pub fn routes(
     state: AppState,
-    max_body_bytes: usize,
+    options: RouteOptions,
     extra: Option<BoxEndpoint<'static>>,
 ) -> BoxEndpoint<'static> {
+    let max_body_bytes = options.max_body_bytes;
     let api = openapi_service(state);
     let spec = api.spec_endpoint();
     let docs = api.swagger_ui();
@@ -72,12 +80,32 @@ pub fn routes(
     if let Some(extra) = extra {
         route = route.nest("/dev", extra);
     }
-    route
+    let app = route
         .around(move |ep, req| body_limit(ep, req, max_body_bytes))
         .around(problem::problem_middleware)
         .with(Tracing)
-        .map_to_response()
-        .boxed()
+        .map_to_response();
+    if options.cors.allowed_origins.is_empty() {
+        return app.boxed();
+    }
+    let cors = poem::middleware::Cors::new()
+        .allow_origins(options.cors.allowed_origins.iter().map(String::as_str))
+        .allow_methods([
+            poem::http::Method::GET,
+            poem::http::Method::POST,
+            poem::http::Method::PUT,
+            poem::http::Method::DELETE,
+        ])
+        .allow_headers([
+            "authorization",
+            "content-type",
+            "teams-user-aad-token",
+            "x-request-id",
+            "x-admin-key",
+        ])
+        .expose_headers(["x-request-id", "www-authenticate", "retry-after"])
+        .max_age(i32::try_from(options.cors.max_age_secs).unwrap_or(600));
+    app.with(cors).map_to_response().boxed()
 }
 
 /// Reads the body up to `max` bytes (also for chunked bodies); larger → 413.

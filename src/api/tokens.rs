@@ -8,7 +8,7 @@ use poem_openapi::payload::Json;
 use poem_openapi::{ApiResponse, OpenApi, Tags};
 use secrecy::ExposeSecret;
 
-use super::auth::{BearerAuth, authenticate, tenant_by_id, tenant_for_token};
+use super::auth::{BearerAuth, authorize, tenant_by_id, tenant_for_token};
 use super::dto::{
     CommunicationUser, ExchangeTokenRequest, ExchangeTokenResponse, GetTokenRequest, TokenResponse,
     UserResponse,
@@ -48,6 +48,10 @@ impl ErrorSet for GetTokenErrors {
         (413, "The body is too large."),
         (415, "The body is not JSON."),
         (
+            429,
+            "Too many requests for this tenant or user (`rate_limited`); see `Retry-After`.",
+        ),
+        (
             502,
             "ACS refused or failed the call (`acs_error`, `acs_unavailable`).",
         ),
@@ -76,6 +80,10 @@ impl ErrorSet for DeleteUserErrors {
             "No such tenant (`tenant_not_found`), or the caller has no ACS identity (`user_not_found`).",
         ),
         (
+            429,
+            "Too many requests for this tenant or user (`rate_limited`); see `Retry-After`.",
+        ),
+        (
             503,
             "The identity provider or the store is unavailable; see `Retry-After`.",
         ),
@@ -93,6 +101,10 @@ impl ErrorSet for GetUserErrors {
         (
             404,
             "No such tenant (`tenant_not_found`), or the caller has no ACS identity (`user_not_found`).",
+        ),
+        (
+            429,
+            "Too many requests for this tenant or user (`rate_limited`); see `Retry-After`.",
         ),
         (
             503,
@@ -116,6 +128,10 @@ impl ErrorSet for ExchangeTokenErrors {
         (404, "No such tenant (`tenant_not_found`)."),
         (413, "The body is too large."),
         (415, "The body is not JSON."),
+        (
+            429,
+            "Too many requests for this tenant or user (`rate_limited`); see `Retry-After`.",
+        ),
         (502, "ACS failed the call."),
         (
             503,
@@ -224,7 +240,7 @@ impl TokensApi {
         auth: BearerAuth,
     ) -> Result<GetUserResponse, ApiError<GetUserErrors>> {
         let tenant = tenant_by_id(&self.state, &tenant.0)?;
-        let who = authenticate(&tenant, &auth).await?;
+        let who = authorize(&self.state, &tenant, &auth).await?;
         let mapping = self.state.tokens.get_user(&tenant, &who).await?;
         Ok(GetUserResponse::Ok(Json(UserResponse {
             communication_user_id: mapping.acs_user_id,
@@ -327,7 +343,7 @@ impl TokensApi {
         body: OptionalJson<GetTokenRequest>,
         request_id: Option<&str>,
     ) -> Result<GetTokenResponse, ApiError<GetTokenErrors>> {
-        let who = authenticate(tenant, auth).await?;
+        let who = authorize(&self.state, tenant, auth).await?;
         let request = body
             .0
             .map(|b| TokenRequest {
@@ -355,7 +371,7 @@ impl TokensApi {
         auth: &BearerAuth,
         request_id: Option<&str>,
     ) -> Result<DeleteUserResponse, ApiError<DeleteUserErrors>> {
-        let who = authenticate(tenant, auth).await?;
+        let who = authorize(&self.state, tenant, auth).await?;
         Ok(
             match self
                 .state
@@ -391,7 +407,7 @@ impl TokensApi {
                 .into());
             }
         };
-        let who = authenticate(tenant, auth).await?;
+        let who = authorize(&self.state, tenant, auth).await?;
         let token = self
             .state
             .tokens

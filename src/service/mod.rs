@@ -3,6 +3,7 @@
 
 pub mod audit;
 pub mod deletion;
+pub mod limits;
 pub mod resources;
 pub mod tenant_admin;
 pub mod token_cache;
@@ -23,6 +24,7 @@ use audit::actions;
 
 pub use audit::AuditLog;
 pub use deletion::DeletionWorker;
+pub use limits::{RateLimited, RateLimits};
 pub use resources::{AcsResource, AcsResources};
 pub use tenant_admin::{Actor, AdminError, TenantAdmin};
 pub use token_cache::{TokenCache, TokenKey};

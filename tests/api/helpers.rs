@@ -105,6 +105,8 @@ pub async fn spawn_app_with(customize: impl FnOnce(&mut Settings, &TestIssuer)) 
     settings.tenants = vec![oidc_tenant(TENANT, &idp)];
     settings.admin.key_hashes = vec![sha256_hex(ADMIN_KEY)];
     settings.registry.reload_interval_secs = 1;
+    // Rate limits are tested on their own (limits.rs); the other tests make bursts of calls.
+    settings.limits.subject_requests_per_minute = 0;
     customize(&mut settings, &idp);
     settings.validate().expect("test settings are valid");
 
@@ -227,7 +229,10 @@ pub async fn assert_problem(resp: reqwest::Response, status: u16, code: &str) ->
     if status == 401 {
         let www = www.expect("401 carries WWW-Authenticate");
         let www = www.to_str().unwrap();
-        assert!(www.starts_with("Bearer ") || www.starts_with("ApiKey "), "{www:?}");
+        assert!(
+            www.starts_with("Bearer ") || www.starts_with("ApiKey "),
+            "{www:?}"
+        );
     }
     body
 }

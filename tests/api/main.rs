@@ -13,5 +13,6 @@ mod dev_mode;
 mod get_token;
 mod identity_providers;
 mod isolation;
+mod limits;
 mod oidc_interop;
 mod spec;
