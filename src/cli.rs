@@ -147,6 +147,9 @@ type AnyError = Box<dyn std::error::Error + Send + Sync>;
 
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
+    // Fault-injection points from `FAILPOINTS` (only in builds with the `failpoints` feature).
+    #[cfg(feature = "failpoints")]
+    let _failpoints = fail::FailScenario::setup();
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()

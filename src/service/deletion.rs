@@ -38,6 +38,8 @@ impl DeletionWorker {
                 .map_err(|e| (e.is_not_found(), e.to_string())),
             Err(e) => Err((false, e.to_string())),
         };
+        // A crash here: ACS deleted the identity, the row stays; the next attempt finds a 404.
+        fail::fail_point!("delete_user::after_acs_delete", |_| false);
         match result {
             Ok(()) | Err((true, _)) => match self.store.complete_deletion(pending.id).await {
                 Ok(()) => {

@@ -248,6 +248,9 @@ impl TokenService {
         };
         self.forget(&key, &mapping.acs_user_id).await;
         tracing::info!(tenant = %mapping.tenant_id, acs_user_id = %mapping.acs_user_id, "mapping deleted");
+        fail::fail_point!("delete_user::after_commit", |_| Err(injected(
+            "delete_user::after_commit"
+        )));
         let outcome = if self.deletions.attempt(&pending).await {
             DeleteOutcome::Deleted
         } else {
@@ -401,6 +404,9 @@ impl TokenService {
             return Ok((found, None));
         }
         let resource = Arc::clone(&tenant.acs_resource);
+        fail::fail_point!("get_token::before_acs_create", |_| Err(injected(
+            "get_token::before_acs_create"
+        )));
         let created = resource
             .client
             .create_identity(Some((scopes, minutes)))
@@ -410,7 +416,14 @@ impl TokenService {
             acs_user_id: created.id.clone(),
             acs_resource: resource.name.clone(),
         };
-        let inserted = match self.store.insert_mapping_if_absent(&new, Utc::now()).await {
+        let insert = async {
+            // A failure here is one of the store after ACS created the identity.
+            fail::fail_point!("get_token::mapping_insert", |_| Err(StoreError::Db(
+                sea_orm::DbErr::Custom("failpoint get_token::mapping_insert".into())
+            )));
+            self.store.insert_mapping_if_absent(&new, Utc::now()).await
+        };
+        let inserted = match insert.await {
             Ok(inserted) => inserted,
             Err(e) => {
                 // Never leave the identity we just made without an owner.
@@ -426,6 +439,9 @@ impl TokenService {
                 .discard(&key.tenant_id, &created.id, &resource.name)
                 .await;
         }
+        fail::fail_point!("get_token::after_mapping_insert", |_| Err(injected(
+            "get_token::after_mapping_insert"
+        )));
         let mapping = self
             .store
             .find_mapping(key)
@@ -463,6 +479,14 @@ impl TokenService {
         let token = self.tokens.get_or_issue(key, issue).await?;
         Ok((token, !issued_now))
     }
+}
+
+/// The error a fault-injection point returns (a store failure at that step).
+#[cfg_attr(not(feature = "failpoints"), allow(dead_code))]
+fn injected(point: &str) -> ServiceError {
+    ServiceError::Store(StoreError::Db(sea_orm::DbErr::Custom(format!(
+        "failpoint {point}"
+    ))))
 }
 
 /// The audit actor for a verified caller.
