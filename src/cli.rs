@@ -54,6 +54,9 @@ pub enum Command {
         /// Where the database, the issuer key and the emulator certificate live.
         #[arg(long, default_value = "./.acs-auth")]
         data_dir: PathBuf,
+        /// Enable the admin API with this key hash (from `acs-auth admin-key`); repeatable.
+        #[arg(long = "admin-key-hash")]
+        admin_key_hashes: Vec<String>,
     },
     /// Apply pending database migrations and exit.
     Migrate {
@@ -195,7 +198,11 @@ pub async fn run(cli: Cli) -> Result<(), AnyError> {
             tracing::info!(addr = %app.local_addr(), "acs-auth listening");
             app.run_until(shutdown_signal()).await?;
         }
-        Command::Dev { bind, data_dir } => dev(bind, &data_dir).await?,
+        Command::Dev {
+            bind,
+            data_dir,
+            admin_key_hashes,
+        } => dev(bind, &data_dir, admin_key_hashes).await?,
         Command::Migrate { config } => {
             let settings = Settings::load(config.as_deref())?;
             crate::telemetry::init(&settings.log.level, settings.log.format);
@@ -361,7 +368,11 @@ async fn cli_services(config: Option<&Path>) -> Result<Services, AnyError> {
     Ok(Services::build(&settings, None).await?)
 }
 
-async fn dev(bind: SocketAddr, data_dir: &Path) -> Result<(), AnyError> {
+async fn dev(
+    bind: SocketAddr,
+    data_dir: &Path,
+    admin_key_hashes: Vec<String>,
+) -> Result<(), AnyError> {
     crate::telemetry::init("info,acs_auth=debug", LogFormat::Text);
     tracing::warn!(
         "DEVELOPMENT MODE: anyone can mint tokens at /dev/idp/token; never expose this server"
@@ -386,12 +397,13 @@ async fn dev(bind: SocketAddr, data_dir: &Path) -> Result<(), AnyError> {
     let base = format!("http://{}", SocketAddr::new(host, local.port()));
     let issuer = Arc::new(DevIssuer::open(data_dir, format!("{base}/dev/idp"))?);
 
-    let settings = dev_settings(
+    let mut settings = dev_settings(
         data_dir,
         bind,
         &emulator.connection_string(),
         issuer.issuer(),
     );
+    settings.admin.key_hashes = admin_key_hashes;
     settings.validate()?;
     let app = Application::build(
         settings,

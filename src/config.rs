@@ -96,7 +96,7 @@ impl Default for ServerSettings {
     fn default() -> Self {
         Self {
             bind: SocketAddr::from(([127, 0, 0, 1], 8080)),
-            max_body_bytes: 64 * 1024,
+            max_body_bytes: 128 * 1024,
             request_timeout_secs: 30,
         }
     }

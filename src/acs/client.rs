@@ -2,9 +2,21 @@
 //! either with HMAC-SHA256 signatures (the access key of a connection string) or with a
 //! Microsoft Entra ID bearer token (an azure_identity credential, see [`super::credential`]).
 //!
-//! It maps responses to typed results and errors and never retries on its own (the service
-//! layer decides), except that a `401` with the primary key is tried once more with the
-//! secondary key when one is configured (key rotation).
+//! It maps responses to typed results and errors. A `401` with the primary key is tried once
+//! more with the secondary key when one is configured (key rotation). Every attempt is bounded
+//! by the client's timeout, and every call goes through the resource's protections (see
+//! [`super::resilience`]), shared by the client's clones:
+//!
+//! 1. the circuit breaker: while it is open the call fails at once with
+//!    [`AcsError::CircuitOpen`];
+//! 2. pacing under the ACS service limits per operation: a call over budget waits briefly for
+//!    its turn or fails at once with [`AcsError::Throttled`]; after a `429` the operation is
+//!    paused until `Retry-After`;
+//! 3. bounded retries with back-off and jitter ([`RetryPolicy`]) of what the operation allows:
+//!    `create` (not idempotent) only on `429`, `503` and connection failures before sending;
+//!    `issue`, `revoke`, `delete` and `exchange` also on `408`, `500`, `502`, `504`, timeouts
+//!    and transport errors. A `Retry-After` longer than [`RetryPolicy::max_retry_after`] ends
+//!    the call at once with that answer.
 
 use std::fmt;
 use std::str::FromStr;
@@ -25,6 +37,10 @@ use super::API_VERSION;
 use super::connection_string::{ConnectionString, decode_key};
 use super::credential::{ACS_SCOPE, EntraCredentialConfig, build_credential, token_error};
 use super::error::AcsError;
+use super::resilience::{
+    CircuitBreaker, CircuitBreakerConfig, CircuitState, Operation, Pacer, RateLimits, RetryPolicy,
+    is_resource_failure, is_retryable_failure,
+};
 use super::signing;
 
 pub const X_MS_CLIENT_REQUEST_ID: HeaderName = HeaderName::from_static("x-ms-client-request-id");
@@ -132,14 +148,34 @@ pub struct AcsClient {
     inner: Arc<Inner>,
 }
 
+#[derive(Clone)]
 struct Inner {
     http: reqwest::Client,
     endpoint: Url,
     auth: Auth,
     timeout: Duration,
+    retry: RetryPolicy,
+    /// Shared by clones and by clients derived with the `with_*` methods that keep it.
+    breaker: Arc<CircuitBreaker>,
+    pacer: Arc<Pacer>,
+}
+
+impl Inner {
+    fn new(http: reqwest::Client, endpoint: Url, auth: Auth, timeout: Duration) -> Self {
+        Self {
+            http,
+            endpoint,
+            auth,
+            timeout,
+            retry: RetryPolicy::default(),
+            breaker: Arc::new(CircuitBreaker::new(CircuitBreakerConfig::default())),
+            pacer: Arc::new(Pacer::new(&RateLimits::default())),
+        }
+    }
 }
 
 /// How calls are authenticated.
+#[derive(Clone)]
 enum Auth {
     /// HMAC-SHA256 with the (decoded) access key; the secondary key after a `401`.
     Key {
@@ -164,7 +200,10 @@ impl fmt::Debug for AcsClient {
         if let Auth::Key { secondary, .. } = &self.inner.auth {
             d.field("has_secondary_key", &secondary.is_some());
         }
-        d.field("timeout", &self.inner.timeout).finish()
+        d.field("timeout", &self.inner.timeout)
+            .field("retry", &self.inner.retry)
+            .field("circuit", &self.inner.breaker.state())
+            .finish()
     }
 }
 
@@ -298,6 +337,30 @@ fn map_transport(e: reqwest::Error) -> AcsError {
     }
 }
 
+/// A failed attempt: the error, and whether the request surely never reached ACS (the
+/// connection could not be made, or no credential token), so ACS cannot have processed it.
+struct Failed {
+    error: AcsError,
+    not_sent: bool,
+}
+
+impl From<AcsError> for Failed {
+    fn from(error: AcsError) -> Self {
+        Self {
+            error,
+            not_sent: false,
+        }
+    }
+}
+
+fn failed_send(e: reqwest::Error) -> Failed {
+    let not_sent = e.is_connect() && !e.is_timeout();
+    Failed {
+        error: map_transport(e),
+        not_sent,
+    }
+}
+
 struct RawResponse {
     status: StatusCode,
     headers: HeaderMap,
@@ -307,17 +370,21 @@ struct RawResponse {
 impl AcsClient {
     /// A client that signs with the connection string's access key. `timeout` bounds every
     /// call (connect, send, and reading the whole response).
+    ///
+    /// It starts with the default [`RetryPolicy`], [`CircuitBreakerConfig`] and
+    /// [`RateLimits`]; change them with [`AcsClient::with_retry_policy`],
+    /// [`AcsClient::with_circuit_breaker`] and [`AcsClient::with_rate_limits`].
     pub fn new(http: reqwest::Client, conn: &ConnectionString, timeout: Duration) -> Self {
         Self {
-            inner: Arc::new(Inner {
+            inner: Arc::new(Inner::new(
                 http,
-                endpoint: conn.endpoint().clone(),
-                auth: Auth::Key {
+                conn.endpoint().clone(),
+                Auth::Key {
                     primary: conn.key_bytes().clone(),
                     secondary: None,
                 },
                 timeout,
-            }),
+            )),
         }
     }
 
@@ -337,12 +404,7 @@ impl AcsClient {
         timeout: Duration,
     ) -> Self {
         Self {
-            inner: Arc::new(Inner {
-                http,
-                endpoint,
-                auth: Auth::Entra(credential),
-                timeout,
-            }),
+            inner: Arc::new(Inner::new(http, endpoint, Auth::Entra(credential), timeout)),
         }
     }
 
@@ -391,17 +453,63 @@ impl AcsClient {
                 "a secondary access key needs a client built from a connection string, not one that uses Entra ID".into(),
             ));
         };
-        Ok(Self {
-            inner: Arc::new(Inner {
-                http: inner.http.clone(),
-                endpoint: inner.endpoint.clone(),
-                auth: Auth::Key {
-                    primary: primary.clone(),
-                    secondary: Some(secondary),
-                },
-                timeout: inner.timeout,
-            }),
-        })
+        let auth = Auth::Key {
+            primary: primary.clone(),
+            secondary: Some(secondary),
+        };
+        Ok(self.derive(|inner| inner.auth = auth))
+    }
+
+    /// A client like this one with a change to its settings; it keeps sharing the circuit
+    /// breaker and pacing state unless `change` replaces them.
+    fn derive(&self, change: impl FnOnce(&mut Inner)) -> Self {
+        let mut inner = Inner::clone(&self.inner);
+        change(&mut inner);
+        Self {
+            inner: Arc::new(inner),
+        }
+    }
+
+    /// Use `policy` for retries (default: [`RetryPolicy::default`]: 2 retries, back-off from
+    /// 200 ms up to 5 s, `Retry-After` honoured up to 10 s, 10 s in all).
+    /// [`RetryPolicy::none`] turns retries off.
+    pub fn with_retry_policy(self, policy: RetryPolicy) -> Self {
+        self.derive(|inner| inner.retry = policy)
+    }
+
+    /// A new circuit breaker with `config` (default: opens after 5 consecutive failed
+    /// attempts, for 10 s). Configure before cloning: clones share the breaker.
+    pub fn with_circuit_breaker(self, config: CircuitBreakerConfig) -> Self {
+        self.derive(|inner| inner.breaker = Arc::new(CircuitBreaker::new(config)))
+    }
+
+    /// New client-side pacing with `limits` (default: the documented ACS limits,
+    /// [`RateLimits::default`]). Configure before cloning: clones share the budget.
+    pub fn with_rate_limits(self, limits: RateLimits) -> Self {
+        self.derive(|inner| inner.pacer = Arc::new(Pacer::new(&limits)))
+    }
+
+    /// Another timeout for each attempt (connect, send, and reading the whole response).
+    pub fn with_timeout(self, timeout: Duration) -> Self {
+        self.derive(|inner| inner.timeout = timeout)
+    }
+
+    pub fn timeout(&self) -> Duration {
+        self.inner.timeout
+    }
+
+    pub fn retry_policy(&self) -> &RetryPolicy {
+        &self.inner.retry
+    }
+
+    /// The state of this resource's circuit breaker.
+    pub fn circuit_state(&self) -> CircuitState {
+        self.inner.breaker.state()
+    }
+
+    /// How long `operation` stays paused after ACS answered `429`, if it is.
+    pub fn throttled_for(&self, operation: Operation) -> Option<Duration> {
+        self.inner.pacer.pause_remaining(operation)
     }
 
     pub fn endpoint(&self) -> &Url {
@@ -418,7 +526,12 @@ impl AcsClient {
             expires_in_minutes: token.map(|(_, minutes)| minutes),
         };
         let resp = self
-            .call(Method::POST, "/identities", Some(json_body(&body)?))
+            .call(
+                Operation::Create,
+                Method::POST,
+                "/identities",
+                Some(json_body(&body)?),
+            )
             .await?;
         let created: CreateResponse = parse_body(&resp.body)?;
         Ok(CreatedIdentity {
@@ -443,7 +556,12 @@ impl AcsClient {
         };
         let path = format!("/identities/{}/:issueAccessToken", encode_id(id));
         let resp = self
-            .call(Method::POST, &path, Some(json_body(&body)?))
+            .call(
+                Operation::Issue,
+                Method::POST,
+                &path,
+                Some(json_body(&body)?),
+            )
             .await?;
         parse_body::<TokenDto>(&resp.body)?.into_access_token()
     }
@@ -451,13 +569,19 @@ impl AcsClient {
     /// `POST /identities/{id}/:revokeAccessTokens`.
     pub async fn revoke_access_tokens(&self, id: &str) -> Result<(), AcsError> {
         let path = format!("/identities/{}/:revokeAccessTokens", encode_id(id));
-        self.call(Method::POST, &path, None).await.map(drop)
+        self.call(Operation::Revoke, Method::POST, &path, None)
+            .await
+            .map(drop)
     }
 
-    /// `DELETE /identities/{id}`.
+    /// `DELETE /identities/{id}`. Idempotent, so retried like the others: a `404`
+    /// (`IdentityNotFound`) after a retry means an earlier attempt deleted it (callers treat
+    /// `404` as done).
     pub async fn delete_identity(&self, id: &str) -> Result<(), AcsError> {
         let path = format!("/identities/{}", encode_id(id));
-        self.call(Method::DELETE, &path, None).await.map(drop)
+        self.call(Operation::Delete, Method::DELETE, &path, None)
+            .await
+            .map(drop)
     }
 
     /// `POST /teamsUser/:exchangeAccessToken`: an ACS token for a Teams user's Entra token.
@@ -474,6 +598,7 @@ impl AcsClient {
         };
         let resp = self
             .call(
+                Operation::Exchange,
                 Method::POST,
                 "/teamsUser/:exchangeAccessToken",
                 Some(json_body(&body)?),
@@ -488,19 +613,109 @@ impl AcsClient {
             .map_err(|e| AcsError::Transport(format!("cannot build the request URL: {e}")))
     }
 
-    /// Authenticate and send one request; a non-2xx status becomes [`AcsError::Api`].
+    /// One call of `operation`: through the circuit breaker and pacing, with the retries the
+    /// operation allows; a non-2xx final status becomes [`AcsError::Api`].
     async fn call(
         &self,
+        operation: Operation,
         method: Method,
         path: &str,
         body: Option<Vec<u8>>,
     ) -> Result<RawResponse, AcsError> {
         let url = self.url_for(path)?;
         let body = body.unwrap_or_default();
+        let policy = self.inner.retry;
+        let started = tokio::time::Instant::now();
+        let deadline = started + policy.max_elapsed;
+        let mut retries = 0u32;
+        let mut last: Option<AcsError> = None;
+        loop {
+            // While the circuit is open or pacing holds the call back, it is not sent; a retry
+            // held back ends the call with the failure that led to it.
+            let permit = match self.inner.breaker.acquire() {
+                Ok(permit) => permit,
+                Err(open) => return Err(last.unwrap_or(open)),
+            };
+            if let Err(throttled) = self.inner.pacer.acquire(operation).await {
+                return Err(last.unwrap_or(throttled));
+            }
+            let failed = match self.attempt(&method, &url, &body).await {
+                Ok(resp) if resp.status.is_success() => {
+                    permit.success();
+                    if retries > 0 {
+                        tracing::info!(
+                            operation = operation.as_str(),
+                            retries,
+                            "ACS call succeeded after retrying"
+                        );
+                    }
+                    return Ok(resp);
+                }
+                Ok(resp) => Failed::from(api_error(resp.status, &resp.headers, &resp.body)),
+                Err(failed) => failed,
+            };
+            let Failed { error, not_sent } = failed;
+            if matches!(error, AcsError::Credential { .. }) {
+                // Nothing was asked of ACS; the credential retries on its own.
+                return Err(error);
+            }
+            if is_resource_failure(&error) {
+                permit.failure();
+            } else {
+                permit.success();
+            }
+            if error.status() == Some(429) {
+                // Hold back every call of this operation until ACS allows them again.
+                let pause = error
+                    .retry_after()
+                    .unwrap_or_else(|| policy.backoff_cap(retries));
+                self.inner
+                    .pacer
+                    .pause(operation, tokio::time::Instant::now() + pause);
+            }
+            if !is_retryable_failure(operation, &error, not_sent) || retries >= policy.max_retries {
+                return Err(error);
+            }
+            let wait = match error.retry_after() {
+                Some(asked) if asked > policy.max_retry_after => {
+                    tracing::warn!(
+                        operation = operation.as_str(),
+                        retry_after_ms = asked.as_millis() as u64,
+                        "ACS asks to wait longer than the client will; giving up"
+                    );
+                    return Err(error);
+                }
+                Some(asked) => policy.after_retry_after(asked),
+                None => policy.backoff(retries),
+            };
+            if tokio::time::Instant::now() + wait > deadline {
+                return Err(error);
+            }
+            tracing::warn!(
+                operation = operation.as_str(),
+                error = %error,
+                retry = retries + 1,
+                wait_ms = wait.as_millis() as u64,
+                "ACS call failed; retrying"
+            );
+            tokio::time::sleep(wait).await;
+            retries += 1;
+            last = Some(error);
+        }
+    }
+
+    /// Authenticate and send one request (with the secondary key after a `401`).
+    async fn attempt(
+        &self,
+        method: &Method,
+        url: &Url,
+        body: &[u8],
+    ) -> Result<RawResponse, Failed> {
+        let path = url.path();
         let resp = match &self.inner.auth {
             Auth::Key { primary, secondary } => {
                 let resp = self
-                    .send(&method, &url, &body, RequestAuth::Key(primary))
+                    .send(method, url, body, RequestAuth::Key(primary))
                     .await?;
                 match (secondary, resp.status) {
                     (Some(secondary), StatusCode::UNAUTHORIZED) => {
@@ -508,28 +723,30 @@ impl AcsClient {
                             path,
                             "ACS rejected the primary access key (401); retrying with the secondary key"
                         );
-                        self.send(&method, &url, &body, RequestAuth::Key(secondary))
+                        self.send(method, url, body, RequestAuth::Key(secondary))
                             .await?
                     }
                     _ => resp,
                 }
             }
             Auth::Entra(credential) => {
-                let token = self.entra_token(credential.as_ref()).await?;
+                let token = self
+                    .entra_token(credential.as_ref())
+                    .await
+                    .map_err(|error| Failed {
+                        error,
+                        not_sent: true,
+                    })?;
                 self.send(
-                    &method,
-                    &url,
-                    &body,
+                    method,
+                    url,
+                    body,
                     RequestAuth::Bearer(token.expose_secret()),
                 )
                 .await?
             }
         };
-        if resp.status.is_success() {
-            Ok(resp)
-        } else {
-            Err(api_error(resp.status, &resp.headers, &resp.body))
-        }
+        Ok(resp)
     }
 
     /// A token for [`ACS_SCOPE`] from the credential (which caches it), within the timeout.
@@ -561,7 +778,7 @@ impl AcsClient {
         url: &Url,
         body: &[u8],
         auth: RequestAuth<'_>,
-    ) -> Result<RawResponse, AcsError> {
+    ) -> Result<RawResponse, Failed> {
         let request_id = uuid::Uuid::new_v4().to_string();
         let mut req = self
             .inner
@@ -600,7 +817,7 @@ impl AcsClient {
                 .body(body.to_vec());
         }
         let started = std::time::Instant::now();
-        let resp = req.send().await.map_err(map_transport)?;
+        let resp = req.send().await.map_err(failed_send)?;
         let status = resp.status();
         let headers = resp.headers().clone();
         let body = resp.bytes().await.map_err(map_transport)?.to_vec();

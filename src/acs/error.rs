@@ -40,6 +40,16 @@ pub enum AcsError {
     /// client, identity not assigned) and a configuration error are final.
     #[error("Entra ID credential failed: {message}")]
     Credential { message: String, retryable: bool },
+    /// The circuit breaker of this ACS resource is open after repeated failures (or its one
+    /// trial request is under way): the call was not sent. Retryable after `retry_after`, the
+    /// time the circuit stays open.
+    #[error("ACS is failing; calls are suspended for {retry_after:?} (circuit open)")]
+    CircuitOpen { retry_after: Duration },
+    /// The client's own pacing did not let the call through in time: the operation's budget
+    /// under the ACS service limits is spent, or ACS answered `429` and the operation is paused
+    /// until its `Retry-After`. The call was not sent. Retryable after `retry_after`.
+    #[error("ACS call held back by client-side throttling; retry in {retry_after:?}")]
+    Throttled { retry_after: Duration },
 }
 
 impl AcsError {
@@ -48,7 +58,10 @@ impl AcsError {
     pub fn is_retryable(&self) -> bool {
         match self {
             AcsError::Api { status, .. } => *status == 408 || *status == 429 || *status >= 500,
-            AcsError::Timeout | AcsError::Transport(_) => true,
+            AcsError::Timeout
+            | AcsError::Transport(_)
+            | AcsError::CircuitOpen { .. }
+            | AcsError::Throttled { .. } => true,
             AcsError::Credential { retryable, .. } => *retryable,
             AcsError::InvalidResponse(_) | AcsError::InvalidConnectionString(_) => false,
         }
@@ -59,12 +72,35 @@ impl AcsError {
         matches!(self, AcsError::Api { status: 404, .. })
     }
 
-    /// The delay ACS asked for (`Retry-After`), if any.
+    /// How long to wait before trying again, when known: the delay ACS asked for
+    /// (`Retry-After`), the time an open circuit stays open, or when client-side pacing lets
+    /// the operation through again.
     pub fn retry_after(&self) -> Option<Duration> {
         match self {
             AcsError::Api { retry_after, .. } => *retry_after,
+            AcsError::CircuitOpen { retry_after } | AcsError::Throttled { retry_after } => {
+                Some(*retry_after)
+            }
             _ => None,
         }
+    }
+
+    /// Whether the call was refused for rate reasons: ACS answered `429`, or client-side
+    /// pacing held it back ([`AcsError::Throttled`]). Callers answer `503` with `Retry-After`.
+    pub fn is_throttled(&self) -> bool {
+        matches!(
+            self,
+            AcsError::Api { status: 429, .. } | AcsError::Throttled { .. }
+        )
+    }
+
+    /// Whether the call was never sent to ACS because the client held it back (open circuit
+    /// or pacing); callers answer `503` with `Retry-After`.
+    pub fn is_held_back(&self) -> bool {
+        matches!(
+            self,
+            AcsError::CircuitOpen { .. } | AcsError::Throttled { .. }
+        )
     }
 
     /// The HTTP status ACS answered with, if it answered.
@@ -115,5 +151,23 @@ mod tests {
         assert!(!api(400).is_not_found());
         assert_eq!(api(429).retry_after(), Some(Duration::from_secs(3)));
         assert_eq!(AcsError::Timeout.retry_after(), None);
+    }
+
+    #[test]
+    fn held_back_calls_are_retryable_with_their_delay() {
+        let open = AcsError::CircuitOpen {
+            retry_after: Duration::from_secs(4),
+        };
+        let paced = AcsError::Throttled {
+            retry_after: Duration::from_millis(1500),
+        };
+        assert!(open.is_retryable() && paced.is_retryable());
+        assert_eq!(open.retry_after(), Some(Duration::from_secs(4)));
+        assert_eq!(paced.retry_after(), Some(Duration::from_millis(1500)));
+        assert!(open.is_held_back() && paced.is_held_back());
+        assert!(!open.is_throttled() && paced.is_throttled() && api(429).is_throttled());
+        assert!(!api(503).is_throttled() && !api(429).is_held_back());
+        assert_eq!(open.status(), None);
+        assert!(!open.to_string().is_empty());
     }
 }

@@ -8,10 +8,13 @@ pub mod connection_string;
 pub mod credential;
 pub mod emulator;
 pub mod error;
+pub mod resilience;
 pub mod signing;
 
 #[cfg(test)]
 mod entra_tests;
+#[cfg(test)]
+mod resilience_tests;
 
 pub use client::{AccessToken, AcsClient, AcsScope, CreatedIdentity};
 pub use connection_string::ConnectionString;
@@ -21,6 +24,9 @@ pub use emulator::{
     TokenSigningKey,
 };
 pub use error::AcsError;
+pub use resilience::{
+    CircuitBreakerConfig, CircuitState, Operation, RateLimit, RateLimits, RetryPolicy,
+};
 
 /// The identity API version every call uses.
 pub const API_VERSION: &str = "2023-10-01";

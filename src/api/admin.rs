@@ -58,6 +58,8 @@ impl ErrorSet for AdminErrors {
             409,
             "The tenant exists already, or is defined in the configuration file (`tenant_exists`, `tenant_managed_by_config`).",
         ),
+        (413, "The body is too large."),
+        (415, "The body is not JSON."),
         (503, "The store is unavailable; see `Retry-After`."),
     ];
 }
@@ -274,6 +276,7 @@ impl AdminApi {
         req: &Request,
         key: AdminKey,
         /// Page size, 1–500 (default 100).
+        #[oai(validator(minimum(value = "1"), maximum(value = "500")))]
         limit: Query<Option<u32>>,
         /// `next_cursor` of the previous page.
         cursor: Query<Option<String>>,
@@ -447,6 +450,7 @@ impl AdminApi {
         key: AdminKey,
         id: Path<String>,
         /// Page size, 1–500 (default 100).
+        #[oai(validator(minimum(value = "1"), maximum(value = "500")))]
         limit: Query<Option<u32>>,
         /// `next_cursor` of the previous page.
         cursor: Query<Option<String>>,
@@ -534,6 +538,7 @@ impl AdminApi {
         /// Only events before this time (RFC 3339).
         until: Query<Option<DateTime<Utc>>>,
         /// Page size, 1–500 (default 100).
+        #[oai(validator(minimum(value = "1"), maximum(value = "500")))]
         limit: Query<Option<u32>>,
         /// `next_cursor` of the previous page.
         cursor: Query<Option<String>>,

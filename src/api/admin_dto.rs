@@ -14,6 +14,7 @@ use crate::store::admin::AuditEvent;
 
 /// A generic OpenID Connect provider (`kind: "oidc"`).
 #[derive(Debug, Clone, Object)]
+#[oai(skip_serializing_if_is_none)]
 pub struct OidcProviderBody {
     /// The issuer exactly as in the tokens' `iss`; discovery at `{issuer}/.well-known/openid-configuration`.
     pub issuer: String,
@@ -27,6 +28,7 @@ pub struct OidcProviderBody {
 
 /// Microsoft Entra ID (`kind: "aad"`).
 #[derive(Debug, Clone, Object)]
+#[oai(skip_serializing_if_is_none)]
 pub struct AadProviderBody {
     /// A directory (tenant) GUID, or `organizations` / `common` for a multi-tenant app.
     pub directory: String,
@@ -40,13 +42,15 @@ pub struct AadProviderBody {
     pub audiences: Option<Vec<String>>,
     /// Default `https://login.microsoftonline.com`.
     pub authority_host: Option<String>,
-    /// Accepted token versions (default `[1, 2]`).
+    /// Accepted token versions, 1 and/or 2 (default `[1, 2]`).
+    #[oai(validator(max_items = 2, unique_items = true))]
     pub token_versions: Option<Vec<u8>>,
     pub allow_http: Option<bool>,
 }
 
 /// Azure AD B2C (`kind: "aad_b2c"`).
 #[derive(Debug, Clone, Object)]
+#[oai(skip_serializing_if_is_none)]
 pub struct AadB2cProviderBody {
     /// E.g. `contosob2c`.
     pub tenant_name: String,
@@ -78,6 +82,7 @@ pub enum ProviderBody {
 
 /// Scopes and roles every caller's token must carry.
 #[derive(Debug, Clone, Default, Object)]
+#[oai(skip_serializing_if_is_none)]
 pub struct AccessBody {
     pub required_scopes: Option<Vec<String>>,
     pub required_roles: Option<Vec<String>>,
@@ -85,19 +90,23 @@ pub struct AccessBody {
 
 /// What getToken issues.
 #[derive(Debug, Clone, Default, Object)]
+#[oai(skip_serializing_if_is_none)]
 pub struct TokensBody {
     /// Default scopes (default `["chat", "voip"]`).
     pub scopes: Option<Vec<String>>,
     /// Scopes a request may ask for (default: `scopes`).
     pub allowed_scopes: Option<Vec<String>>,
     /// Default lifetime, 60–1440 minutes (default 60).
+    #[oai(validator(minimum(value = "60"), maximum(value = "1440")))]
     pub lifetime_minutes: Option<u32>,
     /// Longest lifetime a request may ask for (default 1440).
+    #[oai(validator(minimum(value = "60"), maximum(value = "1440")))]
     pub max_lifetime_minutes: Option<u32>,
 }
 
 /// The tenant's own ACS resource (write-only secrets).
 #[derive(Clone, Default, Object)]
+#[oai(skip_serializing_if_is_none)]
 pub struct AcsBody {
     /// `endpoint=https://…;accesskey=…`.
     #[oai(write_only)]
@@ -105,6 +114,7 @@ pub struct AcsBody {
     /// The resource's other access key, used when the primary is refused (key rotation).
     #[oai(write_only)]
     pub secondary_access_key: Option<String>,
+    #[oai(validator(minimum(value = "1"), maximum(value = "300")))]
     pub timeout_secs: Option<u64>,
     /// The resource's endpoint (read-only).
     #[oai(read_only)]
@@ -124,6 +134,7 @@ impl std::fmt::Debug for AcsBody {
 
 /// A tenant to create (`id` required) or replace (`id` optional; must match the path).
 #[derive(Debug, Clone, Object)]
+#[oai(skip_serializing_if_is_none)]
 pub struct TenantBody {
     /// Slug used in `/tenants/{id}/…`.
     #[oai(validator(max_length = 64))]
@@ -140,6 +151,7 @@ pub struct TenantBody {
 
 /// A tenant as it is served.
 #[derive(Debug, Clone, Object)]
+#[oai(skip_serializing_if_is_none)]
 pub struct TenantView {
     pub id: String,
     pub display_name: String,
@@ -158,6 +170,7 @@ pub struct TenantView {
 }
 
 #[derive(Debug, Clone, Object)]
+#[oai(skip_serializing_if_is_none)]
 pub struct TenantPage {
     pub items: Vec<TenantView>,
     /// Pass as `cursor` for the next page; absent on the last page.
@@ -165,6 +178,7 @@ pub struct TenantPage {
 }
 
 #[derive(Debug, Clone, Object)]
+#[oai(skip_serializing_if_is_none)]
 pub struct TenantDeleted {
     /// ACS identities of the tenant that were deleted or queued for deletion.
     pub identities: u64,
@@ -173,6 +187,7 @@ pub struct TenantDeleted {
 }
 
 #[derive(Debug, Clone, Object)]
+#[oai(skip_serializing_if_is_none)]
 pub struct CheckItem {
     pub name: String,
     pub ok: bool,
@@ -180,6 +195,7 @@ pub struct CheckItem {
 }
 
 #[derive(Debug, Clone, Object)]
+#[oai(skip_serializing_if_is_none)]
 pub struct CheckReport {
     /// True when every check passed.
     pub ok: bool,
@@ -188,6 +204,7 @@ pub struct CheckReport {
 
 /// One user's mapping to an ACS identity.
 #[derive(Debug, Clone, Object)]
+#[oai(skip_serializing_if_is_none)]
 pub struct MappingView {
     pub id: i64,
     pub subject: String,
@@ -202,6 +219,7 @@ pub struct MappingView {
 }
 
 #[derive(Debug, Clone, Object)]
+#[oai(skip_serializing_if_is_none)]
 pub struct MappingPage {
     pub items: Vec<MappingView>,
     pub next_cursor: Option<String>,
@@ -209,6 +227,7 @@ pub struct MappingPage {
 
 /// A security event.
 #[derive(Debug, Clone, Object)]
+#[oai(skip_serializing_if_is_none)]
 pub struct AuditEventView {
     pub id: i64,
     pub at: DateTime<Utc>,
@@ -224,6 +243,7 @@ pub struct AuditEventView {
 }
 
 #[derive(Debug, Clone, Object)]
+#[oai(skip_serializing_if_is_none)]
 pub struct AuditPage {
     pub items: Vec<AuditEventView>,
     pub next_cursor: Option<String>,

@@ -5,6 +5,7 @@ use poem_openapi::Object;
 
 /// Optional body of getToken. Both fields are bounded by the tenant's token policy.
 #[derive(Debug, Clone, Object)]
+#[oai(skip_serializing_if_is_none)]
 #[oai(rename_all = "camelCase")]
 pub struct GetTokenRequest {
     /// ACS scopes to issue (`chat`, `voip`, `chat.join`, `chat.join.limited`, `voip.join`);
@@ -19,6 +20,7 @@ pub struct GetTokenRequest {
 
 /// The ACS identity of the caller.
 #[derive(Debug, Clone, Object)]
+#[oai(skip_serializing_if_is_none)]
 #[oai(rename_all = "camelCase")]
 pub struct CommunicationUser {
     /// The ACS identity, e.g. `8:acs:<resource id>_<unique id>`.
@@ -27,6 +29,7 @@ pub struct CommunicationUser {
 
 /// An ACS access token for the caller's ACS identity.
 #[derive(Debug, Clone, Object)]
+#[oai(skip_serializing_if_is_none)]
 #[oai(rename_all = "camelCase")]
 pub struct TokenResponse {
     /// The ACS access token (a JWT; treat it as opaque).
@@ -38,6 +41,7 @@ pub struct TokenResponse {
 
 /// The caller's ACS identity, as stored.
 #[derive(Debug, Clone, Object)]
+#[oai(skip_serializing_if_is_none)]
 #[oai(rename_all = "camelCase")]
 pub struct UserResponse {
     pub communication_user_id: String,
@@ -47,6 +51,7 @@ pub struct UserResponse {
 
 /// Liveness and readiness.
 #[derive(Debug, Clone, Object)]
+#[oai(skip_serializing_if_is_none)]
 pub struct HealthStatus {
     /// `ok`, or `unavailable` with the failing check in `checks`.
     pub status: String,
@@ -56,6 +61,7 @@ pub struct HealthStatus {
 
 /// Body of exchangeToken.
 #[derive(Clone, Object)]
+#[oai(skip_serializing_if_is_none)]
 #[oai(rename_all = "camelCase")]
 pub struct ExchangeTokenRequest {
     /// The Teams user's Microsoft Entra ID access token for the ACS Teams resource
@@ -73,6 +79,7 @@ impl std::fmt::Debug for ExchangeTokenRequest {
 
 /// An ACS access token for a Teams user.
 #[derive(Debug, Clone, Object)]
+#[oai(skip_serializing_if_is_none)]
 #[oai(rename_all = "camelCase")]
 pub struct ExchangeTokenResponse {
     /// The ACS access token (treat it as opaque).

@@ -64,6 +64,16 @@ impl<'a, T: ParseFromJSON> ApiExtractor<'a> for OptionalJson<T> {
             serde_json::from_slice(&data).map_err(|e| ParseRequestPayloadError {
                 reason: format!("malformed JSON: {e}"),
             })?;
+        // An explicit `null` is not "absent": the schema has no nullable fields.
+        if let Some(field) = value
+            .as_object()
+            .and_then(|o| o.iter().find(|(_, v)| v.is_null()).map(|(k, _)| k.clone()))
+        {
+            return Err(ParseRequestPayloadError {
+                reason: format!("`{field}` must not be null; leave it out instead"),
+            }
+            .into());
+        }
         let parsed = T::parse_from_json(Some(value)).map_err(|e| ParseRequestPayloadError {
             reason: e.into_message(),
         })?;

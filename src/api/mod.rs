@@ -71,6 +71,9 @@ pub fn routes(
 ) -> BoxEndpoint<'static> {
     let max_body_bytes = options.max_body_bytes;
     let api = openapi_service(state);
+    let allowed = std::sync::Arc::new(problem::AllowedMethods::from_spec(
+        &serde_json::from_str(&api.spec()).unwrap_or_default(),
+    ));
     let spec = api.spec_endpoint();
     let docs = api.swagger_ui();
     let mut route = Route::new()
@@ -82,7 +85,9 @@ pub fn routes(
     }
     let app = route
         .around(move |ep, req| body_limit(ep, req, max_body_bytes))
-        .around(problem::problem_middleware)
+        .around(move |ep, req| {
+            problem::problem_middleware(ep, req, std::sync::Arc::clone(&allowed))
+        })
         .with(Tracing)
         .map_to_response();
     if options.cors.allowed_origins.is_empty() {

@@ -313,6 +313,11 @@ impl From<&ServiceError> for ErrorInfo {
     }
 }
 
+/// Whole seconds for `Retry-After`, rounded up, at least 1.
+fn ceil_secs(d: std::time::Duration) -> u64 {
+    d.as_secs_f64().ceil().max(1.0) as u64
+}
+
 fn acs_error_info(e: &crate::acs::AcsError) -> ErrorInfo {
     use crate::acs::AcsError;
     tracing::warn!(error = %e, "ACS call failed");
@@ -323,22 +328,19 @@ fn acs_error_info(e: &crate::acs::AcsError) -> ErrorInfo {
             "ACS did not answer in time",
         )
         .retry_after(5),
-        AcsError::Api {
-            status: 429,
-            retry_after,
-            ..
-        } => ErrorInfo::new(
+        e if e.is_throttled() => ErrorInfo::new(
             StatusCode::SERVICE_UNAVAILABLE,
             "acs_throttled",
             "ACS is throttling requests",
         )
-        .retry_after(retry_after.map(|d| d.as_secs().max(1)).unwrap_or(10)),
+        .retry_after(e.retry_after().map(ceil_secs).unwrap_or(10)),
+        // Retried already (where the operation allows), or held back by the circuit breaker.
         e if e.is_retryable() => ErrorInfo::new(
-            StatusCode::BAD_GATEWAY,
+            StatusCode::SERVICE_UNAVAILABLE,
             "acs_unavailable",
-            "ACS failed to answer",
+            "ACS is unavailable",
         )
-        .retry_after(e.retry_after().map(|d| d.as_secs().max(1)).unwrap_or(5)),
+        .retry_after(e.retry_after().map(ceil_secs).unwrap_or(5)),
         _ => ErrorInfo::new(
             StatusCode::BAD_GATEWAY,
             "acs_error",
@@ -349,7 +351,48 @@ fn acs_error_info(e: &crate::acs::AcsError) -> ErrorInfo {
 
 /// Turns every error that reaches the edge — the handlers' own, and poem's (no route, bad JSON,
 /// missing credentials) — into problem+json, and tags each response with its request id.
-pub async fn problem_middleware<E: Endpoint>(next: E, mut req: Request) -> poem::Result<Response> {
+/// Which methods each path of the API serves, for the `Allow` header of `405` answers
+/// (RFC 9110 §15.5.6). Built from the generated spec.
+#[derive(Debug, Default, Clone)]
+pub struct AllowedMethods {
+    routes: Vec<(Vec<String>, String)>,
+}
+
+impl AllowedMethods {
+    pub fn from_spec(spec: &serde_json::Value) -> Self {
+        let mut routes = Vec::new();
+        if let Some(paths) = spec.get("paths").and_then(|p| p.as_object()) {
+            for (path, item) in paths {
+                let mut methods: Vec<String> = item
+                    .as_object()
+                    .map(|o| o.keys().map(|m| m.to_ascii_uppercase()).collect())
+                    .unwrap_or_default();
+                methods.sort();
+                let segments = path.split('/').map(str::to_owned).collect();
+                routes.push((segments, methods.join(", ")));
+            }
+        }
+        Self { routes }
+    }
+
+    fn allow_for(&self, path: &str) -> Option<&str> {
+        let segments: Vec<&str> = path.split('/').collect();
+        self.routes.iter().find_map(|(template, allow)| {
+            let matches = template.len() == segments.len()
+                && template.iter().zip(&segments).all(|(t, s)| {
+                    (t.starts_with('{') && t.ends_with('}') && !s.is_empty()) || t == s
+                });
+            matches.then_some(allow.as_str())
+        })
+    }
+}
+
+pub async fn problem_middleware<E: Endpoint>(
+    next: E,
+    mut req: Request,
+    allowed: std::sync::Arc<AllowedMethods>,
+) -> poem::Result<Response> {
+    let path = req.uri().path().to_owned();
     let request_id = request_id_of(&req);
     let admin = req.uri().path().starts_with("/admin");
     if let Ok(v) = HeaderValue::from_str(&request_id) {
@@ -357,7 +400,16 @@ pub async fn problem_middleware<E: Endpoint>(next: E, mut req: Request) -> poem:
     }
     let mut resp = match next.call(req).await {
         Ok(r) => r.into_response(),
-        Err(err) => error_response(&err, &request_id, admin),
+        Err(err) => {
+            let mut resp = error_response(&err, &request_id, admin);
+            if resp.status() == StatusCode::METHOD_NOT_ALLOWED
+                && let Some(allow) = allowed.allow_for(&path)
+                && let Ok(v) = HeaderValue::from_str(allow)
+            {
+                resp.headers_mut().insert(header::ALLOW, v);
+            }
+            resp
+        }
     };
     if let Ok(v) = HeaderValue::from_str(&request_id) {
         resp.headers_mut().insert(REQUEST_ID_HEADER, v);

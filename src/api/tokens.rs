@@ -51,13 +51,10 @@ impl ErrorSet for GetTokenErrors {
             429,
             "Too many requests for this tenant or user (`rate_limited`); see `Retry-After`.",
         ),
-        (
-            502,
-            "ACS refused or failed the call (`acs_error`, `acs_unavailable`).",
-        ),
+        (502, "ACS refused the call (`acs_error`)."),
         (
             503,
-            "ACS is throttling, or the identity provider or the store is unavailable; see `Retry-After`.",
+            "ACS is throttling or unavailable (`acs_throttled`, `acs_unavailable`), or the identity provider or the store is unavailable; see `Retry-After`.",
         ),
         (504, "ACS did not answer in time (`acs_timeout`)."),
     ];
@@ -132,10 +129,10 @@ impl ErrorSet for ExchangeTokenErrors {
             429,
             "Too many requests for this tenant or user (`rate_limited`); see `Retry-After`.",
         ),
-        (502, "ACS failed the call."),
+        (502, "ACS refused the call (`acs_error`)."),
         (
             503,
-            "ACS is throttling, or the identity provider is unavailable; see `Retry-After`.",
+            "ACS is throttling or unavailable, or the identity provider is unavailable; see `Retry-After`.",
         ),
         (504, "ACS did not answer in time."),
     ];

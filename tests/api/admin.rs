@@ -163,12 +163,24 @@ async fn invalid_tenants_are_refused_with_the_field_named() {
 
     let mut body = oidc_body("globex", &app);
     body["tokens"]["lifetime_minutes"] = json!(5);
+    // The schema's bounds catch it before the settings' own check; either way the field is named.
+    let problem = assert_problem(create(&app, body).await, 400, "invalid_body").await;
+    assert!(
+        problem["detail"]
+            .as_str()
+            .unwrap()
+            .contains("lifetime_minutes"),
+        "{problem}"
+    );
+
+    let mut body = oidc_body("globex", &app);
+    body["tokens"]["scopes"] = json!(["chat", "video"]);
     let problem = assert_problem(create(&app, body).await, 400, "invalid_tenant").await;
     assert!(
         problem["detail"]
             .as_str()
             .unwrap()
-            .contains("tokens.lifetime_minutes"),
+            .contains("tokens.scopes"),
         "{problem}"
     );
 

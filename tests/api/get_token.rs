@@ -144,7 +144,7 @@ async fn oversized_body_is_a_413_problem() {
         .post(app.url("/tenants/acme/getToken"))
         .bearer_auth(app.idp.token("alice"))
         .header("content-type", "application/json")
-        .body(format!("{{\"scopes\":[\"{}\"]}}", "a".repeat(100_000)))
+        .body(format!("{{\"scopes\":[\"{}\"]}}", "a".repeat(200_000)))
         .send()
         .await
         .unwrap();
@@ -284,12 +284,12 @@ async fn a_mapping_whose_identity_vanished_from_acs_is_replaced() {
 }
 
 #[tokio::test]
-async fn acs_outage_on_first_call_is_a_502_problem_and_leaves_nothing_behind() {
+async fn acs_outage_on_first_call_is_a_503_problem_and_leaves_nothing_behind() {
     let app = spawn_app().await;
     app.flaky.set_failing(true);
     let resp = app.get_token(&app.idp.token("alice")).await;
     let retry_after = resp.headers().get("retry-after").cloned();
-    assert_problem(resp, 502, "acs_unavailable").await;
+    assert_problem(resp, 503, "acs_unavailable").await;
     assert!(retry_after.is_some(), "Retry-After on upstream failure");
     assert!(app.mappings().await.is_empty());
     assert_eq!(app.emulator.emulator().live_identity_count(), 0);

@@ -27,7 +27,10 @@ async fn a_user_past_the_rate_limit_gets_429_with_retry_after_and_others_are_not
     assert!((1..=60).contains(&retry_after));
     assert_problem(refused, 429, "rate_limited").await;
     // Another user of the same tenant is served.
-    assert_eq!(app.get_token(&app.idp.token("bob")).await.status().as_u16(), 201);
+    assert_eq!(
+        app.get_token(&app.idp.token("bob")).await.status().as_u16(),
+        201
+    );
 }
 
 #[tokio::test]
@@ -42,7 +45,10 @@ async fn a_tenant_past_its_rate_limit_gets_429() {
         statuses.push(app.get_token(&app.idp.token(user)).await.status().as_u16());
     }
     assert!(statuses.contains(&429), "{statuses:?}");
-    assert!(statuses.iter().filter(|s| **s == 201).count() >= 2, "{statuses:?}");
+    assert!(
+        statuses.iter().filter(|s| **s == 201).count() >= 2,
+        "{statuses:?}"
+    );
 }
 
 #[tokio::test]
@@ -56,13 +62,19 @@ async fn cors_allows_configured_origins_only() {
         .request(reqwest::Method::OPTIONS, app.url("/tenants/acme/getToken"))
         .header("origin", "https://app.example.com")
         .header("access-control-request-method", "POST")
-        .header("access-control-request-headers", "authorization,content-type")
+        .header(
+            "access-control-request-headers",
+            "authorization,content-type",
+        )
         .send()
         .await
         .unwrap();
     assert!(preflight.status().is_success(), "{}", preflight.status());
     assert_eq!(
-        preflight.headers().get("access-control-allow-origin").unwrap(),
+        preflight
+            .headers()
+            .get("access-control-allow-origin")
+            .unwrap(),
         "https://app.example.com"
     );
 
@@ -75,7 +87,10 @@ async fn cors_allows_configured_origins_only() {
         .await
         .unwrap();
     assert_eq!(resp.status().as_u16(), 201);
-    assert_eq!(resp.headers().get("access-control-allow-origin").unwrap(), "https://app.example.com");
+    assert_eq!(
+        resp.headers().get("access-control-allow-origin").unwrap(),
+        "https://app.example.com"
+    );
 
     let evil = app
         .client

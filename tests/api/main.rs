@@ -17,4 +17,5 @@ mod identity_providers;
 mod isolation;
 mod limits;
 mod oidc_interop;
+mod shutdown;
 mod spec;

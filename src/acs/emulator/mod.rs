@@ -6,8 +6,8 @@
 //! signature over the path and query exactly as received, or, with `Authorization: Bearer`, a
 //! Microsoft Entra ID token verified against [`EmulatorConfig::entra`] (see [`entra`]; refused
 //! when no trust is configured), then `api-version` (`400`), route (`404`/`405`), then the
-//! operation. Error bodies are `CommunicationErrorResponse` (`{"error":{"code","message"}}`);
-//! the codes are:
+//! injected faults of the operation, if any (see [`faults`]), then the operation. Error bodies
+//! are `CommunicationErrorResponse` (`{"error":{"code","message"}}`); the codes are:
 //!
 //! | status | code | when |
 //! |---|---|---|
@@ -28,6 +28,21 @@
 //! | 404 | `NotFound` | unknown route |
 //! | 405 | `MethodNotAllowed` | known route, wrong method |
 //! | 413 | `RequestBodyTooLarge` | body over 64 KiB |
+//! | 408, 429, 500, 502, 503, 504 | `RequestTimeout`, `TooManyRequests`, `InternalServerError`, `BadGateway`, `ServiceUnavailable`, `GatewayTimeout` | an injected fault ([`Fault::Status`]: not processed; [`Fault::DropAfterProcessing`]: processed, answer lost); `Retry-After` when the fault sets it |
+//! | other 4xx/5xx | `InjectedFault` | an injected fault with another status |
+//!
+//! Control API (fault injection for tests of the client's resilience), signed like every other
+//! request (HMAC or a trusted bearer token; no `api-version`), not counted as calls:
+//!
+//! | method and path | effect |
+//! |---|---|
+//! | `PUT /_emulator/faults` | replace the faults in force with the [`FaultPlan`] in the body (`400 InvalidRequestBody` when invalid); answers like `GET` |
+//! | `GET /_emulator/faults` | `200 {"faults":[…],"calls":{"create":N,"issue":N,"revoke":N,"delete":N,"exchange":N}}` |
+//! | `DELETE /_emulator/faults` | `204`: no more faults |
+//! | `GET /_emulator/calls`, `DELETE /_emulator/calls` | the same view; `204`: call counts reset to 0 |
+//!
+//! From Rust: [`Emulator::inject`], [`Emulator::set_faults`], [`Emulator::clear_faults`],
+//! [`Emulator::call_count`].
 //!
 //! The Teams exchange does not verify the Teams user's Entra ID token (the emulator does not
 //! know the real Entra ID keys): it decodes the payload unverified and checks `aud`, `scp`,
@@ -35,10 +50,11 @@
 //! verified, against the configured [`EmulatorEntraTrust`].
 
 pub mod entra;
+pub mod faults;
 mod server;
 mod teams;
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;
 pub mod tls;
 pub mod tokens;
 
@@ -60,9 +76,11 @@ use sha2::{Digest, Sha256};
 use super::client::AcsScope;
 use super::connection_string::decode_key;
 use super::error::AcsError;
+use super::resilience::Operation;
 use super::signing::{self, ReceivedRequest, VerifyError};
 
 pub use entra::EmulatorEntraTrust;
+pub use faults::{Fault, FaultPlan, FaultRule};
 pub use server::RunningEmulator;
 pub use tokens::TokenSigningKey;
 
@@ -175,6 +193,7 @@ struct Inner {
     signing_key: TokenSigningKey,
     entra: Option<EmulatorEntraTrust>,
     state: Mutex<State>,
+    faults: Mutex<faults::Faults>,
 }
 
 #[derive(Default)]
@@ -202,8 +221,10 @@ struct ApiFailure {
     status: StatusCode,
     code: &'static str,
     message: String,
-    /// For `405`: the method the route accepts.
-    allow: Option<Method>,
+    /// For `405`: the methods the route accepts.
+    allow: Option<&'static str>,
+    /// `Retry-After` (seconds), for injected faults.
+    retry_after: Option<u64>,
 }
 
 impl ApiFailure {
@@ -213,6 +234,7 @@ impl ApiFailure {
             code,
             message: message.into(),
             allow: None,
+            retry_after: None,
         }
     }
     fn bad_request(code: &'static str, message: impl Into<String>) -> Self {
@@ -220,6 +242,22 @@ impl ApiFailure {
     }
     fn unauthorized(code: &'static str, message: impl Into<String>) -> Self {
         Self::new(StatusCode::UNAUTHORIZED, code, message)
+    }
+    /// The answer of an injected fault.
+    fn injected(status: u16, retry_after: Option<u64>, what: &str) -> Self {
+        let status = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+        let code = match status.as_u16() {
+            408 => "RequestTimeout",
+            429 => "TooManyRequests",
+            500 => "InternalServerError",
+            502 => "BadGateway",
+            503 => "ServiceUnavailable",
+            504 => "GatewayTimeout",
+            _ => "InjectedFault",
+        };
+        let mut failure = Self::new(status, code, format!("Injected fault: {what}."));
+        failure.retry_after = retry_after;
+        failure
     }
     fn identity_not_found(id: &str) -> Self {
         Self::new(
@@ -260,6 +298,21 @@ enum Route {
     Exchange,
 }
 
+impl Route {
+    fn operation(&self) -> Operation {
+        match self {
+            Route::Create => Operation::Create,
+            Route::Identity(_) => Operation::Delete,
+            Route::Issue(_) => Operation::Issue,
+            Route::Revoke(_) => Operation::Revoke,
+            Route::Exchange => Operation::Exchange,
+        }
+    }
+}
+
+/// The path prefix of the emulator's own control API (fault injection).
+pub const CONTROL_PREFIX: &str = "/_emulator/";
+
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
 struct CreateBody {
@@ -276,6 +329,12 @@ struct IssueBody {
 
 fn lock(state: &Mutex<State>) -> MutexGuard<'_, State> {
     state
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+fn lock_faults(faults: &Mutex<faults::Faults>) -> MutexGuard<'_, faults::Faults> {
+    faults
         .lock()
         .unwrap_or_else(|poisoned| poisoned.into_inner())
 }
@@ -311,8 +370,52 @@ impl Emulator {
                 signing_key,
                 entra: config.entra,
                 state: Mutex::new(State::default()),
+                faults: Mutex::new(faults::Faults::default()),
             }),
         })
+    }
+
+    /// Add a fault for `operation` (after those already in force; see [`faults`] for how
+    /// they combine). An invalid fault (a status outside 400–599, `times` of 0) is ignored
+    /// with a warning; [`Emulator::try_inject`] reports it.
+    pub fn inject(&self, operation: Operation, fault: Fault) {
+        if let Err(e) = self.try_inject(operation, fault) {
+            tracing::warn!(error = %e, "ACS emulator: invalid fault ignored");
+        }
+    }
+
+    /// Like [`Emulator::inject`], failing on an invalid fault.
+    pub fn try_inject(&self, operation: Operation, fault: Fault) -> Result<(), EmulatorError> {
+        lock_faults(&self.inner.faults)
+            .add(FaultRule { operation, fault })
+            .map_err(EmulatorError::Config)
+    }
+
+    /// Replace the faults in force with `plan`.
+    pub fn set_faults(&self, plan: FaultPlan) -> Result<(), EmulatorError> {
+        lock_faults(&self.inner.faults)
+            .set(plan)
+            .map_err(EmulatorError::Config)
+    }
+
+    /// The faults in force (with the `times` they have left).
+    pub fn faults(&self) -> FaultPlan {
+        lock_faults(&self.inner.faults).plan()
+    }
+
+    /// Remove every fault.
+    pub fn clear_faults(&self) {
+        lock_faults(&self.inner.faults).clear();
+    }
+
+    /// How many authenticated requests of `operation` arrived (faulted ones included), since
+    /// the start or [`Emulator::reset_call_counts`].
+    pub fn call_count(&self, operation: Operation) -> u64 {
+        lock_faults(&self.inner.faults).calls(operation)
+    }
+
+    pub fn reset_call_counts(&self) {
+        lock_faults(&self.inner.faults).reset_calls();
     }
 
     /// The HTTP API, to be served (or mounted) by the caller.
@@ -421,10 +524,13 @@ impl Emulator {
                     f.status,
                     &json!({"error": {"code": f.code, "message": f.message}}),
                 );
-                if let Some(allow) = f.allow
-                    && let Ok(value) = HeaderValue::from_str(allow.as_str())
-                {
-                    resp.headers_mut().insert(header::ALLOW, value);
+                if let Some(allow) = f.allow {
+                    resp.headers_mut()
+                        .insert(header::ALLOW, HeaderValue::from_static(allow));
+                }
+                if let Some(seconds) = f.retry_after {
+                    resp.headers_mut()
+                        .insert(header::RETRY_AFTER, HeaderValue::from(seconds));
                 }
                 resp
             }
@@ -466,15 +572,106 @@ impl Emulator {
         self.authenticate(req, &body)?;
 
         let uri = req.original_uri();
+        if uri.path().starts_with(CONTROL_PREFIX) {
+            return self.control(req.method(), uri.path(), &body);
+        }
         check_api_version(uri.query())?;
         let route = route(req.method(), uri.path())?;
+        let operation = route.operation();
+        let applied = lock_faults(&self.inner.faults).apply(operation);
+        if !applied.latency.is_zero() {
+            tokio::time::sleep(applied.latency).await;
+        }
+        match applied.action {
+            Some(faults::Action::Fail {
+                status,
+                retry_after,
+            }) => Err(ApiFailure::injected(
+                status,
+                retry_after,
+                &format!("{operation} rejected with {status}"),
+            )),
+            Some(faults::Action::DropAfter { status, delay }) => {
+                let processed = self.dispatch(route, &body);
+                tracing::debug!(
+                    %operation,
+                    processed = processed.is_ok(),
+                    "ACS emulator: processed, now dropping the answer"
+                );
+                if !delay.is_zero() {
+                    tokio::time::sleep(delay).await;
+                }
+                Err(ApiFailure::injected(
+                    status,
+                    None,
+                    &format!("{operation} processed, answer replaced with {status}"),
+                ))
+            }
+            None => self.dispatch(route, &body),
+        }
+    }
+
+    fn dispatch(&self, route: Route, body: &[u8]) -> Result<Success, ApiFailure> {
         let now = Utc::now();
         match route {
-            Route::Create => self.create(&body, now),
-            Route::Issue(id) => self.issue(&id, &body, now),
+            Route::Create => self.create(body, now),
+            Route::Issue(id) => self.issue(&id, body, now),
             Route::Revoke(id) => self.revoke(&id, now),
             Route::Identity(id) => self.delete(&id, now),
-            Route::Exchange => self.exchange(&body, now),
+            Route::Exchange => self.exchange(body, now),
+        }
+    }
+
+    /// The control API: `GET`/`PUT`/`DELETE /_emulator/faults`, `GET`/`DELETE /_emulator/calls`.
+    fn control(&self, method: &Method, path: &str, body: &[u8]) -> Result<Success, ApiFailure> {
+        let not_allowed = |allow: &'static str| {
+            let mut failure = ApiFailure::new(
+                StatusCode::METHOD_NOT_ALLOWED,
+                "MethodNotAllowed",
+                format!("Method {method} is not allowed here; use {allow}."),
+            );
+            failure.allow = Some(allow);
+            failure
+        };
+        let state = |emulator: &Emulator| {
+            let faults = lock_faults(&emulator.inner.faults);
+            let calls: serde_json::Map<String, serde_json::Value> = Operation::ALL
+                .iter()
+                .map(|op| (op.as_str().to_owned(), json!(faults.calls(*op))))
+                .collect();
+            json!({"faults": faults.plan().faults, "calls": calls})
+        };
+        match path.trim_end_matches('/') {
+            "/_emulator/faults" => match *method {
+                Method::GET => Ok(Success::Json(StatusCode::OK, state(self))),
+                Method::PUT => {
+                    let plan: FaultPlan = parse_json(body, false)?;
+                    self.set_faults(plan).map_err(|e| {
+                        ApiFailure::bad_request("InvalidRequestBody", e.to_string())
+                    })?;
+                    tracing::info!("ACS emulator: fault plan replaced");
+                    Ok(Success::Json(StatusCode::OK, state(self)))
+                }
+                Method::DELETE => {
+                    self.clear_faults();
+                    tracing::info!("ACS emulator: faults cleared");
+                    Ok(Success::NoContent)
+                }
+                _ => Err(not_allowed("GET, PUT, DELETE")),
+            },
+            "/_emulator/calls" => match *method {
+                Method::GET => Ok(Success::Json(StatusCode::OK, state(self))),
+                Method::DELETE => {
+                    self.reset_call_counts();
+                    Ok(Success::NoContent)
+                }
+                _ => Err(not_allowed("GET, DELETE")),
+            },
+            _ => Err(ApiFailure::new(
+                StatusCode::NOT_FOUND,
+                "NotFound",
+                format!("No operation at '{path}'."),
+            )),
         }
     }
 
@@ -741,7 +938,7 @@ fn route(method: &Method, raw_path: &str) -> Result<Route, ApiFailure> {
         segments.pop();
     }
     let segs: Vec<&str> = segments.iter().map(String::as_str).collect();
-    let (route, allowed) = match segs.as_slice() {
+    let (route, allowed): (Route, Method) = match segs.as_slice() {
         ["identities"] => (Route::Create, Method::POST),
         ["identities", id] if !id.is_empty() => (Route::Identity((*id).to_owned()), Method::DELETE),
         ["identities", id, ":issueAccessToken"] if !id.is_empty() => {
@@ -761,7 +958,10 @@ fn route(method: &Method, raw_path: &str) -> Result<Route, ApiFailure> {
             "MethodNotAllowed",
             format!("Method {method} is not allowed here; use {allowed}."),
         );
-        failure.allow = Some(allowed);
+        failure.allow = Some(match allowed {
+            Method::DELETE => "DELETE",
+            _ => "POST",
+        });
         Err(failure)
     }
 }

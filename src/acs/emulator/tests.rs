@@ -16,46 +16,46 @@ use crate::acs::client::encode_id;
 use crate::acs::{AcsClient, ConnectionString, install_crypto_provider};
 
 /// RSA keygen is slow: one key for all tests (test-only state).
-fn signing_key() -> TokenSigningKey {
+pub(crate) fn signing_key() -> TokenSigningKey {
     static KEY: OnceLock<TokenSigningKey> = OnceLock::new();
     KEY.get_or_init(|| TokenSigningKey::generate().unwrap())
         .clone()
 }
 
-fn config() -> EmulatorConfig {
+pub(crate) fn config() -> EmulatorConfig {
     let mut c = EmulatorConfig::with_random_key();
     c.signing_key = Some(signing_key());
     c
 }
 
-fn loopback() -> SocketAddr {
+pub(crate) fn loopback() -> SocketAddr {
     "127.0.0.1:0".parse().unwrap()
 }
 
-async fn start() -> RunningEmulator {
+pub(crate) async fn start() -> RunningEmulator {
     install_crypto_provider();
     RunningEmulator::start(config(), loopback(), None)
         .await
         .unwrap()
 }
 
-fn client_for(conn: &str) -> AcsClient {
+pub(crate) fn client_for(conn: &str) -> AcsClient {
     let conn = ConnectionString::parse(conn).unwrap();
     AcsClient::new(reqwest::Client::new(), &conn, Duration::from_secs(10))
 }
 
-fn scopes(s: &[&str]) -> Vec<String> {
+pub(crate) fn scopes(s: &[&str]) -> Vec<String> {
     s.iter().map(|s| (*s).to_owned()).collect()
 }
 
-fn key_of(emu: &RunningEmulator) -> Vec<u8> {
+pub(crate) fn key_of(emu: &RunningEmulator) -> Vec<u8> {
     STANDARD
         .decode(emu.emulator().access_key().expose_secret())
         .unwrap()
 }
 
 /// A hand-made request: `signed_path`/`signed_body` default to what is sent.
-struct Raw<'a> {
+pub(crate) struct Raw<'a> {
     method: &'a str,
     path_and_query: &'a str,
     body: &'a [u8],
@@ -67,7 +67,7 @@ struct Raw<'a> {
 }
 
 impl<'a> Raw<'a> {
-    fn new(method: &'a str, path_and_query: &'a str, body: &'a [u8]) -> Self {
+    pub(crate) fn new(method: &'a str, path_and_query: &'a str, body: &'a [u8]) -> Self {
         Self {
             method,
             path_and_query,
@@ -80,7 +80,10 @@ impl<'a> Raw<'a> {
         }
     }
 
-    async fn send(self, emu: &RunningEmulator) -> (StatusCode, reqwest::header::HeaderMap, Value) {
+    pub(crate) async fn send(
+        self,
+        emu: &RunningEmulator,
+    ) -> (StatusCode, reqwest::header::HeaderMap, Value) {
         let host = emu.http_addr.to_string();
         let key = self.key.clone().unwrap_or_else(|| key_of(emu));
         let date = signing::format_date(self.date);
@@ -116,11 +119,11 @@ impl<'a> Raw<'a> {
     }
 }
 
-fn code(body: &Value) -> &str {
+pub(crate) fn code(body: &Value) -> &str {
     body["error"]["code"].as_str().unwrap_or("<no code>")
 }
 
-fn api_code(e: &AcsError) -> (u16, &str) {
+pub(crate) fn api_code(e: &AcsError) -> (u16, &str) {
     match e {
         AcsError::Api { status, code, .. } => (*status, code.as_str()),
         other => panic!("expected an API error, got {other:?}"),
@@ -763,4 +766,129 @@ fn tokens_of_another_emulator_do_not_verify() {
     // Same signing key in tests, but another resource id.
     assert!(b.verify_access_token(token).is_none());
     assert!(a.verify_access_token("garbage").is_none());
+}
+
+#[tokio::test]
+async fn fault_api_over_http_needs_the_signature_and_drives_the_faults() {
+    let emu = start().await;
+    let plan = br#"{"faults":[{"operation":"create","kind":"status","status":429,"retry_after":7,"times":1}]}"#;
+
+    // Not signed, or signed with another key: refused, nothing changes.
+    let url = format!("http://{}/_emulator/faults", emu.http_addr);
+    let resp = reqwest::Client::new()
+        .put(&url)
+        .body(plan.to_vec())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::UNAUTHORIZED);
+    let mut raw = Raw::new("PUT", "/_emulator/faults", plan);
+    raw.key = Some(b"not the key".to_vec());
+    let (status, _, body) = raw.send(&emu).await;
+    assert_eq!(
+        (status, code(&body)),
+        (StatusCode::UNAUTHORIZED, "AuthenticationFailed")
+    );
+    assert!(emu.emulator().faults().faults.is_empty());
+
+    // Signed: the plan is in force and shown back.
+    let (status, _, body) = Raw::new("PUT", "/_emulator/faults", plan).send(&emu).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["faults"][0]["status"], 429);
+    assert_eq!(body["calls"]["create"], 0);
+
+    // The faulted create answers 429 + Retry-After with an error body and creates nothing.
+    let (status, headers, body) = Raw::new("POST", &format!("/identities?{V}"), b"{}")
+        .send(&emu)
+        .await;
+    assert_eq!(status, StatusCode::TOO_MANY_REQUESTS);
+    assert_eq!(code(&body), "TooManyRequests");
+    assert!(body["error"]["message"].is_string());
+    assert_eq!(headers["retry-after"], "7");
+    assert_eq!(emu.emulator().live_identity_count(), 0);
+    // Used up: the next one works.
+    let (status, _, _) = Raw::new("POST", &format!("/identities?{V}"), b"{}")
+        .send(&emu)
+        .await;
+    assert_eq!(status, StatusCode::CREATED);
+    assert_eq!(emu.emulator().call_count(Operation::Create), 2);
+
+    let (status, _, body) = Raw::new("GET", "/_emulator/faults", b"").send(&emu).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(body["faults"], json!([]));
+    assert_eq!(body["calls"]["create"], 2);
+
+    // A bad plan is a 400 and changes nothing; DELETE clears; calls can be reset.
+    let bad = br#"{"faults":[{"operation":"create","kind":"status","status":99}]}"#;
+    let (status, _, body) = Raw::new("PUT", "/_emulator/faults", bad).send(&emu).await;
+    assert_eq!(
+        (status, code(&body)),
+        (StatusCode::BAD_REQUEST, "InvalidRequestBody")
+    );
+    emu.emulator()
+        .inject(Operation::Delete, Fault::Latency(Duration::from_millis(1)));
+    let (status, _, _) = Raw::new("DELETE", "/_emulator/faults", b"")
+        .send(&emu)
+        .await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    assert!(emu.emulator().faults().faults.is_empty());
+    let (status, _, _) = Raw::new("DELETE", "/_emulator/calls", b"").send(&emu).await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    assert_eq!(emu.emulator().call_count(Operation::Create), 0);
+    let (status, headers, _) = Raw::new("POST", "/_emulator/faults", b"").send(&emu).await;
+    assert_eq!(status, StatusCode::METHOD_NOT_ALLOWED);
+    assert_eq!(headers["allow"], "GET, PUT, DELETE");
+}
+
+#[tokio::test]
+async fn injected_errors_and_drops_behave_like_the_service() {
+    let emu = start().await;
+    let e = emu.emulator();
+    let client =
+        client_for(&emu.connection_string()).with_retry_policy(crate::acs::RetryPolicy::none());
+
+    // 503 on create: rejected before processing.
+    e.inject(Operation::Create, Fault::status(503, 1));
+    let err = client.create_identity(None).await.unwrap_err();
+    assert_eq!(api_code(&err), (503, "ServiceUnavailable"));
+    assert_eq!(e.live_identity_count(), 0);
+
+    // "Processed, answer lost": the identity exists although the client got a 500.
+    e.inject(
+        Operation::Create,
+        Fault::DropAfterProcessing {
+            status: 500,
+            delay: Duration::ZERO,
+            times: Some(1),
+        },
+    );
+    let err = client.create_identity(None).await.unwrap_err();
+    assert_eq!(api_code(&err), (500, "InternalServerError"));
+    assert_eq!(e.live_identity_count(), 1);
+
+    // Faults are per operation.
+    e.inject(Operation::Issue, Fault::status(502, 1));
+    let id = client.create_identity(None).await.unwrap().id;
+    let err = client
+        .issue_access_token(&id, &scopes(&["chat"]), 60)
+        .await
+        .unwrap_err();
+    assert_eq!(api_code(&err), (502, "BadGateway"));
+    client
+        .issue_access_token(&id, &scopes(&["chat"]), 60)
+        .await
+        .unwrap();
+    assert_eq!(e.call_count(Operation::Create), 3);
+    assert_eq!(e.call_count(Operation::Issue), 2);
+    assert_eq!(e.call_count(Operation::Delete), 0);
+
+    assert!(
+        e.try_inject(Operation::Create, Fault::status(200, 1))
+            .is_err()
+    );
+    assert!(
+        e.try_inject(Operation::Create, Fault::status(500, 0))
+            .is_err()
+    );
+    assert!(e.faults().faults.is_empty());
 }
