@@ -1,6 +1,6 @@
 use sea_orm_migration::{prelude::*, schema::*};
 
-use crate::portable::{create_table, utc_time};
+use crate::portable::{create_index, create_table, utc_time};
 
 /// `identity_mappings`: one row per (tenant, issuer key, subject) → ACS identity.
 /// The unique index is what makes concurrent first calls race-safe across replicas.
@@ -26,27 +26,29 @@ impl MigrationTrait for Migration {
                 .to_owned(),
         )
         .await?;
-        manager
-            .create_index(
-                Index::create()
-                    .name("ux_identity_mappings_subject")
-                    .table(IdentityMappings::Table)
-                    .col(IdentityMappings::TenantId)
-                    .col(IdentityMappings::IssuerKey)
-                    .col(IdentityMappings::Subject)
-                    .unique()
-                    .to_owned(),
-            )
-            .await?;
-        manager
-            .create_index(
-                Index::create()
-                    .name("ix_identity_mappings_acs_user")
-                    .table(IdentityMappings::Table)
-                    .col(IdentityMappings::AcsUserId)
-                    .to_owned(),
-            )
-            .await
+        create_index(
+            manager,
+            "identity_mappings",
+            Index::create()
+                .name("ux_identity_mappings_subject")
+                .table(IdentityMappings::Table)
+                .col(IdentityMappings::TenantId)
+                .col(IdentityMappings::IssuerKey)
+                .col(IdentityMappings::Subject)
+                .unique()
+                .to_owned(),
+        )
+        .await?;
+        create_index(
+            manager,
+            "identity_mappings",
+            Index::create()
+                .name("ix_identity_mappings_acs_user")
+                .table(IdentityMappings::Table)
+                .col(IdentityMappings::AcsUserId)
+                .to_owned(),
+        )
+        .await
     }
 
     async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {

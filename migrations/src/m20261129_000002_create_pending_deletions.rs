@@ -1,6 +1,6 @@
 use sea_orm_migration::{prelude::*, schema::*};
 
-use crate::portable::{create_table, utc_time};
+use crate::portable::{create_index, create_table, utc_time};
 
 /// `pending_deletions`: ACS identities whose deletion was promised but not yet confirmed by ACS.
 /// A row is written in the same transaction that removes the mapping, and removed only once ACS
@@ -28,15 +28,16 @@ impl MigrationTrait for Migration {
                 .to_owned(),
         )
         .await?;
-        manager
-            .create_index(
-                Index::create()
-                    .name("ix_pending_deletions_next_attempt")
-                    .table(PendingDeletions::Table)
-                    .col(PendingDeletions::NextAttemptAt)
-                    .to_owned(),
-            )
-            .await
+        create_index(
+            manager,
+            "pending_deletions",
+            Index::create()
+                .name("ix_pending_deletions_next_attempt")
+                .table(PendingDeletions::Table)
+                .col(PendingDeletions::NextAttemptAt)
+                .to_owned(),
+        )
+        .await
     }
 
     async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {

@@ -43,7 +43,7 @@ impl MigrationTrait for Migration {
             // transactional) does not fail here.
             .on_conflict(
                 OnConflict::column(TenantRegistry::Id)
-                    .do_nothing()
+                    .do_nothing_on([TenantRegistry::Id])
                     .to_owned(),
             )
             .to_owned();

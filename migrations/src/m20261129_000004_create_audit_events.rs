@@ -1,6 +1,6 @@
 use sea_orm_migration::{prelude::*, schema::*};
 
-use crate::portable::{create_table, utc_time};
+use crate::portable::{create_index, create_table, utc_time};
 
 /// `audit_events`: security events (identity created or deleted, tokens issued per interval,
 /// tenant created / changed / deleted, admin key used) with actor, tenant, time and request id.
@@ -26,25 +26,27 @@ impl MigrationTrait for Migration {
                 .to_owned(),
         )
         .await?;
-        manager
-            .create_index(
-                Index::create()
-                    .name("ix_audit_events_tenant_at")
-                    .table(AuditEvents::Table)
-                    .col(AuditEvents::TenantId)
-                    .col(AuditEvents::At)
-                    .to_owned(),
-            )
-            .await?;
-        manager
-            .create_index(
-                Index::create()
-                    .name("ix_audit_events_at")
-                    .table(AuditEvents::Table)
-                    .col(AuditEvents::At)
-                    .to_owned(),
-            )
-            .await
+        create_index(
+            manager,
+            "audit_events",
+            Index::create()
+                .name("ix_audit_events_tenant_at")
+                .table(AuditEvents::Table)
+                .col(AuditEvents::TenantId)
+                .col(AuditEvents::At)
+                .to_owned(),
+        )
+        .await?;
+        create_index(
+            manager,
+            "audit_events",
+            Index::create()
+                .name("ix_audit_events_at")
+                .table(AuditEvents::Table)
+                .col(AuditEvents::At)
+                .to_owned(),
+        )
+        .await
     }
 
     async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {

@@ -71,3 +71,19 @@ async fn binary_collation(manager: &SchemaManager<'_>) -> Result<&'static str, D
         .find(|c| available.iter().any(|a| a.eq_ignore_ascii_case(c)))
         .unwrap_or("utf8mb4_bin"))
 }
+
+/// Creates the index unless one of that name exists on `table` (MySQL has no `CREATE INDEX IF
+/// NOT EXISTS`): a re-run after a half-applied step (MySQL DDL is not transactional) or an
+/// index built by hand beforehand (`CREATE INDEX CONCURRENTLY`) is no error.
+pub(crate) async fn create_index(
+    manager: &SchemaManager<'_>,
+    table: &str,
+    index: IndexCreateStatement,
+) -> Result<(), DbErr> {
+    if let Some(name) = index.get_index_spec().get_name()
+        && manager.has_index(table, name).await?
+    {
+        return Ok(());
+    }
+    manager.create_index(index).await
+}

@@ -95,11 +95,22 @@ pub async fn authenticate(
             "The tenant is disabled",
         ));
     }
-    tenant
+    let who = tenant
         .provider
         .verify(&auth.0.token)
         .await
-        .map_err(|e| ErrorInfo::from(&e))
+        .map_err(|e| ErrorInfo::from(&e))?;
+    // The store keys users by these; longer ones are refused here, not by the database.
+    if who.subject.chars().count() > 255 || who.issuer_key.chars().count() > 255 {
+        return Err(ErrorInfo::new(
+            StatusCode::UNAUTHORIZED,
+            "token_invalid_claim",
+            "The bearer token is not valid",
+        )
+        .detail("claim invalid: the subject (or issuer) is longer than 255 characters")
+        .bearer("invalid_token"));
+    }
+    Ok(who)
 }
 
 /// The `iss` claim read WITHOUT verification — only to route a bare-path request to the tenant

@@ -10,8 +10,8 @@ use sea_orm::{
 
 use super::entities::{acs_resource, audit_event, identity_mapping, tenant, tenant_registry};
 use super::{
-    DeletionReason, Mapping, NAME_LEN, Store, StoreError, TENANT_ID_LEN, check_len, db_time,
-    insert_pending, is_unique_violation,
+    DeletionReason, Mapping, NAME_LEN, Store, StoreError, TENANT_ID_LEN, check_len, db_time, exec,
+    insert_pending, is_unique_violation, statement,
 };
 
 pub use audit_event::Model as AuditEvent;
@@ -101,10 +101,7 @@ impl Store {
             created_at: Set(now),
             updated_at: Set(now),
         };
-        match tenant::Entity::insert(model)
-            .exec_without_returning(&txn)
-            .await
-        {
+        match exec(&txn, &tenant::Entity::insert(model)).await {
             Ok(_) => {}
             Err(e) => {
                 txn.rollback().await?;
@@ -134,15 +131,13 @@ impl Store {
         let txn = self.begin_write().await?;
         // On MySQL the affected-row count is the matched-row count (sqlx sets
         // CLIENT_FOUND_ROWS), so an update that changes nothing is not mistaken for NotFound.
-        let updated = tenant::Entity::update_many()
+        let update = tenant::Entity::update_many()
             .col_expr(tenant::Column::DisplayName, Expr::value(row.display_name))
             .col_expr(tenant::Column::Enabled, Expr::value(row.enabled))
             .col_expr(tenant::Column::Config, Expr::value(row.config))
             .col_expr(tenant::Column::UpdatedAt, Expr::value(db_time(now)))
-            .filter(tenant::Column::Id.eq(&row.id))
-            .exec(&txn)
-            .await?;
-        if updated.rows_affected == 0 {
+            .filter(tenant::Column::Id.eq(&row.id));
+        if exec(&txn, &update).await?.rows_affected() == 0 {
             txn.rollback().await?;
             return Err(StoreError::NotFound);
         }
@@ -273,8 +268,9 @@ impl Store {
         if let Some(before) = filter.before_id {
             q = q.filter(audit_event::Column::Id.lt(before));
         }
-        Ok(q.order_by_desc(audit_event::Column::Id)
-            .limit(limit)
+        let q = q.order_by_desc(audit_event::Column::Id).limit(limit);
+        Ok(audit_event::Entity::find()
+            .from_raw_sql(statement(&self.db, &q))
             .all(&self.db)
             .await?)
     }
@@ -292,14 +288,12 @@ impl Store {
         let now = db_time(now);
         // Two rounds: a concurrent upsert may insert the row between our update and insert.
         for _ in 0..2 {
-            let updated = acs_resource::Entity::update_many()
+            let update = acs_resource::Entity::update_many()
                 .col_expr(acs_resource::Column::Config, Expr::value(config))
                 .col_expr(acs_resource::Column::UpdatedAt, Expr::value(now))
                 .filter(acs_resource::Column::Name.eq(name))
-                .filter(acs_resource::Column::Config.ne(config))
-                .exec(&self.db)
-                .await?;
-            if updated.rows_affected > 0 {
+                .filter(acs_resource::Column::Config.ne(config));
+            if exec(&self.db, &update).await?.rows_affected() > 0 {
                 return Ok(());
             }
             if acs_resource::Entity::find_by_id(name.to_owned())
@@ -315,10 +309,7 @@ impl Store {
                 created_at: Set(now),
                 updated_at: Set(now),
             };
-            match acs_resource::Entity::insert(model)
-                .exec_without_returning(&self.db)
-                .await
-            {
+            match exec(&self.db, &acs_resource::Entity::insert(model)).await {
                 Ok(_) => return Ok(()),
                 Err(e) if is_unique_violation(&e) => continue,
                 Err(e) => return Err(e.into()),
@@ -351,8 +342,6 @@ pub(super) async fn record_audit<C: ConnectionTrait>(
         detail: Set(event.detail.map(|d| clip(d, 4000))),
         request_id: Set(event.request_id.map(|r| clip(r, 64))),
     };
-    audit_event::Entity::insert(model)
-        .exec_without_returning(db)
-        .await?;
+    exec(db, &audit_event::Entity::insert(model)).await?;
     Ok(())
 }

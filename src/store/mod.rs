@@ -12,11 +12,13 @@ use std::time::Duration;
 
 use acs_auth_migrations::{Migrator, MigratorTrait};
 use chrono::{DateTime, SubsecRound, Utc};
+use sea_orm::sea_query::{OnConflict, Value};
 use sea_orm::{
     ActiveValue::{NotSet, Set},
     ColumnTrait, ConnectOptions, ConnectionTrait, Database, DatabaseConnection,
-    DatabaseTransaction, DbBackend, DbErr, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
-    SqlErr, SqliteTransactionMode, TransactionOptions, TransactionTrait, TryInsertResult,
+    DatabaseTransaction, DbBackend, DbErr, EntityTrait, ExecResult, QueryFilter, QueryOrder,
+    QuerySelect, QueryTrait, SqlErr, SqliteTransactionMode, Statement, TransactionOptions,
+    TransactionTrait,
 };
 
 pub use entities::identity_mapping::Model as Mapping;
@@ -105,6 +107,32 @@ pub(crate) fn check_len(field: &str, value: &str, max: usize) -> Result<(), Stor
     Ok(())
 }
 
+/// Builds `query` for the connection's backend. On MySQL/MariaDB instants are bound as
+/// `DATETIME` values: sqlx sends a `DateTime<Utc>` as a `TIMESTAMP` parameter, which MariaDB
+/// turns into NULL outside `TIMESTAMP`'s range (1970 – 2038-01-19), whatever the column type.
+pub(crate) fn statement<C: ConnectionTrait, Q: QueryTrait>(db: &C, query: &Q) -> Statement {
+    let backend = db.get_database_backend();
+    let mut stmt = query.build(backend);
+    if backend == DbBackend::MySql
+        && let Some(values) = stmt.values.as_mut()
+    {
+        for value in &mut values.0 {
+            if let Value::ChronoDateTimeUtc(t) = value {
+                *value = Value::ChronoDateTime(t.map(|t| t.naive_utc()));
+            }
+        }
+    }
+    stmt
+}
+
+/// Executes an insert, update or delete built by SeaORM (see [`statement`]).
+pub(crate) async fn exec<C: ConnectionTrait, Q: QueryTrait>(
+    db: &C,
+    query: &Q,
+) -> Result<ExecResult, DbErr> {
+    db.execute_raw(statement(db, query)).await
+}
+
 pub(crate) fn is_unique_violation(e: &DbErr) -> bool {
     matches!(e.sql_err(), Some(SqlErr::UniqueConstraintViolation(_)))
 }
@@ -170,7 +198,6 @@ impl Store {
         }
         opts.map_sqlx_sqlite_opts(|o| {
             o.journal_mode(sea_orm::sqlx::sqlite::SqliteJournalMode::Wal)
-                .synchronous(sea_orm::sqlx::sqlite::SqliteSynchronous::Normal)
                 .busy_timeout(Duration::from_secs(10))
                 .foreign_keys(true)
         });
@@ -219,8 +246,44 @@ impl Store {
         self.db.get_database_backend()
     }
 
+    /// Applies pending migrations. Safe when several replicas start at once: they take turns
+    /// (a PostgreSQL advisory lock, a MySQL named lock, SQLite's write lock), and whoever comes
+    /// second finds nothing left to do.
     pub async fn migrate(&self) -> Result<(), StoreError> {
-        Migrator::up(&self.db, None).await?;
+        let txn = self.begin_write().await?;
+        let backend = self.backend();
+        match backend {
+            DbBackend::Postgres => {
+                // Held until the transaction ends.
+                txn.execute_unprepared("SELECT pg_advisory_xact_lock(7316852603510581297)")
+                    .await?;
+            }
+            DbBackend::MySql => {
+                // DDL commits implicitly on MySQL, so this lock is per session, not per
+                // transaction: released below (and by the server if the session dies).
+                let got = txn
+                    .query_one_raw(sea_orm::Statement::from_string(
+                        backend,
+                        "SELECT GET_LOCK('acs_auth_migrations', 600)",
+                    ))
+                    .await?
+                    .and_then(|row| row.try_get_by_index::<Option<i64>>(0).ok().flatten());
+                if got != Some(1) {
+                    return Err(StoreError::Db(DbErr::Custom(
+                        "timed out waiting for another replica's migrations".to_owned(),
+                    )));
+                }
+            }
+            // SQLite: `BEGIN IMMEDIATE` already made this the only writer.
+            _ => {}
+        }
+        let result = Migrator::up(&txn, None).await;
+        if backend == DbBackend::MySql {
+            txn.execute_unprepared("DO RELEASE_LOCK('acs_auth_migrations')")
+                .await?;
+        }
+        result?;
+        txn.commit().await?;
         Ok(())
     }
 
@@ -272,43 +335,40 @@ impl Store {
             created_at: Set(now),
             last_used_at: Set(now),
         };
-        if self.backend() == DbBackend::MySql {
-            // MySQL has no `ON CONFLICT DO NOTHING`; SeaORM's stand-in, `ON DUPLICATE KEY
-            // UPDATE id = id`, reports one affected row for a duplicate too (sqlx connects with
-            // CLIENT_FOUND_ROWS), so every racer would think it won. A plain insert whose
-            // duplicate-key error means "lost" is exact (and `INSERT IGNORE` would also swallow
-            // other errors).
-            return match identity_mapping::Entity::insert(model)
-                .exec_without_returning(&self.db)
-                .await
-            {
-                Ok(n) => Ok(n > 0),
-                Err(e) if is_unique_violation(&e) => Ok(false),
-                Err(e) => Err(e.into()),
-            };
+        let mut insert = identity_mapping::Entity::insert(model);
+        if self.backend() != DbBackend::MySql {
+            insert = insert.on_conflict(
+                OnConflict::columns([
+                    identity_mapping::Column::TenantId,
+                    identity_mapping::Column::IssuerKey,
+                    identity_mapping::Column::Subject,
+                ])
+                .do_nothing()
+                .to_owned(),
+            );
         }
-        let result = identity_mapping::Entity::insert(model)
-            .on_conflict_do_nothing_on([
-                identity_mapping::Column::TenantId,
-                identity_mapping::Column::IssuerKey,
-                identity_mapping::Column::Subject,
-            ])
-            .exec_without_returning(&self.db)
-            .await?;
-        Ok(matches!(result, TryInsertResult::Inserted(n) if n > 0))
+        // PostgreSQL and SQLite: `ON CONFLICT DO NOTHING` affects no row when the key exists.
+        // MySQL has no such clause, and SeaORM's stand-in (`ON DUPLICATE KEY UPDATE id = id`)
+        // reports an affected row for a duplicate too, because sqlx connects with
+        // CLIENT_FOUND_ROWS — every racer would think it won. A plain insert whose duplicate-key
+        // error means "lost" is exact there (`INSERT IGNORE` would swallow other errors too).
+        match exec(&self.db, &insert).await {
+            Ok(done) => Ok(done.rows_affected() > 0),
+            Err(e) if is_unique_violation(&e) => Ok(false),
+            Err(e) => Err(e.into()),
+        }
     }
 
     /// Records that the mapping was used (called when a new ACS token is issued, not on every
     /// cache hit, so the hot path stays free of writes).
     pub async fn touch_mapping(&self, id: i64, now: DateTime<Utc>) -> Result<(), StoreError> {
-        identity_mapping::Entity::update_many()
+        let touch = identity_mapping::Entity::update_many()
             .col_expr(
                 identity_mapping::Column::LastUsedAt,
                 sea_orm::sea_query::Expr::value(db_time(now)),
             )
-            .filter(identity_mapping::Column::Id.eq(id))
-            .exec(&self.db)
-            .await?;
+            .filter(identity_mapping::Column::Id.eq(id));
+        exec(&self.db, &touch).await?;
         Ok(())
     }
 
@@ -382,7 +442,7 @@ impl Store {
         error: &str,
     ) -> Result<(), StoreError> {
         let error: String = error.chars().take(1000).collect();
-        let updated = pending_deletion::Entity::update_many()
+        let defer = pending_deletion::Entity::update_many()
             .col_expr(
                 pending_deletion::Column::Attempts,
                 sea_orm::sea_query::Expr::value(attempts),
@@ -395,12 +455,11 @@ impl Store {
                 pending_deletion::Column::LastError,
                 sea_orm::sea_query::Expr::value(error),
             )
-            .filter(pending_deletion::Column::Id.eq(id))
-            .exec(&self.db)
-            .await?;
+            .filter(pending_deletion::Column::Id.eq(id));
+        let updated = exec(&self.db, &defer).await?;
         // MySQL counts matched rows here too (sqlx sets CLIENT_FOUND_ROWS), so an update that
         // changes nothing still reports the row.
-        if updated.rows_affected == 0 {
+        if updated.rows_affected() == 0 {
             return Err(StoreError::NotFound);
         }
         Ok(())
@@ -412,11 +471,13 @@ impl Store {
         now: DateTime<Utc>,
         limit: u64,
     ) -> Result<Vec<PendingDeletion>, StoreError> {
-        Ok(pending_deletion::Entity::find()
+        let due = pending_deletion::Entity::find()
             .filter(pending_deletion::Column::NextAttemptAt.lte(db_time(now)))
             .order_by_asc(pending_deletion::Column::NextAttemptAt)
             .order_by_asc(pending_deletion::Column::Id)
-            .limit(limit)
+            .limit(limit);
+        Ok(pending_deletion::Entity::find()
+            .from_raw_sql(statement(&self.db, &due))
             .all(&self.db)
             .await?)
     }
@@ -461,8 +522,18 @@ pub(crate) async fn insert_pending<C: ConnectionTrait>(
         last_error: Set(None),
         created_at: Set(now),
     };
-    let res = pending_deletion::Entity::insert(model).exec(db).await?;
-    pending_deletion::Entity::find_by_id(res.last_insert_id)
+    let id = if db.get_database_backend() == DbBackend::MySql {
+        // No RETURNING; the connection's LAST_INSERT_ID().
+        let done = exec(db, &pending_deletion::Entity::insert(model)).await?;
+        i64::try_from(done.last_insert_id())
+            .map_err(|_| StoreError::Db(DbErr::Custom("insert id out of range".to_owned())))?
+    } else {
+        pending_deletion::Entity::insert(model)
+            .exec(db)
+            .await?
+            .last_insert_id
+    };
+    pending_deletion::Entity::find_by_id(id)
         .one(db)
         .await?
         .ok_or(StoreError::NotFound)

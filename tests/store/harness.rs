@@ -145,8 +145,12 @@ fn drop_sql(backend: Backend, name: &str) -> String {
 /// Drops test databases of earlier runs that were killed before they could clean up.
 async fn sweep_stale(backend: Backend, admin: &DatabaseConnection) {
     let list = match backend {
-        Backend::Postgres => "SELECT datname FROM pg_database WHERE datname LIKE 'acs\\_auth\\_test\\_%'",
-        _ => "SELECT SCHEMA_NAME FROM information_schema.SCHEMATA WHERE SCHEMA_NAME LIKE 'acs\\_auth\\_test\\_%'",
+        Backend::Postgres => {
+            "SELECT datname FROM pg_database WHERE datname LIKE 'acs\\_auth\\_test\\_%'"
+        }
+        _ => {
+            "SELECT SCHEMA_NAME FROM information_schema.SCHEMATA WHERE SCHEMA_NAME LIKE 'acs\\_auth\\_test\\_%'"
+        }
     };
     let db_backend = admin.get_database_backend();
     let Ok(rows) = admin
@@ -180,13 +184,20 @@ where
     let (url, dir, admin, name) = match server_url(backend) {
         None => {
             let dir = tempfile::tempdir().expect("temp dir");
-            let url = format!("sqlite://{}?mode=rwc", dir.path().join("store.db").display());
+            let url = format!(
+                "sqlite://{}?mode=rwc",
+                dir.path().join("store.db").display()
+            );
             (url, Some(dir), None, None)
         }
         Some(server) => {
             let admin = admin_connection(backend, &server).await;
             sweep_stale(backend, &admin).await;
-            let name = format!("{DB_PREFIX}{}_{}", now_secs(), uuid::Uuid::new_v4().simple());
+            let name = format!(
+                "{DB_PREFIX}{}_{}",
+                now_secs(),
+                uuid::Uuid::new_v4().simple()
+            );
             admin
                 .execute_unprepared(&create_sql(backend, &name))
                 .await
