@@ -129,3 +129,13 @@ async fn idp_unreachable_is_503_not_401() {
     assert!(resp.headers().get("retry-after").is_some());
     assert_problem(resp, 503, "idp_unavailable").await;
 }
+
+#[tokio::test]
+async fn a_subject_longer_than_the_store_keeps_is_401_not_503() {
+    let app = spawn_app().await;
+    let mut claims = app.idp.claims("alice");
+    claims["sub"] = json!("s".repeat(300));
+    let resp = app.get_token(&app.idp.token_with(claims)).await;
+    assert_problem(resp, 401, "token_invalid_claim").await;
+    assert!(app.mappings().await.is_empty());
+}
