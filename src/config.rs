@@ -142,6 +142,13 @@ pub struct AcsSettings {
     pub entra: Option<crate::acs::EntraCredentialConfig>,
     /// Per-call timeout towards ACS, in seconds.
     pub timeout_secs: u64,
+    /// Retries of a failed call where the operation allows (back-off with jitter; `Retry-After`
+    /// honoured); 0 disables retries.
+    pub max_retries: u32,
+    /// Consecutive failed calls that open the circuit breaker of this resource (0 disables it).
+    pub circuit_breaker_threshold: u32,
+    /// How long an open circuit fails calls at once before one trial call, in seconds.
+    pub circuit_breaker_cooldown_secs: u64,
 }
 
 impl Default for AcsSettings {
@@ -153,6 +160,9 @@ impl Default for AcsSettings {
             endpoint: None,
             entra: None,
             timeout_secs: 10,
+            max_retries: 2,
+            circuit_breaker_threshold: 5,
+            circuit_breaker_cooldown_secs: 10,
         }
     }
 }

@@ -189,6 +189,10 @@ impl IdentityProvider for OidcProvider {
     async fn verify(&self, token: &str) -> Result<VerifiedIdentity, VerifyError> {
         check_size_and_shape(token, self.config.max_token_bytes)?;
         let header = parse_header(token)?;
+        // A payload that is not one strict JSON object (duplicate keys, not UTF-8, …) is refused
+        // before the issuer is asked for anything: a malformed token is 401 even while the
+        // issuer is down (not 503), and costs no request to it. Nothing here is trusted.
+        validate::peek_claims_unverified(token)?;
         let jwks_uri = self.jwks_uri().await?;
         let key = self
             .jwks
@@ -631,6 +635,38 @@ mod tests {
             refused(&provider, &idp.sign_raw(&duplicate_kid, &claims)).await,
             VerifyError::Malformed(_)
         ));
+    }
+
+    #[tokio::test]
+    async fn malformed_payload_is_refused_before_the_issuer_is_contacted() {
+        let (idp, provider) = setup().await;
+        idp.set_available(false);
+        let header = format!(r#"{{"alg":"RS256","kid":"{}"}}"#, idp.kid());
+        let claims = idp.claims("alice").to_string();
+        let duplicate = format!(
+            r#"{},"iss":"https://evil.example"}}"#,
+            &claims[..claims.len() - 1]
+        );
+        for payload in [duplicate.as_str(), "[]", "null", "{", "\u{feff}{}"] {
+            assert!(
+                matches!(
+                    refused(&provider, &idp.sign_raw(&header, payload)).await,
+                    VerifyError::Malformed(_)
+                ),
+                "{payload}"
+            );
+        }
+        let not_utf8 = format!(
+            "{}.{}.c2ln",
+            b64(header.as_bytes()),
+            b64(b"{\"sub\":\"\xff\"}")
+        );
+        assert!(matches!(
+            refused(&provider, &not_utf8).await,
+            VerifyError::Malformed(_)
+        ));
+        assert_eq!(idp.discovery_fetch_count(), 0);
+        assert_eq!(idp.jwks_fetch_count(), 0);
     }
 
     #[tokio::test]

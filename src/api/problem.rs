@@ -398,6 +398,22 @@ pub async fn problem_middleware<E: Endpoint>(
     if let Ok(v) = HeaderValue::from_str(&request_id) {
         req.headers_mut().insert(REQUEST_ID_HEADER, v);
     }
+    // RFC 6750 §2: one credential per request; several `Authorization` fields are refused
+    // instead of silently using the first.
+    if req.headers().get_all(header::AUTHORIZATION).iter().count() > 1 {
+        let info = ErrorInfo::new(
+            StatusCode::BAD_REQUEST,
+            "invalid_request",
+            "The request is not valid",
+        )
+        .detail("Send exactly one `Authorization` header.")
+        .bearer("invalid_request");
+        let mut resp = info.to_response(Some(&request_id));
+        if let Ok(v) = HeaderValue::from_str(&request_id) {
+            resp.headers_mut().insert(REQUEST_ID_HEADER, v);
+        }
+        return Ok(resp);
+    }
     let mut resp = match next.call(req).await {
         Ok(r) => r.into_response(),
         Err(err) => {

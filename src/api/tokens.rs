@@ -90,6 +90,10 @@ impl ErrorSet for DeleteUserErrors {
 pub struct GetUserErrors;
 impl ErrorSet for GetUserErrors {
     const STATUSES: &'static [(u16, &'static str)] = &[
+        (
+            400,
+            "More than one `Authorization` header (`invalid_request`).",
+        ),
         (401, "The bearer token is missing or not valid."),
         (
             403,

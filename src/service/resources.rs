@@ -52,6 +52,15 @@ impl AcsResource {
             client = client
                 .try_with_secondary_key(SecretString::from(secondary.expose_secret().to_owned()))?;
         }
+        let client = client
+            .with_retry_policy(crate::acs::RetryPolicy {
+                max_retries: settings.max_retries,
+                ..crate::acs::RetryPolicy::default()
+            })
+            .with_circuit_breaker(crate::acs::CircuitBreakerConfig {
+                failure_threshold: settings.circuit_breaker_threshold,
+                cool_down: Duration::from_secs(settings.circuit_breaker_cooldown_secs.max(1)),
+            });
         let settings_json = serde_json::to_string(settings).map_err(|e| {
             AcsError::InvalidConnectionString(format!("cannot serialize the settings: {e}"))
         })?;

@@ -97,7 +97,7 @@ async fn failure_after_delete_commit_is_finished_by_the_worker() {
     assert!(app.mappings().await.is_empty());
     assert!(app.emulator.emulator().identity_exists(&id));
     assert_eq!(app.state.store.pending_deletions().await.unwrap().len(), 1);
-    run_worker(&app).await;
+    app.run_deletion_worker().await;
     assert!(!app.emulator.emulator().identity_exists(&id));
     assert!(
         app.state
@@ -125,7 +125,7 @@ async fn failure_after_the_acs_delete_is_cleaned_up_on_retry() {
         "ACS deleted it"
     );
     assert_eq!(app.state.store.pending_deletions().await.unwrap().len(), 1);
-    run_worker(&app).await;
+    app.run_deletion_worker().await;
     assert!(
         app.state
             .store
@@ -135,27 +135,6 @@ async fn failure_after_the_acs_delete_is_cleaned_up_on_retry() {
             .is_empty(),
         "the 404 completes it"
     );
-}
-
-async fn run_worker(app: &crate::helpers::TestApp) {
-    for p in app.state.store.pending_deletions().await.unwrap() {
-        app.state
-            .store
-            .defer_deletion(
-                p.id,
-                p.attempts,
-                chrono::Utc::now() - chrono::Duration::seconds(1),
-                "test",
-            )
-            .await
-            .unwrap();
-    }
-    let worker = acs_auth::service::DeletionWorker::new(
-        app.state.store.clone(),
-        app.state.resources.clone(),
-        Duration::from_secs(1),
-    );
-    worker.run_due().await;
 }
 
 /// The server binary on a fixed config, killed on drop.

@@ -102,6 +102,7 @@ pub async fn spawn_app_with(customize: impl FnOnce(&mut Settings, &TestIssuer)) 
     ));
     settings.acs.connection_string = Some(SecretString::from(flaky.connection_string(&emulator)));
     settings.deletion.retry_interval_secs = 3600; // tests drive the worker explicitly
+    settings.acs.circuit_breaker_cooldown_secs = 1;
     settings.tenants = vec![oidc_tenant(TENANT, &idp)];
     settings.admin.key_hashes = vec![sha256_hex(ADMIN_KEY)];
     settings.registry.reload_interval_secs = 1;
@@ -194,6 +195,30 @@ impl TestApp {
             .send()
             .await
             .expect("request sent")
+    }
+
+    /// Makes every pending deletion due now (instead of waiting out its back-off) and runs the
+    /// deletion worker once; returns how many deletions ACS confirmed.
+    pub async fn run_deletion_worker(&self) -> usize {
+        for p in self.state.store.pending_deletions().await.expect("pending") {
+            self.state
+                .store
+                .defer_deletion(
+                    p.id,
+                    p.attempts,
+                    chrono::Utc::now() - chrono::Duration::seconds(1),
+                    "test",
+                )
+                .await
+                .expect("defer");
+        }
+        acs_auth::service::DeletionWorker::new(
+            self.state.store.clone(),
+            self.state.resources.clone(),
+            std::time::Duration::from_secs(1),
+        )
+        .run_due()
+        .await
     }
 
     pub async fn mappings(&self) -> Vec<acs_auth::store::Mapping> {
