@@ -7,6 +7,7 @@ mod helpers;
 mod acs_sdk;
 mod admin;
 mod bearer_errors;
+mod cli;
 mod concurrency;
 mod delete_user;
 mod dev_mode;
