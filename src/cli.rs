@@ -57,6 +57,9 @@ pub enum Command {
         /// Enable the admin API with this key hash (from `acs-auth admin-key`); repeatable.
         #[arg(long = "admin-key-hash")]
         admin_key_hashes: Vec<String>,
+        /// Turn the per-user and per-tenant rate limits off (load tests).
+        #[arg(long)]
+        no_rate_limits: bool,
     },
     /// Apply pending database migrations and exit.
     Migrate {
@@ -202,7 +205,8 @@ pub async fn run(cli: Cli) -> Result<(), AnyError> {
             bind,
             data_dir,
             admin_key_hashes,
-        } => dev(bind, &data_dir, admin_key_hashes).await?,
+            no_rate_limits,
+        } => dev(bind, &data_dir, admin_key_hashes, no_rate_limits).await?,
         Command::Migrate { config } => {
             let settings = Settings::load(config.as_deref())?;
             crate::telemetry::init(&settings.log.level, settings.log.format);
@@ -372,6 +376,7 @@ async fn dev(
     bind: SocketAddr,
     data_dir: &Path,
     admin_key_hashes: Vec<String>,
+    no_rate_limits: bool,
 ) -> Result<(), AnyError> {
     crate::telemetry::init("info,acs_auth=debug", LogFormat::Text);
     tracing::warn!(
@@ -404,6 +409,10 @@ async fn dev(
         issuer.issuer(),
     );
     settings.admin.key_hashes = admin_key_hashes;
+    if no_rate_limits {
+        settings.limits.subject_requests_per_minute = 0;
+        settings.limits.tenant_requests_per_second = 0;
+    }
     settings.validate()?;
     let app = Application::build(
         settings,
