@@ -246,6 +246,9 @@ pub async fn run(cli: Cli) -> Result<(), AnyError> {
                     cert.display()
                 );
             }
+            println!(
+                "  fault injection: PUT/DELETE /_emulator/faults (HMAC-signed; see docs/acs-emulator.md)"
+            );
             shutdown_signal().await;
             running.shutdown().await;
         }
