@@ -82,6 +82,12 @@ pub struct TenantRecord {
     pub active: bool,
 }
 
+#[derive(Debug, Clone, Copy)]
+enum Write {
+    Create,
+    Update,
+}
+
 /// What deleting a tenant did.
 #[derive(Debug, Clone, Copy)]
 pub struct TenantDeletion {
@@ -222,29 +228,7 @@ impl TenantAdmin {
         settings: TenantSettings,
         actor: &Actor,
     ) -> Result<TenantRecord, AdminError> {
-        self.validate(&settings)?;
-        if self.tenants.is_file_tenant(&settings.id) {
-            return Err(AdminError::ManagedByConfig(settings.id));
-        }
-        let id = settings.id.clone();
-        match self
-            .store
-            .insert_tenant(Self::row(&settings)?, Utc::now())
-            .await
-        {
-            Ok(_) => {}
-            Err(StoreError::Conflict) => return Err(AdminError::Exists(id)),
-            Err(e) => return Err(e.into()),
-        }
-        self.tenants.reload().await?;
-        self.record(
-            actor,
-            &id,
-            actions::TENANT_CREATED,
-            Some(summary(&settings)),
-        )
-        .await;
-        self.get(&id).await
+        self.write(settings, actor, Write::Create).await
     }
 
     pub async fn update(
@@ -252,28 +236,41 @@ impl TenantAdmin {
         settings: TenantSettings,
         actor: &Actor,
     ) -> Result<TenantRecord, AdminError> {
+        self.write(settings, actor, Write::Update).await
+    }
+
+    /// Validates, stores, applies (this replica at once) and audits one tenant's settings.
+    async fn write(
+        &self,
+        settings: TenantSettings,
+        actor: &Actor,
+        write: Write,
+    ) -> Result<TenantRecord, AdminError> {
         self.validate(&settings)?;
         if self.tenants.is_file_tenant(&settings.id) {
             return Err(AdminError::ManagedByConfig(settings.id));
         }
         let id = settings.id.clone();
-        match self
-            .store
-            .update_tenant(Self::row(&settings)?, Utc::now())
-            .await
-        {
+        let row = Self::row(&settings)?;
+        let (stored, action) = match write {
+            Write::Create => (
+                self.store.insert_tenant(row, Utc::now()).await,
+                actions::TENANT_CREATED,
+            ),
+            Write::Update => (
+                self.store.update_tenant(row, Utc::now()).await,
+                actions::TENANT_UPDATED,
+            ),
+        };
+        match stored {
             Ok(_) => {}
+            Err(StoreError::Conflict) => return Err(AdminError::Exists(id)),
             Err(StoreError::NotFound) => return Err(AdminError::NotFound(id)),
             Err(e) => return Err(e.into()),
         }
         self.tenants.reload().await?;
-        self.record(
-            actor,
-            &id,
-            actions::TENANT_UPDATED,
-            Some(summary(&settings)),
-        )
-        .await;
+        self.record(actor, &id, action, Some(summary(&settings)))
+            .await;
         self.get(&id).await
     }
 

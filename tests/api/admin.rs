@@ -225,14 +225,7 @@ async fn duplicates_and_config_file_tenants_are_conflicts() {
         .await
         .unwrap();
     assert_problem(resp, 409, "tenant_managed_by_config").await;
-    let view: Value = app
-        .admin(Method::GET, "/tenants/acme")
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let view: Value = app.admin_json(Method::GET, "/tenants/acme").await;
     assert_eq!(view["source"], "file");
 }
 
@@ -245,14 +238,7 @@ async fn tenants_are_listed_in_pages() {
             201
         );
     }
-    let first: Value = app
-        .admin(Method::GET, "/tenants?limit=2")
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let first: Value = app.admin_json(Method::GET, "/tenants?limit=2").await;
     let ids: Vec<&str> = first["items"]
         .as_array()
         .unwrap()
@@ -262,13 +248,8 @@ async fn tenants_are_listed_in_pages() {
     assert_eq!(ids, vec!["acme", "t-a"]);
     let cursor = first["next_cursor"].as_str().unwrap();
     let second: Value = app
-        .admin(Method::GET, &format!("/tenants?limit=2&cursor={cursor}"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+        .admin_json(Method::GET, &format!("/tenants?limit=2&cursor={cursor}"))
+        .await;
     let ids: Vec<&str> = second["items"]
         .as_array()
         .unwrap()
@@ -395,14 +376,7 @@ async fn deleting_a_tenant_deletes_its_identities() {
 #[tokio::test]
 async fn check_reports_each_step_without_issuing_anything() {
     let app = spawn_app().await;
-    let report: Value = app
-        .admin(Method::POST, "/tenants/acme/check")
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let report: Value = app.admin_json(Method::POST, "/tenants/acme/check").await;
     assert_eq!(report["ok"], true, "{report}");
     let names: Vec<&str> = report["checks"]
         .as_array()
@@ -417,14 +391,7 @@ async fn check_reports_each_step_without_issuing_anything() {
     assert!(app.mappings().await.is_empty());
 
     app.idp.set_available(false);
-    let report: Value = app
-        .admin(Method::POST, "/tenants/acme/check")
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let report: Value = app.admin_json(Method::POST, "/tenants/acme/check").await;
     assert_eq!(report["ok"], false);
     assert_eq!(report["checks"][0]["ok"], false);
 }
@@ -436,36 +403,21 @@ async fn mappings_are_listed_looked_up_and_erased() {
         app.get_token(&app.idp.token(user)).await;
     }
     let page: Value = app
-        .admin(Method::GET, "/tenants/acme/mappings?limit=2")
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+        .admin_json(Method::GET, "/tenants/acme/mappings?limit=2")
+        .await;
     assert_eq!(page["items"].as_array().unwrap().len(), 2);
     let cursor = page["next_cursor"].as_str().unwrap();
     let rest: Value = app
-        .admin(
+        .admin_json(
             Method::GET,
             &format!("/tenants/acme/mappings?cursor={cursor}"),
         )
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+        .await;
     assert_eq!(rest["items"][0]["subject"], "carol");
 
     let bob: Value = app
-        .admin(Method::GET, "/tenants/acme/mappings/bob")
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+        .admin_json(Method::GET, "/tenants/acme/mappings/bob")
+        .await;
     let bob_id = bob[0]["communication_user_id"].as_str().unwrap().to_owned();
 
     let resp = app
@@ -511,14 +463,7 @@ async fn audit_log_records_who_did_what_and_filters() {
     app.delete_user(&user).await;
     app.state.audit.flush().await;
 
-    let all: Value = app
-        .admin(Method::GET, "/audit")
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let all: Value = app.admin_json(Method::GET, "/audit").await;
     let actions: Vec<&str> = all["items"]
         .as_array()
         .unwrap()
@@ -557,13 +502,8 @@ async fn audit_log_records_who_did_what_and_filters() {
     );
 
     let acme: Value = app
-        .admin(Method::GET, "/audit?tenant=acme&limit=1")
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+        .admin_json(Method::GET, "/audit?tenant=acme&limit=1")
+        .await;
     assert_eq!(acme["items"].as_array().unwrap().len(), 1);
     assert_eq!(acme["items"][0]["tenant_id"], "acme");
     assert!(acme["next_cursor"].is_string());

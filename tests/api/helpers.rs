@@ -155,6 +155,17 @@ impl TestApp {
             .header("x-admin-key", ADMIN_KEY)
     }
 
+    /// An admin API request with the test key, answered with JSON.
+    pub async fn admin_json(&self, method: reqwest::Method, path: &str) -> Value {
+        self.admin(method, path)
+            .send()
+            .await
+            .expect("request sent")
+            .json()
+            .await
+            .expect("a JSON answer")
+    }
+
     pub fn url(&self, path: &str) -> String {
         format!("{}{}", self.address, path)
     }
