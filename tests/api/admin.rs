@@ -443,7 +443,7 @@ async fn mappings_are_listed_looked_up_and_erased() {
 async fn erasure_with_acs_down_is_accepted_and_queued() {
     let app = spawn_app().await;
     app.get_token(&app.idp.token("bob")).await;
-    app.flaky.set_failing(true);
+    app.set_acs_failing(true);
     let resp = app
         .admin(Method::DELETE, "/tenants/acme/mappings/bob")
         .send()

@@ -81,7 +81,7 @@ async fn delete_user_with_acs_down_is_accepted_and_retried_until_done() {
         .unwrap()
         .to_owned();
 
-    app.flaky.set_failing(true);
+    app.set_acs_failing(true);
     let resp = app.delete_user(&bearer).await;
     assert_eq!(resp.status().as_u16(), 202);
     // The mapping is gone at once; the identity still lives, and its deletion is recorded.
@@ -94,7 +94,7 @@ async fn delete_user_with_acs_down_is_accepted_and_retried_until_done() {
 
     // The worker retries while ACS still fails, then succeeds once it is back.
     assert_eq!(app.run_deletion_worker().await, 0);
-    app.flaky.set_failing(false);
+    app.set_acs_failing(false);
     // The failures opened the resource's circuit breaker; it lets a call through after its
     // cool-down (1 s in tests).
     tokio::time::sleep(std::time::Duration::from_millis(1100)).await;

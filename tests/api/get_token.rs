@@ -57,7 +57,7 @@ async fn returning_user_gets_the_cached_token_without_a_new_acs_call() {
     let bearer = app.idp.token("alice");
     let first: Value = app.get_token(&bearer).await.json().await.unwrap();
     // ACS down: a returning user is still served from the token cache.
-    app.flaky.set_failing(true);
+    app.set_acs_failing(true);
     let again = app.get_token(&bearer).await;
     assert_eq!(again.status().as_u16(), 200);
     let again: Value = again.json().await.unwrap();
@@ -286,7 +286,7 @@ async fn a_mapping_whose_identity_vanished_from_acs_is_replaced() {
 #[tokio::test]
 async fn acs_outage_on_first_call_is_a_503_problem_and_leaves_nothing_behind() {
     let app = spawn_app().await;
-    app.flaky.set_failing(true);
+    app.set_acs_failing(true);
     let resp = app.get_token(&app.idp.token("alice")).await;
     let retry_after = resp.headers().get("retry-after").cloned();
     assert_problem(resp, 503, "acs_unavailable").await;

@@ -2,8 +2,7 @@
 //! emulator and a fake OpenID Connect issuer; plus request helpers.
 
 use std::net::SocketAddr;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, OnceLock};
+use std::sync::OnceLock;
 
 use acs_auth::acs::{EmulatorConfig, RunningEmulator, TokenSigningKey};
 use acs_auth::config::{
@@ -12,7 +11,6 @@ use acs_auth::config::{
 use acs_auth::startup::{Application, BuildOptions};
 use acs_auth::state::AppState;
 use acs_auth_providers::testing::TestIssuer;
-use poem::listener::{Acceptor, Listener, TcpListener};
 use secrecy::SecretString;
 use serde_json::Value;
 
@@ -53,7 +51,6 @@ pub struct TestApp {
     pub client: reqwest::Client,
     pub idp: TestIssuer,
     pub emulator: RunningEmulator,
-    pub flaky: FlakyAcs,
     pub settings: Settings,
     pub state: AppState,
     pub _db_dir: tempfile::TempDir,
@@ -91,7 +88,6 @@ pub async fn spawn_app() -> TestApp {
 pub async fn spawn_app_with(customize: impl FnOnce(&mut Settings, &TestIssuer)) -> TestApp {
     let idp = TestIssuer::start().await;
     let emulator = start_emulator().await;
-    let flaky = FlakyAcs::start(emulator.http_addr).await;
     let db_dir = tempfile::tempdir().expect("tempdir");
 
     let mut settings = Settings::default();
@@ -100,7 +96,7 @@ pub async fn spawn_app_with(customize: impl FnOnce(&mut Settings, &TestIssuer)) 
         "sqlite://{}?mode=rwc",
         db_dir.path().join("acs-auth.db").display()
     ));
-    settings.acs.connection_string = Some(SecretString::from(flaky.connection_string(&emulator)));
+    settings.acs.connection_string = Some(SecretString::from(emulator.connection_string()));
     settings.deletion.retry_interval_secs = 3600; // tests drive the worker explicitly
     settings.acs.circuit_breaker_cooldown_secs = 1;
     settings.tenants = vec![oidc_tenant(TENANT, &idp)];
@@ -117,7 +113,6 @@ pub async fn spawn_app_with(customize: impl FnOnce(&mut Settings, &TestIssuer)) 
         client: reqwest::Client::new(),
         idp,
         emulator,
-        flaky,
         settings,
         state,
         _db_dir: db_dir,
@@ -146,6 +141,25 @@ impl TestApp {
     pub async fn spawn_replica(&self) -> (String, tokio::task::JoinHandle<()>) {
         let (address, _, server) = start(self.settings.clone(), BuildOptions::default()).await;
         (address, server)
+    }
+
+    /// Makes the emulator answer every ACS operation `503 ServiceUnavailable` (as ACS does when
+    /// it is down) until called again with `false`.
+    pub fn set_acs_failing(&self, failing: bool) {
+        let emulator = self.emulator.emulator();
+        emulator.clear_faults();
+        if failing {
+            for operation in acs_auth::acs::Operation::ALL {
+                emulator.inject(
+                    operation,
+                    acs_auth::acs::emulator::Fault::Status {
+                        status: 503,
+                        retry_after: None,
+                        times: None,
+                    },
+                );
+            }
+        }
     }
 
     /// An admin API request with the test key.
@@ -271,88 +285,4 @@ pub async fn assert_problem(resp: reqwest::Response, status: u16, code: &str) ->
         );
     }
     body
-}
-
-/// A pass-through in front of the emulator that can be told to fail: every request then gets
-/// `503` with a `CommunicationErrorResponse`, as ACS answers when it is unavailable. The
-/// emulator keeps serving the real protocol behind it.
-pub struct FlakyAcs {
-    pub addr: SocketAddr,
-    failing: Arc<AtomicBool>,
-    _task: tokio::task::JoinHandle<()>,
-}
-
-impl FlakyAcs {
-    pub async fn start(upstream: SocketAddr) -> Self {
-        let acceptor = TcpListener::bind("127.0.0.1:0")
-            .into_acceptor()
-            .await
-            .expect("bind");
-        let addr = acceptor.local_addr()[0]
-            .as_socket_addr()
-            .copied()
-            .expect("addr");
-        let failing = Arc::new(AtomicBool::new(false));
-        let flag = Arc::clone(&failing);
-        let http = reqwest::Client::new();
-        let ep = poem::endpoint::make(move |mut req: poem::Request| {
-            let flag = Arc::clone(&flag);
-            let http = http.clone();
-            async move {
-                if flag.load(Ordering::SeqCst) {
-                    return poem::Response::builder()
-                        .status(poem::http::StatusCode::SERVICE_UNAVAILABLE)
-                        .content_type("application/json")
-                        .body(r#"{"error":{"code":"ServiceUnavailable","message":"injected failure"}}"#);
-                }
-                let uri = req.original_uri().clone();
-                let url = format!(
-                    "http://{upstream}{}",
-                    uri.path_and_query().map(|p| p.as_str()).unwrap_or("/")
-                );
-                let body = req.take_body().into_bytes().await.unwrap_or_default();
-                let mut out = http.request(req.method().clone(), url).body(body);
-                for (name, value) in req.headers() {
-                    // Keep Host as the client signed it.
-                    out = out.header(name, value);
-                }
-                match out.send().await {
-                    Ok(resp) => {
-                        let status = resp.status();
-                        let headers = resp.headers().clone();
-                        let bytes = resp.bytes().await.unwrap_or_default();
-                        let mut builder = poem::Response::builder().status(status);
-                        for (name, value) in &headers {
-                            if name != "content-length" && name != "transfer-encoding" {
-                                builder = builder.header(name, value);
-                            }
-                        }
-                        builder.body(bytes.to_vec())
-                    }
-                    Err(_) => poem::Response::builder()
-                        .status(poem::http::StatusCode::BAD_GATEWAY)
-                        .finish(),
-                }
-            }
-        });
-        let task = tokio::spawn(async move {
-            let _ = poem::Server::new_with_acceptor(acceptor).run(ep).await;
-        });
-        Self {
-            addr,
-            failing,
-            _task: task,
-        }
-    }
-
-    pub fn set_failing(&self, failing: bool) {
-        self.failing.store(failing, Ordering::SeqCst);
-    }
-
-    /// The emulator's connection string, pointed at this pass-through.
-    pub fn connection_string(&self, emulator: &RunningEmulator) -> String {
-        emulator
-            .connection_string()
-            .replace(&emulator.http_addr.to_string(), &self.addr.to_string())
-    }
 }
