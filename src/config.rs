@@ -421,6 +421,15 @@ impl ProviderSettings {
         }
     }
 
+    /// Whether the provider's documents may be fetched over `http` (development and tests).
+    pub fn allow_http(&self) -> bool {
+        match self {
+            ProviderSettings::Oidc(p) => p.allow_http,
+            ProviderSettings::Aad(p) => p.allow_http,
+            ProviderSettings::AadB2c(p) => p.allow_http,
+        }
+    }
+
     /// The issuer (or authority) for listings.
     pub fn describe(&self) -> String {
         match self {

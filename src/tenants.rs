@@ -579,9 +579,10 @@ fn discovery_urls(t: &TenantSettings) -> Vec<(String, Option<String>)> {
 
 /// Fetches the tenant's discovery documents and keys and reports each step, issuing nothing.
 pub async fn check(http: &reqwest::Client, t: &TenantSettings) -> Vec<Check> {
+    let allow_http = t.provider.allow_http();
     let mut out = Vec::new();
     for (url, expected_issuer) in discovery_urls(t) {
-        let doc = fetch_json(http, &url).await;
+        let doc = fetch_json(http, &url, allow_http).await;
         out.push(Check::new(
             "discovery reachable",
             doc.as_ref().map(|_| url.clone()).map_err(Clone::clone),
@@ -608,45 +609,54 @@ pub async fn check(http: &reqwest::Client, t: &TenantSettings) -> Vec<Check> {
             ));
             continue;
         };
-        let keys = fetch_json(http, jwks_uri).await.and_then(|jwks| {
-            let usable = jwks
-                .get("keys")
-                .and_then(|k| k.as_array())
-                .map(|keys| {
-                    keys.iter()
-                        .filter(|k| {
-                            matches!(
-                                k.get("kty").and_then(|v| v.as_str()),
-                                Some("RSA" | "EC" | "OKP")
-                            ) && k
-                                .get("use")
-                                .and_then(|v| v.as_str())
-                                .is_none_or(|u| u == "sig")
-                        })
-                        .count()
-                })
-                .unwrap_or(0);
-            if usable > 0 {
-                Ok(format!("{usable} signing key(s) at {jwks_uri}"))
-            } else {
-                Err(format!("no usable signing key at {jwks_uri}"))
-            }
-        });
+        let keys = fetch_json(http, jwks_uri, allow_http)
+            .await
+            .and_then(|jwks| {
+                let usable = jwks
+                    .get("keys")
+                    .and_then(|k| k.as_array())
+                    .map(|keys| {
+                        keys.iter()
+                            .filter(|k| {
+                                matches!(
+                                    k.get("kty").and_then(|v| v.as_str()),
+                                    Some("RSA" | "EC" | "OKP")
+                                ) && k
+                                    .get("use")
+                                    .and_then(|v| v.as_str())
+                                    .is_none_or(|u| u == "sig")
+                            })
+                            .count()
+                    })
+                    .unwrap_or(0);
+                if usable > 0 {
+                    Ok(format!("{usable} signing key(s) at {jwks_uri}"))
+                } else {
+                    Err(format!("no usable signing key at {jwks_uri}"))
+                }
+            });
         out.push(Check::new("keys usable", keys));
     }
     out
 }
 
-async fn fetch_json(http: &reqwest::Client, url: &str) -> Result<serde_json::Value, String> {
-    let resp = http
-        .get(url)
-        .send()
-        .await
-        .map_err(|e| format!("{url}: {e}"))?;
-    if !resp.status().is_success() {
-        return Err(format!("{url}: HTTP {}", resp.status()));
-    }
-    resp.json()
-        .await
-        .map_err(|e| format!("{url}: not JSON: {e}"))
+/// One IdP document, fetched as the providers fetch them: https unless the tenant allows
+/// http, with a timeout and a size bound.
+async fn fetch_json(
+    http: &reqwest::Client,
+    url: &str,
+    allow_http: bool,
+) -> Result<serde_json::Value, String> {
+    let parsed = url::Url::parse(url).map_err(|e| format!("{url}: {e}"))?;
+    let limits = acs_auth_providers::JwksCacheConfig::default();
+    let bytes = acs_auth_providers::jwks::fetch_document(
+        http,
+        &parsed,
+        allow_http,
+        limits.request_timeout,
+        limits.max_document_bytes,
+    )
+    .await
+    .map_err(|e| e.to_string())?;
+    serde_json::from_slice(&bytes).map_err(|e| format!("{url}: not JSON: {e}"))
 }

@@ -116,16 +116,12 @@ pub async fn authenticate(
 /// The `iss` claim read WITHOUT verification — only to route a bare-path request to the tenant
 /// whose provider then verifies the token in full.
 fn unverified_issuer(token: &str) -> Option<String> {
-    use base64::Engine;
-    if token.len() > 16 * 1024 {
+    use acs_auth_providers::validate::{DEFAULT_MAX_TOKEN_BYTES, peek_claims_unverified};
+    if token.len() > DEFAULT_MAX_TOKEN_BYTES {
         return None;
     }
-    let payload = token.split('.').nth(1)?;
-    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
-        .decode(payload)
-        .ok()?;
-    let value: serde_json::Value = serde_json::from_slice(&bytes).ok()?;
-    value.get("iss")?.as_str().map(str::to_owned)
+    let claims = peek_claims_unverified(token).ok()?;
+    claims.get("iss")?.as_str().map(str::to_owned)
 }
 
 fn truncate(s: &str, max: usize) -> String {
