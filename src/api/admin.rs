@@ -555,12 +555,7 @@ impl AdminApi {
             until: until.0,
             before_id,
         };
-        let mut events = self
-            .state
-            .store
-            .audit_page(&filter, u64::from(limit) + 1)
-            .await
-            .map_err(|e| ErrorInfo::from(&ServiceError::Store(e)))?;
+        let mut events = self.admin.audit(&filter, u64::from(limit) + 1).await?;
         let more = events.len() > limit as usize;
         events.truncate(limit as usize);
         let next_cursor = if more {

@@ -9,7 +9,7 @@ use chrono::Utc;
 use super::audit::actions;
 use super::{AuditLog, DeleteOutcome, DeletionWorker, ServiceError, TokenService};
 use crate::config::{ConfigError, TenantSettings};
-use crate::store::admin::{NewAuditEvent, StoredTenant, TenantRow};
+use crate::store::admin::{AuditEvent, AuditFilter, NewAuditEvent, StoredTenant, TenantRow};
 use crate::store::{Mapping, Store, StoreError};
 use crate::tenants::{Check, Tenant, TenantDirectory, TenantError, stored_settings};
 
@@ -382,6 +382,15 @@ impl TenantAdmin {
             }
         }
         Ok(Some(outcome))
+    }
+
+    /// Audit events matching `filter`, newest first.
+    pub async fn audit(
+        &self,
+        filter: &AuditFilter,
+        limit: u64,
+    ) -> Result<Vec<AuditEvent>, AdminError> {
+        Ok(self.store.audit_page(filter, limit).await?)
     }
 
     /// A tenant that exists (served, or stored but not buildable).
