@@ -736,6 +736,7 @@ mod tests {
 
     use super::*;
     use crate::jwks::JwksCacheConfig;
+    use crate::testing::refused;
     use crate::testing::{
         FAKE_ENTRA_API_CLIENT_ID, FAKE_ENTRA_TENANT_A, FAKE_ENTRA_TENANT_B, FakeEntra,
         aad_config_for,
@@ -766,14 +767,6 @@ mod tests {
         let mut config = aad_config_for(entra, directory);
         config.allowed_directories = allowed.iter().map(|d| (*d).to_owned()).collect();
         new_provider(config)
-    }
-
-    async fn refused(provider: &AadProvider, token: &str) -> VerifyError {
-        let err = provider.verify(token).await.unwrap_err();
-        for part in token.split('.').filter(|p| p.len() > 8) {
-            assert!(!err.to_string().contains(part), "the error shows the token");
-        }
-        err
     }
 
     fn config_err(config: AadConfig) -> String {

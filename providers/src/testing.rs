@@ -63,6 +63,30 @@ fn must<T, E: Display>(result: Result<T, E>, what: &str) -> T {
     }
 }
 
+/// Verifies `token` with `provider` and returns why it was refused. Panics when the token is
+/// accepted, or when the error (`Display` or `Debug`) shows any part of the token.
+#[allow(clippy::panic)]
+pub async fn refused<P: crate::IdentityProvider + ?Sized>(
+    provider: &P,
+    token: &str,
+) -> crate::VerifyError {
+    let err = match provider.verify(token).await {
+        Ok(identity) => panic!("the token was accepted: {identity:?}"),
+        Err(err) => err,
+    };
+    for part in token.split('.').filter(|p| p.len() > 8) {
+        assert!(
+            !err.to_string().contains(part),
+            "the error shows the token: {err}"
+        );
+        assert!(
+            !format!("{err:?}").contains(part),
+            "the error shows the token: {err:?}"
+        );
+    }
+    err
+}
+
 fn b64(bytes: &[u8]) -> String {
     URL_SAFE_NO_PAD.encode(bytes)
 }
@@ -83,7 +107,8 @@ async fn bind_loopback() -> std::io::Result<(TcpAcceptor, String)> {
     Ok((acceptor, format!("http://127.0.0.1:{port}")))
 }
 
-/// Serve `handler` on `acceptor` until the returned sender is used or dropped.
+/// Serve `handler` on `acceptor` until the returned sender is used or dropped (the fakes keep
+/// it in a field, so dropping a fake stops its server).
 fn run_server<F>(acceptor: TcpAcceptor, name: &'static str, handler: F) -> oneshot::Sender<()>
 where
     F: Fn(&Request) -> Response + Send + Sync + 'static,
@@ -304,7 +329,8 @@ pub struct TestIssuer {
     state: Arc<State>,
     audience: String,
     base_url: String,
-    shutdown: Option<oneshot::Sender<()>>,
+    /// The server stops when this is dropped.
+    _server: oneshot::Sender<()>,
 }
 
 impl std::fmt::Debug for TestIssuer {
@@ -313,14 +339,6 @@ impl std::fmt::Debug for TestIssuer {
             .field("issuer", &self.state.issuer)
             .field("audience", &self.audience)
             .finish_non_exhaustive()
-    }
-}
-
-impl Drop for TestIssuer {
-    fn drop(&mut self) {
-        if let Some(shutdown) = self.shutdown.take() {
-            let _ = shutdown.send(());
-        }
     }
 }
 
@@ -376,7 +394,7 @@ impl TestIssuer {
             state,
             audience: options.audience,
             base_url,
-            shutdown: Some(shutdown),
+            _server: shutdown,
         })
     }
 
@@ -851,7 +869,8 @@ impl EntraState {
 pub struct FakeEntra {
     state: Arc<EntraState>,
     options: FakeEntraOptions,
-    shutdown: Option<oneshot::Sender<()>>,
+    /// The server stops when this is dropped.
+    _server: oneshot::Sender<()>,
 }
 
 impl std::fmt::Debug for FakeEntra {
@@ -860,14 +879,6 @@ impl std::fmt::Debug for FakeEntra {
             .field("authority", &self.state.base_url)
             .field("options", &self.options)
             .finish_non_exhaustive()
-    }
-}
-
-impl Drop for FakeEntra {
-    fn drop(&mut self) {
-        if let Some(shutdown) = self.shutdown.take() {
-            let _ = shutdown.send(());
-        }
     }
 }
 
@@ -906,7 +917,7 @@ impl FakeEntra {
         Ok(Self {
             state,
             options,
-            shutdown: Some(shutdown),
+            _server: shutdown,
         })
     }
 
@@ -1334,7 +1345,8 @@ impl B2cState {
 /// the legacy `acr`), `sub` = `oid`, `emails` (an array), `ver` `1.0`, `aud` the client id.
 pub struct FakeB2c {
     state: Arc<B2cState>,
-    shutdown: Option<oneshot::Sender<()>>,
+    /// The server stops when this is dropped.
+    _server: oneshot::Sender<()>,
 }
 
 impl std::fmt::Debug for FakeB2c {
@@ -1343,14 +1355,6 @@ impl std::fmt::Debug for FakeB2c {
             .field("host", &self.state.base_url)
             .field("options", &self.state.options)
             .finish_non_exhaustive()
-    }
-}
-
-impl Drop for FakeB2c {
-    fn drop(&mut self) {
-        if let Some(shutdown) = self.shutdown.take() {
-            let _ = shutdown.send(());
-        }
     }
 }
 
@@ -1389,7 +1393,7 @@ impl FakeB2c {
         let shutdown = run_server(acceptor, "FakeB2c", move |request| served.handle(request));
         Ok(Self {
             state,
-            shutdown: Some(shutdown),
+            _server: shutdown,
         })
     }
 
