@@ -188,6 +188,12 @@ async fn start_server(config: &std::path::Path, failpoints: Option<&str>) -> Ser
     }
 }
 
+/// The database the server of `write_config` uses, opened by the test itself.
+async fn open_store(dir: &std::path::Path) -> acs_auth::store::Store {
+    let url = format!("sqlite://{}?mode=rwc", dir.join("acs-auth.db").display());
+    acs_auth::store::Store::connect(&url, 1).await.unwrap()
+}
+
 fn write_config(dir: &std::path::Path, idp: &TestIssuer, acs: &str) -> std::path::PathBuf {
     let path = dir.join("acs-auth.toml");
     let toml = format!(
@@ -269,15 +275,7 @@ async fn crash_after_delete_commit_is_finished_after_restart() {
         .to_owned();
 
     // Crash between the committed deletion record and the ACS call.
-    let store = acs_auth::store::Store::connect(
-        &format!(
-            "sqlite://{}?mode=rwc",
-            dir.path().join("acs-auth.db").display()
-        ),
-        1,
-    )
-    .await
-    .unwrap();
+    let store = open_store(dir.path()).await;
     let probe = store.clone();
     send_and_crash(
         server,
@@ -329,15 +327,7 @@ async fn crash_after_the_mapping_is_stored_keeps_one_identity_after_restart() {
         Some("get_token::after_mapping_insert=sleep(60000)"),
     )
     .await;
-    let store = acs_auth::store::Store::connect(
-        &format!(
-            "sqlite://{}?mode=rwc",
-            dir.path().join("acs-auth.db").display()
-        ),
-        1,
-    )
-    .await
-    .unwrap();
+    let store = open_store(dir.path()).await;
     let probe = store.clone();
     send_and_crash(
         server,
