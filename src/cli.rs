@@ -215,7 +215,7 @@ pub async fn run(cli: Cli) -> Result<(), AnyError> {
             println!("migrations applied");
         }
         Command::Openapi { output } => {
-            let spec = crate::api::spec_json()?;
+            let spec = crate::startup::spec_json().await?;
             match output {
                 Some(path) => std::fs::write(&path, spec)?,
                 None => print!("{spec}"),

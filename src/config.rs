@@ -74,6 +74,8 @@ pub struct Settings {
     pub cors: CorsSettings,
     #[serde(default)]
     pub registry: RegistrySettings,
+    #[serde(default)]
+    pub outbound: OutboundSettings,
     /// Tenant used by the seed-compatible bare paths (`/getToken`, …) when the token's issuer
     /// does not name exactly one tenant.
     #[serde(default)]
@@ -187,7 +189,56 @@ impl AcsSettings {
                 ConfigError::invalid(format!("{key}.connection_string"), e.to_string())
             })?;
         }
+        match (&self.connection_string, &self.endpoint, &self.entra) {
+            (Some(_), Some(_), _) => {
+                return Err(ConfigError::invalid(
+                    format!("{key}.endpoint"),
+                    "set either connection_string or endpoint (with entra), not both",
+                ));
+            }
+            (Some(_), None, Some(_)) => {
+                return Err(ConfigError::invalid(
+                    format!("{key}.entra"),
+                    "an Entra ID credential needs `endpoint` instead of a connection string",
+                ));
+            }
+            (None, Some(_), None) => {
+                return Err(ConfigError::invalid(
+                    format!("{key}.entra"),
+                    "is required with `endpoint` (managed_identity, workload_identity or client_secret)",
+                ));
+            }
+            (None, None, Some(_)) => {
+                return Err(ConfigError::invalid(
+                    format!("{key}.endpoint"),
+                    "is required with `entra` (the resource's endpoint, e.g. https://x.communication.azure.com/)",
+                ));
+            }
+            _ => {}
+        }
+        if let Some(endpoint) = &self.endpoint {
+            let url = url::Url::parse(endpoint).map_err(|e| {
+                ConfigError::invalid(format!("{key}.endpoint"), format!("not a URL: {e}"))
+            })?;
+            if !matches!(url.scheme(), "https" | "http") || url.host_str().is_none() {
+                return Err(ConfigError::invalid(
+                    format!("{key}.endpoint"),
+                    "must be an https URL such as https://x.communication.azure.com/",
+                ));
+            }
+        }
+        if let Some(entra) = &self.entra {
+            validate_entra(entra).map_err(|(field, message)| {
+                ConfigError::invalid(format!("{key}.entra.{field}"), message)
+            })?;
+        }
         if let Some(k) = &self.secondary_access_key {
+            if self.connection_string.is_none() {
+                return Err(ConfigError::invalid(
+                    format!("{key}.secondary_access_key"),
+                    "needs a connection_string (an Entra ID credential has no access keys)",
+                ));
+            }
             use base64::Engine;
             base64::engine::general_purpose::STANDARD
                 .decode(k.expose_secret().trim())
@@ -204,9 +255,76 @@ impl AcsSettings {
         Ok(())
     }
 
+    /// Whether this names a resource: a connection string, or an endpoint with an Entra ID
+    /// credential.
     pub fn is_configured(&self) -> bool {
-        self.connection_string.is_some()
+        self.connection_string.is_some() || (self.endpoint.is_some() && self.entra.is_some())
     }
+
+    /// The resource's endpoint, from the connection string or `endpoint` (no secrets).
+    pub fn endpoint_url(&self) -> Option<url::Url> {
+        match (&self.connection_string, &self.endpoint) {
+            (Some(cs), _) => crate::acs::ConnectionString::parse(cs.expose_secret())
+                .ok()
+                .map(|c| c.endpoint().clone()),
+            (None, Some(e)) => url::Url::parse(e).ok(),
+            (None, None) => None,
+        }
+    }
+}
+
+/// The checks of an Entra ID credential that need no I/O: `(field, message)` on failure.
+fn validate_entra(entra: &crate::acs::EntraCredentialConfig) -> Result<(), (&'static str, String)> {
+    use crate::acs::EntraCredentialConfig as E;
+    let https =
+        |field: &'static str, host: &Option<String>| -> Result<(), (&'static str, String)> {
+            match host {
+                Some(h) if !url::Url::parse(h).is_ok_and(|u| u.scheme() == "https") => Err((
+                    field,
+                    "must be an https URL such as https://login.microsoftonline.com".into(),
+                )),
+                _ => Ok(()),
+            }
+        };
+    let non_empty = |field: &'static str, v: &str| -> Result<(), (&'static str, String)> {
+        if v.trim().is_empty() {
+            Err((field, "must not be empty".into()))
+        } else {
+            Ok(())
+        }
+    };
+    match entra {
+        E::ManagedIdentity {
+            client_id,
+            object_id,
+            resource_id,
+        } => {
+            let set = [client_id, object_id, resource_id]
+                .iter()
+                .filter(|v| v.is_some())
+                .count();
+            if set > 1 {
+                return Err((
+                    "client_id",
+                    "set at most one of client_id, object_id and resource_id of a managed identity"
+                        .into(),
+                ));
+            }
+        }
+        E::WorkloadIdentity { authority_host, .. } => https("authority_host", authority_host)?,
+        E::ClientSecret {
+            tenant_id,
+            client_id,
+            client_secret,
+            authority_host,
+        } => {
+            non_empty("tenant_id", tenant_id)?;
+            non_empty("client_id", client_id)?;
+            non_empty("client_secret", client_secret.expose_secret())?;
+            https("authority_host", authority_host)?;
+        }
+    }
+    Ok(())
 }
 
 /// The admin API (`/admin`).
@@ -263,6 +381,15 @@ impl Default for CorsSettings {
             max_age_secs: 600,
         }
     }
+}
+
+/// Outbound HTTPS (identity providers, Entra ID, ACS).
+#[derive(Debug, Clone, Deserialize, Serialize, Default)]
+#[serde(deny_unknown_fields, default)]
+pub struct OutboundSettings {
+    /// A PEM file of extra root certificates to trust, besides the built-in (Mozilla) roots:
+    /// for a TLS-inspecting corporate proxy, or a private authority in tests.
+    pub ca_file: Option<PathBuf>,
 }
 
 /// How replicas notice tenant changes made through the admin API.
@@ -638,11 +765,14 @@ impl TenantSettings {
         if self
             .display_name
             .as_ref()
-            .is_some_and(|d| d.chars().count() > 255)
+            .is_some_and(|d| d.chars().count() > crate::domain::DISPLAY_NAME_MAX_CHARS)
         {
             return Err(ConfigError::invalid(
                 key("display_name"),
-                "must be at most 255 characters",
+                format!(
+                    "must be at most {} characters",
+                    crate::domain::DISPLAY_NAME_MAX_CHARS
+                ),
             ));
         }
         match &self.provider {
@@ -708,21 +838,12 @@ fn expose_opt_secret<S: serde::Serializer>(
     }
 }
 
-/// A tenant id is a slug: 1–64 of `a-z`, `0-9`, `-`, starting with a letter or digit.
+/// A tenant id is a slug: 1–64 of `a-z`, `0-9`, `-`, starting with a letter or digit (the rule
+/// is [`TenantId`](crate::domain::TenantId)'s).
 pub fn validate_tenant_id(id: &str) -> Result<(), String> {
-    let ok = !id.is_empty()
-        && id.len() <= 64
-        && id
-            .bytes()
-            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
-        && !id.starts_with('-');
-    if ok {
-        Ok(())
-    } else {
-        Err(format!(
-            "`{id}` is not a tenant slug (1–64 of a-z, 0-9 and '-', not starting with '-')"
-        ))
-    }
+    crate::domain::TenantId::parse(id)
+        .map(|_| ())
+        .map_err(|e| e.to_string())
 }
 
 fn validate_token_policy(p: &TokenPolicySettings) -> Result<(), (&'static str, String)> {

@@ -244,9 +244,7 @@ async fn token(
     } else {
         serde_urlencoded_from(&bytes)?
     };
-    if form.sub.is_empty() || form.sub.len() > 255 {
-        return Err(bad_request("`sub` must be 1–255 characters".into()));
-    }
+    crate::domain::Subject::parse(&form.sub).map_err(|e| bad_request(format!("`sub`: {e}")))?;
     let minutes = form.minutes.unwrap_or(60).clamp(1, 1440);
     let scopes: Vec<String> = form
         .scope

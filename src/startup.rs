@@ -17,7 +17,7 @@ use crate::api;
 use crate::config::Settings;
 use crate::dev::DevIssuer;
 use crate::service::{
-    AcsResource, AcsResources, AuditLog, DeletionWorker, TenantAdmin, TokenService,
+    AcsResource, AcsResources, AdminKeys, AuditLog, DeletionWorker, Gate, TenantAdmin, TokenService,
 };
 use crate::state::AppState;
 use crate::store::{Store, StoreError};
@@ -32,14 +32,16 @@ pub enum StartupError {
     },
     #[error("database: {0}")]
     Store(#[from] StoreError),
-    #[error("invalid configuration: `acs.connection_string`: {0}")]
+    #[error("invalid configuration: `acs`: {0}")]
     Acs(#[from] AcsError),
     #[error(
-        "invalid configuration: `acs.connection_string` is required (or `acs.connection_string_file`, or ACS_AUTH_ACS__CONNECTION_STRING)"
+        "invalid configuration: `acs.connection_string` is required (or `acs.connection_string_file`, or ACS_AUTH_ACS__CONNECTION_STRING), or `acs.endpoint` with `[acs.entra]`"
     )]
     MissingAcs,
     #[error("invalid configuration: {0}")]
     Tenant(#[from] TenantError),
+    #[error("invalid configuration: `outbound.ca_file` ({path}): {message}")]
+    CaFile { path: String, message: String },
     #[error("http client: {0}")]
     Http(#[from] reqwest::Error),
     #[error("server: {0}")]
@@ -66,10 +68,18 @@ pub struct Application {
     shutdown_grace: Duration,
 }
 
-/// One shared outbound HTTP client (connection pooling, rustls).
-pub fn http_client(timeout: Duration) -> Result<reqwest::Client, reqwest::Error> {
+/// One shared outbound HTTP client (connection pooling, rustls), trusting the built-in roots
+/// and `extra_roots`.
+pub fn http_client(
+    timeout: Duration,
+    extra_roots: Vec<reqwest::Certificate>,
+) -> Result<reqwest::Client, reqwest::Error> {
     crate::acs::install_crypto_provider();
-    reqwest::Client::builder()
+    extra_roots
+        .into_iter()
+        .fold(reqwest::Client::builder(), |b, cert| {
+            b.add_root_certificate(cert)
+        })
         .timeout(timeout)
         .connect_timeout(Duration::from_secs(5))
         .redirect(reqwest::redirect::Policy::none())
@@ -103,12 +113,15 @@ impl Services {
             store.migrate().await?;
         }
 
-        let http = http_client(Duration::from_secs(
-            settings
-                .jwks
-                .request_timeout_secs
-                .max(settings.acs.timeout_secs),
-        ))?;
+        let http = http_client(
+            Duration::from_secs(
+                settings
+                    .jwks
+                    .request_timeout_secs
+                    .max(settings.acs.timeout_secs),
+            ),
+            extra_roots(settings)?,
+        )?;
         let jwks = Arc::new(JwksCache::new(
             http.clone(),
             JwksCacheConfig {
@@ -155,6 +168,7 @@ impl Services {
             deletions.clone(),
             audit.clone(),
         );
+        let limits = crate::service::RateLimits::new(&settings.limits);
         let state = AppState {
             tenants: Arc::clone(&tenants),
             tokens,
@@ -162,8 +176,9 @@ impl Services {
             resources,
             audit: audit.clone(),
             admin,
-            limits: crate::service::RateLimits::new(&settings.limits),
-            admin_key_hashes: Arc::new(admin_key_hashes(settings)),
+            gate: Gate::new(Arc::clone(&tenants), limits.clone()),
+            limits,
+            admin_keys: AdminKeys::new(&settings.admin.key_hashes, audit.clone()),
             accepting: Arc::new(AtomicBool::new(true)),
         };
         Ok(Self {
@@ -290,18 +305,35 @@ pub async fn shutdown_signal() {
     }
 }
 
-/// The configured admin key hashes, decoded (validated at load).
-fn admin_key_hashes(settings: &Settings) -> Vec<[u8; 32]> {
-    settings
-        .admin
-        .key_hashes
-        .iter()
-        .filter_map(|h| {
-            let bytes: Vec<u8> = (0..h.len())
-                .step_by(2)
-                .filter_map(|i| h.get(i..i + 2).and_then(|b| u8::from_str_radix(b, 16).ok()))
-                .collect();
-            <[u8; 32]>::try_from(bytes).ok()
-        })
-        .collect()
+/// The extra root certificates of `outbound.ca_file`.
+fn extra_roots(settings: &Settings) -> Result<Vec<reqwest::Certificate>, StartupError> {
+    let Some(path) = &settings.outbound.ca_file else {
+        return Ok(Vec::new());
+    };
+    let error = |message: String| StartupError::CaFile {
+        path: path.display().to_string(),
+        message,
+    };
+    let pem = std::fs::read(path).map_err(|e| error(e.to_string()))?;
+    let certs = reqwest::Certificate::from_pem_bundle(&pem).map_err(|e| error(e.to_string()))?;
+    if certs.is_empty() {
+        return Err(error("holds no PEM certificate".into()));
+    }
+    Ok(certs)
+}
+
+/// The OpenAPI spec as committed in openapi/openapi.json (pretty JSON, trailing newline),
+/// rendered from the same services the server runs on: built by [`Services::build`] over an
+/// in-memory SQLite database and a placeholder ACS resource that is never called.
+pub async fn spec_json() -> Result<String, StartupError> {
+    let mut settings = Settings::default();
+    settings.database.url = secrecy::SecretString::from("sqlite::memory:");
+    settings.database.max_connections = 1;
+    settings.acs.connection_string = Some(secrecy::SecretString::from(
+        "endpoint=https://spec.invalid/;accesskey=AAAA",
+    ));
+    let services = Services::build(&settings, None).await?;
+    let mut spec = api::openapi_service(services.state).spec();
+    spec.push('\n');
+    Ok(spec)
 }

@@ -238,20 +238,6 @@ impl TenantDirectory {
         Ok(dir)
     }
 
-    /// A registry over `settings.tenants` alone, with no database behind it (spec rendering).
-    pub fn detached(resources: Arc<AcsResources>, factory: ProviderFactory) -> Self {
-        Self {
-            current: ArcSwap::from_pointee(TenantRegistry::default()),
-            file_tenants: Vec::new(),
-            default_tenant: None,
-            factory,
-            resources,
-            store: Store::detached(),
-            loaded_version: AtomicI64::new(0),
-            reload_lock: tokio::sync::Mutex::new(()),
-        }
-    }
-
     pub fn snapshot(&self) -> Arc<TenantRegistry> {
         self.current.load_full()
     }

@@ -1,6 +1,7 @@
 //! The admin API under `/admin`: onboard, inspect, change and remove tenants; list and erase
-//! mappings; read the audit log. Authenticated by an admin API key in `X-Admin-Key`, compared
-//! as a SHA-256 hash in constant time. Handlers stay thin: authenticate → parse → service.
+//! mappings; read the audit log. Every operation takes [`AdminKey`], whose checker
+//! authenticates the operator's key (and audits its use) before the handler runs. Handlers stay
+//! thin: parse → service → shape.
 
 use chrono::{DateTime, Utc};
 use poem::Request;
@@ -9,30 +10,48 @@ use poem_openapi::auth::ApiKey;
 use poem_openapi::param::{Path, Query};
 use poem_openapi::payload::Json;
 use poem_openapi::{ApiResponse, OpenApi, SecurityScheme, Tags};
-use sha2::{Digest, Sha256};
-use subtle::ConstantTimeEq;
 
 use super::admin_dto::{
     AuditPage, CheckItem, CheckReport, MappingPage, MappingView, TenantBody, TenantDeleted,
     TenantPage, TenantView, audit_view, mapping_view, tenant_view,
 };
+use super::paging::PageRequest;
 use super::problem::{ApiError, ErrorInfo, ErrorSet};
 use super::tokens::request_id;
-use crate::service::audit::actions;
 use crate::service::tenant_admin::TenantRecord;
-use crate::service::{Actor, AdminError, DeleteOutcome, ServiceError, TenantAdmin};
-use crate::state::AppState;
-use crate::store::admin::{AuditFilter, NewAuditEvent};
+use crate::service::{Actor, AdminKeys, AuditFilter, DeleteOutcome, TenantAdmin};
 
 /// The operator's admin API key.
+// Its checker compares the key with the configured hashes and audits its use: a handler that
+// takes an `AdminKey` runs only for an authenticated operator.
 #[derive(SecurityScheme)]
-#[oai(ty = "api_key", key_name = "X-Admin-Key", key_in = "header")]
-pub struct AdminKey(ApiKey);
+#[oai(
+    ty = "api_key",
+    key_name = "X-Admin-Key",
+    key_in = "header",
+    checker = "check_admin_key"
+)]
+pub struct AdminKey(Actor);
 
 impl std::fmt::Debug for AdminKey {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("AdminKey([REDACTED])")
+        f.debug_tuple("AdminKey").field(&self.0.name).finish()
     }
+}
+
+async fn check_admin_key(req: &Request, key: ApiKey) -> poem::Result<Actor> {
+    let keys = req.data::<AdminKeys>().ok_or_else(|| {
+        tracing::error!("the admin key checker has no key set");
+        poem::Error::from(ErrorInfo::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "internal_error",
+            "Internal error",
+        ))
+    })?;
+    let what = format!("{} {}", req.method(), req.uri().path());
+    keys.authenticate(&key.key, &what, request_id(req).map(str::to_owned))
+        .await
+        .map_err(|e| poem::Error::from(ErrorInfo::from(&e)))
 }
 
 #[derive(Tags)]
@@ -129,73 +148,7 @@ pub enum AuditPageOk {
 }
 
 pub struct AdminApi {
-    pub state: AppState,
     pub admin: TenantAdmin,
-}
-
-const MAX_PAGE: u32 = 500;
-
-fn page_size(limit: Option<u32>) -> Result<u32, ErrorInfo> {
-    match limit {
-        None => Ok(100),
-        Some(n) if (1..=MAX_PAGE).contains(&n) => Ok(n),
-        Some(_) => Err(ErrorInfo::new(
-            StatusCode::BAD_REQUEST,
-            "invalid_parameter",
-            "A parameter is not valid",
-        )
-        .detail(format!("`limit` must be between 1 and {MAX_PAGE}"))),
-    }
-}
-
-fn bad_cursor() -> ErrorInfo {
-    ErrorInfo::new(
-        StatusCode::BAD_REQUEST,
-        "invalid_parameter",
-        "A parameter is not valid",
-    )
-    .detail("`cursor` is not one this API handed out")
-}
-
-impl From<AdminError> for ErrorInfo {
-    fn from(e: AdminError) -> Self {
-        match e {
-            AdminError::Invalid { key, message } => ErrorInfo::new(
-                StatusCode::BAD_REQUEST,
-                "invalid_tenant",
-                "The tenant is not valid",
-            )
-            .detail(format!("`{key}`: {message}")),
-            AdminError::NotFound(id) => {
-                ErrorInfo::new(StatusCode::NOT_FOUND, "tenant_not_found", "No such tenant")
-                    .detail(format!("No tenant has the id `{id}`."))
-            }
-            AdminError::Exists(id) => ErrorInfo::new(
-                StatusCode::CONFLICT,
-                "tenant_exists",
-                "The tenant exists already",
-            )
-            .detail(format!(
-                "A tenant with the id `{id}` exists; use PUT to change it."
-            )),
-            AdminError::ManagedByConfig(id) => ErrorInfo::new(
-                StatusCode::CONFLICT,
-                "tenant_managed_by_config",
-                "The tenant is defined in the configuration file",
-            )
-            .detail(format!(
-                "Tenant `{id}` comes from the configuration file; change it there."
-            )),
-            AdminError::Store(e) => ErrorInfo::from(&ServiceError::Store(e)),
-            AdminError::Service(e) => ErrorInfo::from(&e),
-        }
-    }
-}
-
-impl<S: ErrorSet> From<AdminError> for ApiError<S> {
-    fn from(e: AdminError) -> Self {
-        ErrorInfo::from(e).into()
-    }
 }
 
 fn view(record: &TenantRecord) -> Result<TenantView, ErrorInfo> {
@@ -209,92 +162,26 @@ fn view(record: &TenantRecord) -> Result<TenantView, ErrorInfo> {
     })
 }
 
-impl AdminApi {
-    /// Checks the admin key (constant time against every configured hash) and audits its use.
-    async fn authorize(&self, key: &AdminKey, req: &Request) -> Result<Actor, ErrorInfo> {
-        let hashes = &self.state.admin_key_hashes;
-        let request_id = request_id(req).map(str::to_owned);
-        if hashes.is_empty() {
-            return Err(ErrorInfo::new(
-                StatusCode::FORBIDDEN,
-                "admin_disabled",
-                "The admin API is disabled",
-            )
-            .detail("No admin key is configured (`admin.key_hashes`)."));
-        }
-        let presented: [u8; 32] = Sha256::digest(key.0.key.as_bytes()).into();
-        let mut matched: Option<&[u8; 32]> = None;
-        for h in hashes.iter() {
-            if bool::from(h.ct_eq(&presented)) {
-                matched = Some(h);
-            }
-        }
-        let what = format!("{} {}", req.method(), req.uri().path());
-        let Some(hash) = matched else {
-            self.state
-                .audit
-                .record(NewAuditEvent {
-                    actor: "anonymous".into(),
-                    action: actions::ADMIN_KEY_REFUSED.into(),
-                    detail: Some(serde_json::json!({ "request": what }).to_string()),
-                    request_id,
-                    ..Default::default()
-                })
-                .await;
-            return Err(ErrorInfo::new(
-                StatusCode::UNAUTHORIZED,
-                "admin_key_invalid",
-                "The admin key is not valid",
-            )
-            .challenge("ApiKey header=\"X-Admin-Key\""));
-        };
-        let key_id: String = hash.iter().take(6).map(|b| format!("{b:02x}")).collect();
-        let actor = Actor {
-            name: format!("admin:{key_id}"),
-            request_id: request_id.clone(),
-        };
-        self.state
-            .audit
-            .record(NewAuditEvent {
-                actor: actor.name.clone(),
-                action: actions::ADMIN_KEY_USED.into(),
-                detail: Some(serde_json::json!({ "request": what }).to_string()),
-                request_id,
-                ..Default::default()
-            })
-            .await;
-        Ok(actor)
-    }
-}
-
 #[OpenApi(prefix_path = "/admin", tag = "ApiTags::Admin")]
 impl AdminApi {
     /// List tenants (configuration file and database), in id order
     #[oai(path = "/tenants", method = "get", operation_id = "adminListTenants")]
     async fn list_tenants(
         &self,
-        req: &Request,
-        key: AdminKey,
+        _key: AdminKey,
         /// Page size, 1–500 (default 100).
         #[oai(validator(minimum(value = "1"), maximum(value = "500")))]
         limit: Query<Option<u32>>,
         /// `next_cursor` of the previous page.
         cursor: Query<Option<String>>,
     ) -> AdminResult<TenantPageOk> {
-        self.authorize(&key, req).await?;
-        let limit = page_size(limit.0)? as usize;
-        let records = self.admin.list(cursor.0.as_deref(), limit + 1).await?;
-        let more = records.len() > limit;
-        let items = records
-            .iter()
-            .take(limit)
-            .map(view)
-            .collect::<Result<Vec<_>, _>>()?;
-        let next_cursor = if more {
-            items.last().map(|t| t.id.clone())
-        } else {
-            None
-        };
+        let page = PageRequest::<String>::parse(limit.0, cursor.0)?;
+        let records = self
+            .admin
+            .list(page.cursor.as_deref(), page.fetch_limit())
+            .await?;
+        let views = records.iter().map(view).collect::<Result<Vec<_>, _>>()?;
+        let (items, next_cursor) = page.split(views, |t| t.id.clone());
         Ok(TenantPageOk::Ok(Json(TenantPage { items, next_cursor })))
     }
 
@@ -306,11 +193,9 @@ impl AdminApi {
     #[oai(path = "/tenants", method = "post", operation_id = "adminCreateTenant")]
     async fn create_tenant(
         &self,
-        req: &Request,
         key: AdminKey,
         body: Json<TenantBody>,
     ) -> AdminResult<TenantCreated> {
-        let actor = self.authorize(&key, req).await?;
         let id = body.0.id.clone().ok_or_else(|| {
             ErrorInfo::new(
                 StatusCode::BAD_REQUEST,
@@ -320,19 +205,13 @@ impl AdminApi {
             .detail("`id`: is required")
         })?;
         let settings = body.0.into_settings(&id).map_err(body_error)?;
-        let record = self.admin.create(settings, &actor).await?;
+        let record = self.admin.create(settings, &key.0).await?;
         Ok(TenantCreated::Created(Json(view(&record)?)))
     }
 
     /// Get a tenant
     #[oai(path = "/tenants/:id", method = "get", operation_id = "adminGetTenant")]
-    async fn get_tenant(
-        &self,
-        req: &Request,
-        key: AdminKey,
-        id: Path<String>,
-    ) -> AdminResult<TenantOk> {
-        self.authorize(&key, req).await?;
+    async fn get_tenant(&self, _key: AdminKey, id: Path<String>) -> AdminResult<TenantOk> {
         let record = self.admin.get(&id.0).await?;
         Ok(TenantOk::Ok(Json(view(&record)?)))
     }
@@ -345,14 +224,12 @@ impl AdminApi {
     )]
     async fn update_tenant(
         &self,
-        req: &Request,
         key: AdminKey,
         id: Path<String>,
         body: Json<TenantBody>,
     ) -> AdminResult<TenantOk> {
-        let actor = self.authorize(&key, req).await?;
         let settings = body.0.into_settings(&id.0).map_err(body_error)?;
-        let record = self.admin.update(settings, &actor).await?;
+        let record = self.admin.update(settings, &key.0).await?;
         Ok(TenantOk::Ok(Json(view(&record)?)))
     }
 
@@ -362,14 +239,8 @@ impl AdminApi {
         method = "post",
         operation_id = "adminEnableTenant"
     )]
-    async fn enable_tenant(
-        &self,
-        req: &Request,
-        key: AdminKey,
-        id: Path<String>,
-    ) -> AdminResult<TenantOk> {
-        let actor = self.authorize(&key, req).await?;
-        let record = self.admin.set_enabled(&id.0, true, &actor).await?;
+    async fn enable_tenant(&self, key: AdminKey, id: Path<String>) -> AdminResult<TenantOk> {
+        let record = self.admin.set_enabled(&id.0, true, &key.0).await?;
         Ok(TenantOk::Ok(Json(view(&record)?)))
     }
 
@@ -379,14 +250,8 @@ impl AdminApi {
         method = "post",
         operation_id = "adminDisableTenant"
     )]
-    async fn disable_tenant(
-        &self,
-        req: &Request,
-        key: AdminKey,
-        id: Path<String>,
-    ) -> AdminResult<TenantOk> {
-        let actor = self.authorize(&key, req).await?;
-        let record = self.admin.set_enabled(&id.0, false, &actor).await?;
+    async fn disable_tenant(&self, key: AdminKey, id: Path<String>) -> AdminResult<TenantOk> {
+        let record = self.admin.set_enabled(&id.0, false, &key.0).await?;
         Ok(TenantOk::Ok(Json(view(&record)?)))
     }
 
@@ -396,14 +261,8 @@ impl AdminApi {
         method = "delete",
         operation_id = "adminDeleteTenant"
     )]
-    async fn delete_tenant(
-        &self,
-        req: &Request,
-        key: AdminKey,
-        id: Path<String>,
-    ) -> AdminResult<TenantDeletedOk> {
-        let actor = self.authorize(&key, req).await?;
-        let deletion = self.admin.delete(&id.0, &actor).await?;
+    async fn delete_tenant(&self, key: AdminKey, id: Path<String>) -> AdminResult<TenantDeletedOk> {
+        let deletion = self.admin.delete(&id.0, &key.0).await?;
         Ok(TenantDeletedOk::Ok(Json(TenantDeleted {
             identities: deletion.identities as u64,
             confirmed: deletion.confirmed as u64,
@@ -416,13 +275,7 @@ impl AdminApi {
         method = "post",
         operation_id = "adminCheckTenant"
     )]
-    async fn check_tenant(
-        &self,
-        req: &Request,
-        key: AdminKey,
-        id: Path<String>,
-    ) -> AdminResult<CheckOk> {
-        self.authorize(&key, req).await?;
+    async fn check_tenant(&self, _key: AdminKey, id: Path<String>) -> AdminResult<CheckOk> {
         let checks = self.admin.check(&id.0).await?;
         let ok = !checks.is_empty() && checks.iter().all(|c| c.ok);
         Ok(CheckOk::Ok(Json(CheckReport {
@@ -446,8 +299,7 @@ impl AdminApi {
     )]
     async fn list_mappings(
         &self,
-        req: &Request,
-        key: AdminKey,
+        _key: AdminKey,
         id: Path<String>,
         /// Page size, 1–500 (default 100).
         #[oai(validator(minimum(value = "1"), maximum(value = "500")))]
@@ -455,23 +307,12 @@ impl AdminApi {
         /// `next_cursor` of the previous page.
         cursor: Query<Option<String>>,
     ) -> AdminResult<MappingPageOk> {
-        self.authorize(&key, req).await?;
-        let limit = page_size(limit.0)?;
-        let after = match cursor.0 {
-            Some(c) => Some(c.parse::<i64>().map_err(|_| bad_cursor())?),
-            None => None,
-        };
-        let mut items = self
+        let page = PageRequest::<i64>::parse(limit.0, cursor.0)?;
+        let mappings = self
             .admin
-            .mappings(&id.0, after, u64::from(limit) + 1)
+            .mappings(&id.0, page.cursor, page.fetch_limit() as u64)
             .await?;
-        let more = items.len() > limit as usize;
-        items.truncate(limit as usize);
-        let next_cursor = if more {
-            items.last().map(|m| m.id.to_string())
-        } else {
-            None
-        };
+        let (items, next_cursor) = page.split(mappings, |m| m.id.to_string());
         Ok(MappingPageOk::Ok(Json(MappingPage {
             items: items.into_iter().map(mapping_view).collect(),
             next_cursor,
@@ -486,17 +327,12 @@ impl AdminApi {
     )]
     async fn subject_mappings(
         &self,
-        req: &Request,
-        key: AdminKey,
+        _key: AdminKey,
         id: Path<String>,
         /// The subject (URL-encoded).
         subject: Path<String>,
     ) -> AdminResult<SubjectMappingsOk> {
-        self.authorize(&key, req).await?;
         let mappings = self.admin.mappings_of_subject(&id.0, &subject.0).await?;
-        if mappings.is_empty() {
-            return Err(subject_not_found().into());
-        }
         Ok(SubjectMappingsOk::Ok(Json(
             mappings.into_iter().map(mapping_view).collect(),
         )))
@@ -510,27 +346,22 @@ impl AdminApi {
     )]
     async fn erase_subject(
         &self,
-        req: &Request,
         key: AdminKey,
         id: Path<String>,
         /// The subject (URL-encoded).
         subject: Path<String>,
     ) -> AdminResult<ErasureOk> {
-        let actor = self.authorize(&key, req).await?;
-        match self.admin.erase_subject(&id.0, &subject.0, &actor).await? {
-            None => Err(subject_not_found().into()),
-            Some(DeleteOutcome::Deleted) => Ok(ErasureOk::Deleted),
-            Some(DeleteOutcome::Queued) => Ok(ErasureOk::Accepted),
+        match self.admin.erase_subject(&id.0, &subject.0, &key.0).await? {
+            DeleteOutcome::Deleted => Ok(ErasureOk::Deleted),
+            DeleteOutcome::Queued => Ok(ErasureOk::Accepted),
         }
     }
 
     /// List audit events, newest first
     #[oai(path = "/audit", method = "get", operation_id = "adminListAudit")]
-    #[allow(clippy::too_many_arguments)]
     async fn list_audit(
         &self,
-        req: &Request,
-        key: AdminKey,
+        _key: AdminKey,
         /// Only this tenant's events.
         tenant: Query<Option<String>>,
         /// Only events at or after this time (RFC 3339).
@@ -543,39 +374,20 @@ impl AdminApi {
         /// `next_cursor` of the previous page.
         cursor: Query<Option<String>>,
     ) -> AdminResult<AuditPageOk> {
-        self.authorize(&key, req).await?;
-        let limit = page_size(limit.0)?;
-        let before_id = match cursor.0 {
-            Some(c) => Some(c.parse::<i64>().map_err(|_| bad_cursor())?),
-            None => None,
-        };
+        let page = PageRequest::<i64>::parse(limit.0, cursor.0)?;
         let filter = AuditFilter {
             tenant_id: tenant.0,
             since: since.0,
             until: until.0,
-            before_id,
+            before_id: page.cursor,
         };
-        let mut events = self.admin.audit(&filter, u64::from(limit) + 1).await?;
-        let more = events.len() > limit as usize;
-        events.truncate(limit as usize);
-        let next_cursor = if more {
-            events.last().map(|e| e.id.to_string())
-        } else {
-            None
-        };
+        let events = self.admin.audit(&filter, page.fetch_limit() as u64).await?;
+        let (items, next_cursor) = page.split(events, |e| e.id.to_string());
         Ok(AuditPageOk::Ok(Json(AuditPage {
-            items: events.into_iter().map(audit_view).collect(),
+            items: items.into_iter().map(audit_view).collect(),
             next_cursor,
         })))
     }
-}
-
-fn subject_not_found() -> ErrorInfo {
-    ErrorInfo::new(
-        StatusCode::NOT_FOUND,
-        "subject_not_found",
-        "The subject has no mapping in this tenant",
-    )
 }
 
 fn body_error(e: super::admin_dto::BodyError) -> ErrorInfo {

@@ -5,7 +5,9 @@
 use chrono::{DateTime, Utc};
 use poem_openapi::types::ToJSON;
 use poem_openapi::{Object, Union};
-use secrecy::ExposeSecret;
+use secrecy::SecretString;
+
+use crate::acs::EntraCredentialConfig;
 
 use crate::config::{AcsSettings, TenantSettings};
 use crate::service::tenant_admin::TenantRecord;
@@ -104,7 +106,8 @@ pub struct TokensBody {
     pub max_lifetime_minutes: Option<u32>,
 }
 
-/// The tenant's own ACS resource (write-only secrets).
+/// The tenant's own ACS resource: a connection string, or an endpoint with an Entra ID
+/// credential (`entra`). Secrets are write-only.
 #[derive(Clone, Default, Object)]
 #[oai(skip_serializing_if_is_none)]
 pub struct AcsBody {
@@ -116,9 +119,12 @@ pub struct AcsBody {
     pub secondary_access_key: Option<String>,
     #[oai(validator(minimum(value = "1"), maximum(value = "300")))]
     pub timeout_secs: Option<u64>,
-    /// The resource's endpoint (read-only).
-    #[oai(read_only)]
+    /// The resource's endpoint, e.g. `https://x.communication.azure.com/`: set it with `entra`
+    /// instead of a connection string; served for both.
     pub endpoint: Option<String>,
+    // The Microsoft Entra ID credential acs-auth calls the resource with (with `endpoint`); a
+    // doc comment here would wrap the schema reference in `allOf`.
+    pub entra: Option<EntraBody>,
     /// Whether a secondary key is set (read-only).
     #[oai(read_only)]
     pub has_secondary_access_key: Option<bool>,
@@ -128,7 +134,199 @@ impl std::fmt::Debug for AcsBody {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("AcsBody")
             .field("endpoint", &self.endpoint)
+            .field("entra", &self.entra)
             .finish_non_exhaustive()
+    }
+}
+
+/// How acs-auth gets Entra ID tokens for the ACS resource.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, poem_openapi::Enum)]
+#[oai(rename_all = "snake_case")]
+pub enum EntraCredentialKind {
+    /// The Azure host's managed identity (system-assigned, or user-assigned by one id).
+    ManagedIdentity,
+    /// Kubernetes workload identity (a federated service-account token).
+    WorkloadIdentity,
+    /// A service principal with a client secret.
+    ClientSecret,
+}
+
+/// A Microsoft Entra ID credential (the `[acs.entra]` table of the configuration file).
+#[derive(Clone, Object)]
+#[oai(skip_serializing_if_is_none)]
+pub struct EntraBody {
+    pub credential: EntraCredentialKind,
+    /// The directory of the service principal (`client_secret`; `workload_identity` defaults to
+    /// `AZURE_TENANT_ID`).
+    pub tenant_id: Option<String>,
+    /// The app (`client_secret`, `workload_identity`) or the user-assigned managed identity's
+    /// client id.
+    pub client_id: Option<String>,
+    /// A user-assigned managed identity's object id (`managed_identity`).
+    pub object_id: Option<String>,
+    /// A user-assigned managed identity's Azure resource id (`managed_identity`).
+    pub resource_id: Option<String>,
+    /// The federated token file (`workload_identity`; default `AZURE_FEDERATED_TOKEN_FILE`).
+    pub token_file: Option<String>,
+    /// Default `https://login.microsoftonline.com` (sovereign clouds: their authority host).
+    pub authority_host: Option<String>,
+    /// The service principal's secret (`client_secret`; write-only).
+    #[oai(write_only)]
+    pub client_secret: Option<String>,
+    /// Whether a client secret is stored (read-only).
+    #[oai(read_only)]
+    pub has_client_secret: Option<bool>,
+}
+
+impl std::fmt::Debug for EntraBody {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("EntraBody")
+            .field("credential", &self.credential)
+            .field("tenant_id", &self.tenant_id)
+            .field("client_id", &self.client_id)
+            .finish_non_exhaustive()
+    }
+}
+
+impl EntraBody {
+    /// The credential this body describes; a field the chosen kind does not use is refused.
+    fn into_config(self) -> Result<EntraCredentialConfig, BodyError> {
+        let invalid = |field: &str, message: String| BodyError {
+            key: format!("acs.entra.{field}"),
+            message,
+        };
+        let kind = self.credential;
+        let unused = |field: &str, set: bool| -> Result<(), BodyError> {
+            if set {
+                Err(invalid(
+                    field,
+                    format!("is not used by the `{}` credential", kind_name(kind)),
+                ))
+            } else {
+                Ok(())
+            }
+        };
+        let required = |field: &str, v: Option<String>| {
+            v.ok_or_else(|| {
+                invalid(
+                    field,
+                    format!("is required by the `{}` credential", kind_name(kind)),
+                )
+            })
+        };
+        match kind {
+            EntraCredentialKind::ManagedIdentity => {
+                unused("tenant_id", self.tenant_id.is_some())?;
+                unused("token_file", self.token_file.is_some())?;
+                unused("authority_host", self.authority_host.is_some())?;
+                unused("client_secret", self.client_secret.is_some())?;
+                Ok(EntraCredentialConfig::ManagedIdentity {
+                    client_id: self.client_id,
+                    object_id: self.object_id,
+                    resource_id: self.resource_id,
+                })
+            }
+            EntraCredentialKind::WorkloadIdentity => {
+                unused("object_id", self.object_id.is_some())?;
+                unused("resource_id", self.resource_id.is_some())?;
+                unused("client_secret", self.client_secret.is_some())?;
+                Ok(EntraCredentialConfig::WorkloadIdentity {
+                    tenant_id: self.tenant_id,
+                    client_id: self.client_id,
+                    token_file: self.token_file.map(std::path::PathBuf::from),
+                    authority_host: self.authority_host,
+                })
+            }
+            EntraCredentialKind::ClientSecret => {
+                unused("object_id", self.object_id.is_some())?;
+                unused("resource_id", self.resource_id.is_some())?;
+                unused("token_file", self.token_file.is_some())?;
+                Ok(EntraCredentialConfig::ClientSecret {
+                    tenant_id: required("tenant_id", self.tenant_id)?,
+                    client_id: required("client_id", self.client_id)?,
+                    client_secret: SecretString::from(required(
+                        "client_secret",
+                        self.client_secret,
+                    )?),
+                    authority_host: self.authority_host,
+                })
+            }
+        }
+    }
+
+    /// The view of a stored credential (the secret left out).
+    fn view(config: &EntraCredentialConfig) -> Self {
+        let mut body = EntraBody {
+            credential: EntraCredentialKind::ManagedIdentity,
+            tenant_id: None,
+            client_id: None,
+            object_id: None,
+            resource_id: None,
+            token_file: None,
+            authority_host: None,
+            client_secret: None,
+            has_client_secret: None,
+        };
+        match config {
+            EntraCredentialConfig::ManagedIdentity {
+                client_id,
+                object_id,
+                resource_id,
+            } => {
+                body.client_id = client_id.clone();
+                body.object_id = object_id.clone();
+                body.resource_id = resource_id.clone();
+            }
+            EntraCredentialConfig::WorkloadIdentity {
+                tenant_id,
+                client_id,
+                token_file,
+                authority_host,
+            } => {
+                body.credential = EntraCredentialKind::WorkloadIdentity;
+                body.tenant_id = tenant_id.clone();
+                body.client_id = client_id.clone();
+                body.token_file = token_file.as_ref().map(|p| p.display().to_string());
+                body.authority_host = authority_host.clone();
+            }
+            EntraCredentialConfig::ClientSecret {
+                tenant_id,
+                client_id,
+                authority_host,
+                ..
+            } => {
+                body.credential = EntraCredentialKind::ClientSecret;
+                body.tenant_id = Some(tenant_id.clone());
+                body.client_id = Some(client_id.clone());
+                body.authority_host = authority_host.clone();
+                body.has_client_secret = Some(true);
+            }
+        }
+        body
+    }
+}
+
+fn kind_name(kind: EntraCredentialKind) -> &'static str {
+    match kind {
+        EntraCredentialKind::ManagedIdentity => "managed_identity",
+        EntraCredentialKind::WorkloadIdentity => "workload_identity",
+        EntraCredentialKind::ClientSecret => "client_secret",
+    }
+}
+
+impl AcsBody {
+    /// The resource settings this body describes (checked further by the service; read-only
+    /// fields are ignored).
+    pub fn into_settings(self) -> Result<AcsSettings, BodyError> {
+        let defaults = AcsSettings::default();
+        Ok(AcsSettings {
+            connection_string: self.connection_string.map(SecretString::from),
+            secondary_access_key: self.secondary_access_key.map(SecretString::from),
+            endpoint: self.endpoint,
+            entra: self.entra.map(EntraBody::into_config).transpose()?,
+            timeout_secs: self.timeout_secs.unwrap_or(defaults.timeout_secs),
+            ..defaults
+        })
     }
 }
 
@@ -278,13 +476,15 @@ impl TenantBody {
                 message: format!("`{body_id}` does not match the tenant in the path (`{id}`)"),
             });
         }
-        let acs = self.acs.as_ref().map(|a| {
-            serde_json::json!({
-                "connection_string": a.connection_string,
-                "secondary_access_key": a.secondary_access_key,
-                "timeout_secs": a.timeout_secs,
-            })
-        });
+        let acs = match self.acs {
+            Some(a) => Some(
+                serde_json::to_value(a.into_settings()?).map_err(|e| BodyError {
+                    key: "acs".into(),
+                    message: e.to_string(),
+                })?,
+            ),
+            None => None,
+        };
         let mut value = serde_json::json!({
             "id": id,
             "display_name": self.display_name,
@@ -346,16 +546,14 @@ pub fn tenant_view(record: &TenantRecord) -> Result<TenantView, BodyError> {
 }
 
 fn acs_view(a: &AcsSettings) -> AcsBody {
-    let endpoint = a
-        .connection_string
-        .as_ref()
-        .and_then(|cs| crate::acs::ConnectionString::parse(cs.expose_secret()).ok())
-        .map(|cs| cs.endpoint().as_str().trim_end_matches('/').to_owned());
     AcsBody {
         connection_string: None,
         secondary_access_key: None,
         timeout_secs: Some(a.timeout_secs),
-        endpoint,
+        endpoint: a
+            .endpoint_url()
+            .map(|u| u.as_str().trim_end_matches('/').to_owned()),
+        entra: a.entra.as_ref().map(EntraBody::view),
         has_secondary_access_key: Some(a.secondary_access_key.is_some()),
     }
 }

@@ -7,6 +7,7 @@ pub mod auth;
 pub mod dto;
 pub mod extract;
 pub mod health;
+pub mod paging;
 pub mod problem;
 pub mod tokens;
 
@@ -32,7 +33,6 @@ pub fn openapi_service(
             },
             admin::AdminApi {
                 admin: state.admin.clone(),
-                state: state.clone(),
             },
             health::HealthApi { state },
         ),
@@ -46,14 +46,6 @@ pub fn openapi_service(
          details (`application/problem+json`) with a stable `code`.",
     )
     .license(poem_openapi::LicenseObject::new("MIT"))
-}
-
-/// The spec as committed in openapi/openapi.json (pretty JSON, trailing newline). The spec
-/// depends only on types, so it is built over a detached state that touches no database.
-pub fn spec_json() -> Result<String, crate::acs::AcsError> {
-    let mut s = openapi_service(AppState::detached()?).spec();
-    s.push('\n');
-    Ok(s)
 }
 
 /// All routes: the API, `/openapi.json`, Swagger UI at `/docs`, plus `extra` (dev issuer).
@@ -70,6 +62,7 @@ pub fn routes(
     extra: Option<BoxEndpoint<'static>>,
 ) -> BoxEndpoint<'static> {
     let max_body_bytes = options.max_body_bytes;
+    let admin_keys = state.admin_keys.clone();
     let api = openapi_service(state);
     let allowed = std::sync::Arc::new(problem::AllowedMethods::from_spec(
         &serde_json::from_str(&api.spec()).unwrap_or_default(),
@@ -84,6 +77,7 @@ pub fn routes(
         route = route.nest("/dev", extra);
     }
     let app = route
+        .data(admin_keys)
         .around(move |ep, req| body_limit(ep, req, max_body_bytes))
         .around(move |ep, req| {
             problem::problem_middleware(ep, req, std::sync::Arc::clone(&allowed))

@@ -10,7 +10,7 @@ use poem_openapi::registry::{MetaHeader, MetaMediaType, MetaResponse, MetaRespon
 use poem_openapi::types::{ToJSON, Type};
 use poem_openapi::{ApiResponse, Object};
 
-use crate::service::ServiceError;
+use crate::service::{AcsFailure, ServiceError};
 
 pub const PROBLEM_JSON: &str = "application/problem+json";
 pub const REQUEST_ID_HEADER: &str = "x-request-id";
@@ -268,6 +268,34 @@ impl From<&ServiceError> for ErrorInfo {
                 "The request is not valid",
             )
             .detail(format!("`{field}`: {message}")),
+            ServiceError::Token(e) => ErrorInfo::from(e),
+            ServiceError::RateLimited { retry_after } => {
+                let secs = ceil_secs(*retry_after);
+                ErrorInfo::new(
+                    StatusCode::TOO_MANY_REQUESTS,
+                    "rate_limited",
+                    "Too many requests",
+                )
+                .detail(format!("Slow down; try again in {secs} s."))
+                .retry_after(secs)
+            }
+            ServiceError::NoTenantForIssuer => ErrorInfo::new(
+                StatusCode::UNAUTHORIZED,
+                "token_invalid_issuer",
+                "The bearer token is not valid",
+            )
+            .detail(
+                "No tenant trusts the token's issuer; use /tenants/{tenant}/… to name the tenant.",
+            )
+            .bearer("invalid_token"),
+            ServiceError::TenantAmbiguous => ErrorInfo::new(
+                StatusCode::BAD_REQUEST,
+                "tenant_ambiguous",
+                "The tenant cannot be told from the token",
+            )
+            .detail(
+                "Several tenants trust the token's issuer; use /tenants/{tenant}/… to name the tenant.",
+            ),
             ServiceError::UserNotFound => ErrorInfo::new(
                 StatusCode::NOT_FOUND,
                 "user_not_found",
@@ -291,9 +319,55 @@ impl From<&ServiceError> for ErrorInfo {
                 "ACS refused the Teams user's token",
             )
             .detail(format!("{code}: {}", message.chars().take(300).collect::<String>())),
-            ServiceError::Acs(acs) => acs_error_info(acs),
-            ServiceError::Store(err) => {
-                tracing::error!(error = %err, "store failure");
+            ServiceError::AdminDisabled => ErrorInfo::new(
+                StatusCode::FORBIDDEN,
+                "admin_disabled",
+                "The admin API is disabled",
+            )
+            .detail("No admin key is configured (`admin.key_hashes`)."),
+            ServiceError::AdminKeyInvalid => ErrorInfo::new(
+                StatusCode::UNAUTHORIZED,
+                "admin_key_invalid",
+                "The admin key is not valid",
+            )
+            .challenge("ApiKey header=\"X-Admin-Key\""),
+            ServiceError::TenantInvalid { key, message } => ErrorInfo::new(
+                StatusCode::BAD_REQUEST,
+                "invalid_tenant",
+                "The tenant is not valid",
+            )
+            .detail(format!("`{key}`: {message}")),
+            ServiceError::TenantNotFound(id) => {
+                ErrorInfo::new(StatusCode::NOT_FOUND, "tenant_not_found", "No such tenant")
+                    .detail(format!("No tenant has the id `{id}`."))
+            }
+            ServiceError::TenantExists(id) => ErrorInfo::new(
+                StatusCode::CONFLICT,
+                "tenant_exists",
+                "The tenant exists already",
+            )
+            .detail(format!(
+                "A tenant with the id `{id}` exists; use PUT to change it."
+            )),
+            ServiceError::TenantManagedByConfig(id) => ErrorInfo::new(
+                StatusCode::CONFLICT,
+                "tenant_managed_by_config",
+                "The tenant is defined in the configuration file",
+            )
+            .detail(format!(
+                "Tenant `{id}` comes from the configuration file; change it there."
+            )),
+            ServiceError::SubjectNotFound => ErrorInfo::new(
+                StatusCode::NOT_FOUND,
+                "subject_not_found",
+                "The subject has no mapping in this tenant",
+            ),
+            ServiceError::Acs { failure, .. } => {
+                tracing::warn!(error = %e, "ACS call failed");
+                acs_failure_info(*failure)
+            }
+            ServiceError::Store(_) => {
+                tracing::error!(error = %e, "store failure");
                 ErrorInfo::new(
                     StatusCode::SERVICE_UNAVAILABLE,
                     "store_unavailable",
@@ -318,30 +392,27 @@ fn ceil_secs(d: std::time::Duration) -> u64 {
     d.as_secs_f64().ceil().max(1.0) as u64
 }
 
-fn acs_error_info(e: &crate::acs::AcsError) -> ErrorInfo {
-    use crate::acs::AcsError;
-    tracing::warn!(error = %e, "ACS call failed");
-    match e {
-        AcsError::Timeout => ErrorInfo::new(
+fn acs_failure_info(failure: AcsFailure) -> ErrorInfo {
+    match failure {
+        AcsFailure::Timeout => ErrorInfo::new(
             StatusCode::GATEWAY_TIMEOUT,
             "acs_timeout",
             "ACS did not answer in time",
         )
         .retry_after(5),
-        e if e.is_throttled() => ErrorInfo::new(
+        AcsFailure::Throttled { retry_after } => ErrorInfo::new(
             StatusCode::SERVICE_UNAVAILABLE,
             "acs_throttled",
             "ACS is throttling requests",
         )
-        .retry_after(e.retry_after().map(ceil_secs).unwrap_or(10)),
-        // Retried already (where the operation allows), or held back by the circuit breaker.
-        e if e.is_retryable() => ErrorInfo::new(
+        .retry_after(retry_after.map(ceil_secs).unwrap_or(10)),
+        AcsFailure::Unavailable { retry_after } => ErrorInfo::new(
             StatusCode::SERVICE_UNAVAILABLE,
             "acs_unavailable",
             "ACS is unavailable",
         )
-        .retry_after(e.retry_after().map(ceil_secs).unwrap_or(5)),
-        _ => ErrorInfo::new(
+        .retry_after(retry_after.map(ceil_secs).unwrap_or(5)),
+        AcsFailure::Refused => ErrorInfo::new(
             StatusCode::BAD_GATEWAY,
             "acs_error",
             "ACS refused the request",

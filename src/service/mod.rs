@@ -1,8 +1,11 @@
 //! Use cases: get a token, delete a user, look a user up. The service decides; handlers only
 //! parse and shape, providers verify, the store persists, the ACS client speaks the protocol.
 
+pub mod admin_keys;
 pub mod audit;
 pub mod deletion;
+mod error;
+pub mod gate;
 pub mod limits;
 pub mod resources;
 pub mod tenant_admin;
@@ -18,63 +21,23 @@ use secrecy::SecretString;
 use crate::acs::{AccessToken, AcsError};
 use crate::config::{CacheSettings, MAX_TOKEN_MINUTES, MIN_TOKEN_MINUTES};
 use crate::store::admin::NewAuditEvent;
-use crate::store::{Mapping, NewMapping, Store, StoreError, SubjectKey};
+use crate::store::{NewMapping, Store, StoreError, SubjectKey};
 use crate::tenants::Tenant;
 use audit::actions;
 
+pub use admin_keys::AdminKeys;
 pub use audit::AuditLog;
 pub use deletion::DeletionWorker;
+pub use error::{AcsFailure, ServiceError};
+pub use gate::Gate;
 pub use limits::{RateLimited, RateLimits};
 pub use resources::{AcsResource, AcsResources};
-pub use tenant_admin::{Actor, AdminError, TenantAdmin};
+pub use tenant_admin::{Actor, TenantAdmin};
 pub use token_cache::{TokenCache, TokenKey};
 
-#[derive(Debug, thiserror::Error)]
-pub enum ServiceError {
-    /// The verified token lacks a scope or role the tenant requires.
-    #[error("insufficient scope: {0}")]
-    InsufficientScope(String),
-    #[error("invalid request: `{field}`: {message}")]
-    InvalidRequest {
-        field: &'static str,
-        message: String,
-    },
-    #[error("user not found")]
-    UserNotFound,
-    #[error("tenant disabled")]
-    TenantDisabled,
-    /// exchangeToken on a tenant whose provider is not Entra ID.
-    #[error("Teams token exchange is not available for this tenant")]
-    TeamsExchangeUnsupported,
-    /// ACS refused the Teams user's token (wrong audience, app, user, expired …).
-    #[error("ACS refused the Teams token: {code}: {message}")]
-    TeamsTokenRejected { code: String, message: String },
-    #[error("ACS call failed: {0}")]
-    Acs(#[from] AcsError),
-    #[error("store failed: {0}")]
-    Store(#[from] StoreError),
-    #[error("ACS resource `{0}` is not configured")]
-    UnknownResource(String),
-    /// An error shared by several coalesced callers.
-    #[error("{0}")]
-    Shared(Arc<ServiceError>),
-}
-
-impl From<Arc<ServiceError>> for ServiceError {
-    fn from(e: Arc<ServiceError>) -> Self {
-        Arc::try_unwrap(e).unwrap_or_else(ServiceError::Shared)
-    }
-}
-
-impl ServiceError {
-    /// Follows `Shared` to the error that happened.
-    pub fn root(&self) -> &ServiceError {
-        match self {
-            ServiceError::Shared(inner) => inner.root(),
-            other => other,
-        }
-    }
-}
+// The records the service hands out (the API shapes them; it does not reach into the store).
+pub use crate::store::Mapping;
+pub use crate::store::admin::{AuditEvent, AuditFilter, StoredTenant};
 
 /// What the caller asked for; both optional, both bounded by the tenant's token policy.
 #[derive(Debug, Default, Clone)]
@@ -185,7 +148,7 @@ impl TokenService {
                         created: false,
                     });
                 }
-                Err(e) if attempt == 0 && is_acs_not_found(&e) => {
+                Err(e) if attempt == 0 && e.is_acs_not_found() => {
                     tracing::warn!(
                         tenant = %tenant.id,
                         acs_user_id = %mapping.acs_user_id,
@@ -197,7 +160,7 @@ impl TokenService {
                 Err(e) => return Err(e),
             }
         }
-        Err(ServiceError::Acs(AcsError::InvalidResponse(
+        Err(ServiceError::from(AcsError::InvalidResponse(
             "identity vanished twice in a row".into(),
         )))
     }
@@ -492,10 +455,6 @@ fn injected(point: &str) -> ServiceError {
 /// The audit actor for a verified caller.
 fn actor(who: &VerifiedIdentity) -> String {
     format!("user:{}", who.subject)
-}
-
-fn is_acs_not_found(e: &ServiceError) -> bool {
-    matches!(e.root(), ServiceError::Acs(acs) if acs.is_not_found())
 }
 
 pub fn subject_key(tenant: &Tenant, who: &VerifiedIdentity) -> SubjectKey {

@@ -32,26 +32,41 @@ impl std::fmt::Debug for AcsResource {
 }
 
 impl AcsResource {
-    /// Builds the client described by `settings` (connection string, optional secondary key).
+    /// Builds the client described by `settings`: a connection string (and optional secondary
+    /// key), or an endpoint with an Entra ID credential.
     pub fn from_settings(
         http: &reqwest::Client,
         settings: &AcsSettings,
         name: Option<String>,
     ) -> Result<Self, AcsError> {
-        let conn_str = settings
-            .connection_string
-            .as_ref()
-            .ok_or_else(|| AcsError::InvalidConnectionString("no connection string".into()))?;
-        let conn = ConnectionString::parse(conn_str.expose_secret())?;
-        let mut client = AcsClient::new(
-            http.clone(),
-            &conn,
-            Duration::from_secs(settings.timeout_secs.max(1)),
-        );
-        if let Some(secondary) = &settings.secondary_access_key {
-            client = client
-                .try_with_secondary_key(SecretString::from(secondary.expose_secret().to_owned()))?;
-        }
+        let timeout = Duration::from_secs(settings.timeout_secs.max(1));
+        let client = match (
+            &settings.connection_string,
+            &settings.endpoint,
+            &settings.entra,
+        ) {
+            (Some(conn_str), _, _) => {
+                let conn = ConnectionString::parse(conn_str.expose_secret())?;
+                let mut client = AcsClient::new(http.clone(), &conn, timeout);
+                if let Some(secondary) = &settings.secondary_access_key {
+                    client = client.try_with_secondary_key(SecretString::from(
+                        secondary.expose_secret().to_owned(),
+                    ))?;
+                }
+                client
+            }
+            (None, Some(endpoint), Some(entra)) => {
+                let endpoint = url::Url::parse(endpoint).map_err(|e| {
+                    AcsError::InvalidConnectionString(format!("endpoint is not a URL: {e}"))
+                })?;
+                AcsClient::from_entra_config(http.clone(), endpoint, entra, timeout)?
+            }
+            _ => {
+                return Err(AcsError::InvalidConnectionString(
+                    "no connection string, and no endpoint with an Entra ID credential".into(),
+                ));
+            }
+        };
         let client = client
             .with_retry_policy(crate::acs::RetryPolicy {
                 max_retries: settings.max_retries,

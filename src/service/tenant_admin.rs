@@ -8,61 +8,10 @@ use chrono::Utc;
 
 use super::audit::actions;
 use super::{AuditLog, DeleteOutcome, DeletionWorker, ServiceError, TokenService};
-use crate::config::{ConfigError, TenantSettings};
+use crate::config::TenantSettings;
 use crate::store::admin::{AuditEvent, AuditFilter, NewAuditEvent, StoredTenant, TenantRow};
 use crate::store::{Mapping, Store, StoreError};
-use crate::tenants::{Check, Tenant, TenantDirectory, TenantError, stored_settings};
-
-#[derive(Debug, thiserror::Error)]
-pub enum AdminError {
-    #[error("invalid tenant: `{key}`: {message}")]
-    Invalid { key: String, message: String },
-    #[error("tenant `{0}` not found")]
-    NotFound(String),
-    #[error("tenant `{0}` already exists")]
-    Exists(String),
-    #[error("tenant `{0}` is defined in the configuration file; change it there")]
-    ManagedByConfig(String),
-    #[error("store: {0}")]
-    Store(#[from] StoreError),
-    #[error(transparent)]
-    Service(#[from] ServiceError),
-}
-
-impl From<ConfigError> for AdminError {
-    fn from(e: ConfigError) -> Self {
-        match e {
-            ConfigError::Invalid { key, message } => AdminError::Invalid { key, message },
-            other => AdminError::Invalid {
-                key: "body".into(),
-                message: other.to_string(),
-            },
-        }
-    }
-}
-
-impl From<TenantError> for AdminError {
-    fn from(e: TenantError) -> Self {
-        match e {
-            TenantError::Provider { source, .. } => AdminError::Invalid {
-                key: "provider".into(),
-                message: match source {
-                    acs_auth_providers::VerifyError::Config(m) => m,
-                    other => other.to_string(),
-                },
-            },
-            TenantError::Acs { source, .. } => AdminError::Invalid {
-                key: "acs".into(),
-                message: source.to_string(),
-            },
-            TenantError::Stored { tenant, message } => AdminError::Invalid {
-                key: format!("stored tenant {tenant}"),
-                message,
-            },
-            TenantError::Store(e) => AdminError::Store(e),
-        }
-    }
-}
+use crate::tenants::{Check, Tenant, TenantDirectory, stored_settings};
 
 /// Who did it and in which request, for the audit log.
 #[derive(Debug, Clone)]
@@ -139,14 +88,14 @@ impl TenantAdmin {
         &self,
         after: Option<&str>,
         limit: usize,
-    ) -> Result<Vec<TenantRecord>, AdminError> {
+    ) -> Result<Vec<TenantRecord>, ServiceError> {
         let mut records = self.all_records().await?;
         records.retain(|r| after.is_none_or(|a| r.settings.id.as_str() > a));
         records.truncate(limit);
         Ok(records)
     }
 
-    async fn all_records(&self) -> Result<Vec<TenantRecord>, AdminError> {
+    async fn all_records(&self) -> Result<Vec<TenantRecord>, ServiceError> {
         let registry = self.tenants.snapshot();
         let mut records: Vec<TenantRecord> = Vec::new();
         for t in registry.all() {
@@ -175,7 +124,7 @@ impl TenantAdmin {
         Ok(records)
     }
 
-    pub async fn get(&self, id: &str) -> Result<TenantRecord, AdminError> {
+    pub async fn get(&self, id: &str) -> Result<TenantRecord, ServiceError> {
         if let Some(t) = self.tenants.get(id)
             && t.source == crate::tenants::TenantSource::File
         {
@@ -190,7 +139,7 @@ impl TenantAdmin {
             .store
             .get_tenant(id)
             .await?
-            .ok_or_else(|| AdminError::NotFound(id.to_owned()))?;
+            .ok_or_else(|| ServiceError::TenantNotFound(id.to_owned()))?;
         Ok(TenantRecord {
             settings: stored_settings(&row)?,
             from_file: false,
@@ -201,14 +150,14 @@ impl TenantAdmin {
 
     /// Checks everything that can be checked before storing: the settings, and that the
     /// provider and ACS resource can be built.
-    fn validate(&self, settings: &TenantSettings) -> Result<(), AdminError> {
+    fn validate(&self, settings: &TenantSettings) -> Result<(), ServiceError> {
         settings.validate("")?;
         self.tenants.build_tenant(settings)?;
         Ok(())
     }
 
-    fn row(settings: &TenantSettings) -> Result<TenantRow, AdminError> {
-        let config = serde_json::to_string(settings).map_err(|e| AdminError::Invalid {
+    fn row(settings: &TenantSettings) -> Result<TenantRow, ServiceError> {
+        let config = serde_json::to_string(settings).map_err(|e| ServiceError::TenantInvalid {
             key: "body".into(),
             message: e.to_string(),
         })?;
@@ -227,7 +176,7 @@ impl TenantAdmin {
         &self,
         settings: TenantSettings,
         actor: &Actor,
-    ) -> Result<TenantRecord, AdminError> {
+    ) -> Result<TenantRecord, ServiceError> {
         self.write(settings, actor, Write::Create).await
     }
 
@@ -235,7 +184,7 @@ impl TenantAdmin {
         &self,
         settings: TenantSettings,
         actor: &Actor,
-    ) -> Result<TenantRecord, AdminError> {
+    ) -> Result<TenantRecord, ServiceError> {
         self.write(settings, actor, Write::Update).await
     }
 
@@ -245,10 +194,10 @@ impl TenantAdmin {
         settings: TenantSettings,
         actor: &Actor,
         write: Write,
-    ) -> Result<TenantRecord, AdminError> {
+    ) -> Result<TenantRecord, ServiceError> {
         self.validate(&settings)?;
         if self.tenants.is_file_tenant(&settings.id) {
-            return Err(AdminError::ManagedByConfig(settings.id));
+            return Err(ServiceError::TenantManagedByConfig(settings.id));
         }
         let id = settings.id.clone();
         let row = Self::row(&settings)?;
@@ -264,8 +213,8 @@ impl TenantAdmin {
         };
         match stored {
             Ok(_) => {}
-            Err(StoreError::Conflict) => return Err(AdminError::Exists(id)),
-            Err(StoreError::NotFound) => return Err(AdminError::NotFound(id)),
+            Err(StoreError::Conflict) => return Err(ServiceError::TenantExists(id)),
+            Err(StoreError::NotFound) => return Err(ServiceError::TenantNotFound(id)),
             Err(e) => return Err(e.into()),
         }
         self.tenants.reload().await?;
@@ -279,10 +228,10 @@ impl TenantAdmin {
         id: &str,
         enabled: bool,
         actor: &Actor,
-    ) -> Result<TenantRecord, AdminError> {
+    ) -> Result<TenantRecord, ServiceError> {
         let mut record = self.get(id).await?;
         if record.from_file {
-            return Err(AdminError::ManagedByConfig(id.to_owned()));
+            return Err(ServiceError::TenantManagedByConfig(id.to_owned()));
         }
         record.settings.enabled = enabled;
         self.update(record.settings, actor).await
@@ -290,13 +239,13 @@ impl TenantAdmin {
 
     /// Removes a stored tenant and every mapping of it; each ACS identity is deleted (or queued
     /// for deletion) with the guarantees of deleteUser.
-    pub async fn delete(&self, id: &str, actor: &Actor) -> Result<TenantDeletion, AdminError> {
+    pub async fn delete(&self, id: &str, actor: &Actor) -> Result<TenantDeletion, ServiceError> {
         if self.tenants.is_file_tenant(id) {
-            return Err(AdminError::ManagedByConfig(id.to_owned()));
+            return Err(ServiceError::TenantManagedByConfig(id.to_owned()));
         }
         let pending = match self.store.delete_tenant_and_enqueue(id, Utc::now()).await {
             Ok(p) => p,
-            Err(StoreError::NotFound) => return Err(AdminError::NotFound(id.to_owned())),
+            Err(StoreError::NotFound) => return Err(ServiceError::TenantNotFound(id.to_owned())),
             Err(e) => return Err(e.into()),
         };
         self.tenants.reload().await?;
@@ -326,15 +275,15 @@ impl TenantAdmin {
     }
 
     /// Fetches the tenant's discovery documents and keys, issuing nothing.
-    pub async fn check(&self, id: &str) -> Result<Vec<Check>, AdminError> {
+    pub async fn check(&self, id: &str) -> Result<Vec<Check>, ServiceError> {
         let record = self.get(id).await?;
         Ok(crate::tenants::check(&self.tenants.factory().http, &record.settings).await)
     }
 
-    fn tenant(&self, id: &str) -> Result<Arc<Tenant>, AdminError> {
+    fn tenant(&self, id: &str) -> Result<Arc<Tenant>, ServiceError> {
         self.tenants
             .get(id)
-            .ok_or_else(|| AdminError::NotFound(id.to_owned()))
+            .ok_or_else(|| ServiceError::TenantNotFound(id.to_owned()))
     }
 
     pub async fn mappings(
@@ -342,33 +291,35 @@ impl TenantAdmin {
         id: &str,
         after: Option<i64>,
         limit: u64,
-    ) -> Result<Vec<Mapping>, AdminError> {
+    ) -> Result<Vec<Mapping>, ServiceError> {
         self.known(id).await?;
         Ok(self.store.mappings_page(id, after, limit).await?)
     }
 
+    /// The subject's mappings (one per issuer key it signed in with); `SubjectNotFound` when
+    /// it has none.
     pub async fn mappings_of_subject(
         &self,
         id: &str,
         subject: &str,
-    ) -> Result<Vec<Mapping>, AdminError> {
+    ) -> Result<Vec<Mapping>, ServiceError> {
         self.known(id).await?;
-        Ok(self.store.mappings_by_subject(id, subject).await?)
+        let mappings = self.store.mappings_by_subject(id, subject).await?;
+        if mappings.is_empty() {
+            return Err(ServiceError::SubjectNotFound);
+        }
+        Ok(mappings)
     }
 
     /// The operator's erasure path: every mapping of `subject` in the tenant goes, with the
-    /// guarantees of deleteUser. `None` when the subject has no mapping.
+    /// guarantees of deleteUser. `SubjectNotFound` when the subject has no mapping.
     pub async fn erase_subject(
         &self,
         id: &str,
         subject: &str,
         actor: &Actor,
-    ) -> Result<Option<DeleteOutcome>, AdminError> {
-        self.known(id).await?;
-        let mappings = self.store.mappings_by_subject(id, subject).await?;
-        if mappings.is_empty() {
-            return Ok(None);
-        }
+    ) -> Result<DeleteOutcome, ServiceError> {
+        let mappings = self.mappings_of_subject(id, subject).await?;
         let mut outcome = DeleteOutcome::Deleted;
         for m in &mappings {
             match self
@@ -378,10 +329,10 @@ impl TenantAdmin {
             {
                 Ok(DeleteOutcome::Queued) => outcome = DeleteOutcome::Queued,
                 Ok(DeleteOutcome::Deleted) | Err(ServiceError::UserNotFound) => {}
-                Err(e) => return Err(e.into()),
+                Err(e) => return Err(e),
             }
         }
-        Ok(Some(outcome))
+        Ok(outcome)
     }
 
     /// Audit events matching `filter`, newest first.
@@ -389,16 +340,16 @@ impl TenantAdmin {
         &self,
         filter: &AuditFilter,
         limit: u64,
-    ) -> Result<Vec<AuditEvent>, AdminError> {
+    ) -> Result<Vec<AuditEvent>, ServiceError> {
         Ok(self.store.audit_page(filter, limit).await?)
     }
 
     /// A tenant that exists (served, or stored but not buildable).
-    async fn known(&self, id: &str) -> Result<(), AdminError> {
+    async fn known(&self, id: &str) -> Result<(), ServiceError> {
         if self.tenant(id).is_ok() || self.store.get_tenant(id).await?.is_some() {
             Ok(())
         } else {
-            Err(AdminError::NotFound(id.to_owned()))
+            Err(ServiceError::TenantNotFound(id.to_owned()))
         }
     }
 }

@@ -88,8 +88,8 @@ impl std::fmt::Debug for Store {
 /// Column sizes of the schema (characters). The store checks them itself, so every backend
 /// refuses the same values (SQLite does not enforce `VARCHAR(n)`, and MySQL outside strict mode
 /// would silently cut a subject short — and merge two subjects into one identity).
-pub(crate) const TENANT_ID_LEN: usize = 64;
-pub(crate) const NAME_LEN: usize = 255;
+pub(crate) const TENANT_ID_LEN: usize = crate::domain::TenantId::MAX_LEN;
+pub(crate) const NAME_LEN: usize = crate::domain::Subject::MAX_CHARS;
 
 /// Timestamps are kept with microsecond precision on every backend (PostgreSQL and
 /// `DATETIME(6)` cannot hold more); the store rounds down before writing or comparing, so a value
@@ -233,13 +233,6 @@ impl Store {
                 ..Default::default()
             })
             .await
-    }
-
-    /// A store with no connection (every call fails); for rendering the spec.
-    pub fn detached() -> Self {
-        Self {
-            db: DatabaseConnection::default(),
-        }
     }
 
     pub fn backend(&self) -> DbBackend {

@@ -99,3 +99,102 @@ fn admin_key_prints_a_key_and_its_sha256() {
     assert!(key.len() >= 40);
     assert_eq!(hash, sha256_hex(key));
 }
+
+/// A resource reached with an Entra ID credential instead of an access key, as the
+/// configuration file and `tenants add` take it.
+const ENTRA_ACS: &str = "[acs]\nendpoint = \"https://contoso.communication.azure.com/\"\n[acs.entra]\ncredential = \"client_secret\"\ntenant_id = \"72f988bf-86f1-41af-91ab-2d7cd011db47\"\nclient_id = \"3fa85f64-5717-4562-b3fc-2c963f66afa6\"\nclient_secret = \"s3cr3t-value\"\n";
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tenants_add_takes_an_acs_resource_with_an_entra_credential() {
+    let dir = tempfile::tempdir().unwrap();
+    let emulator = start_emulator().await;
+    let idp = acs_auth_providers::testing::TestIssuer::start().await;
+    let config = dir.path().join("c.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[database]\nurl = \"sqlite://{}?mode=rwc\"\n[acs]\nconnection_string = \"{}\"\n",
+            dir.path().join("db.sqlite").display(),
+            emulator.connection_string()
+        ),
+    )
+    .unwrap();
+    let tenant = dir.path().join("initech.toml");
+    std::fs::write(
+        &tenant,
+        format!(
+            "id = \"initech\"\n[provider]\nkind = \"oidc\"\nissuer = \"{}\"\naudiences = [\"{}\"]\nallow_http = true\n{ENTRA_ACS}",
+            idp.issuer(),
+            idp.audience()
+        ),
+    )
+    .unwrap();
+    let (ok, out, err) = acs_auth(
+        &["tenants", "add", "--file", tenant.to_str().unwrap()],
+        &config,
+    );
+    assert!(ok, "{out}{err}");
+    let (ok, out, _) = acs_auth(&["tenants", "list"], &config);
+    assert!(ok && out.lines().any(|l| l.starts_with("initech")), "{out}");
+}
+
+#[test]
+fn serve_starts_with_an_acs_endpoint_and_an_entra_credential() {
+    use std::io::{BufRead, BufReader};
+    use std::time::{Duration, Instant};
+
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("c.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[server]\nbind = \"127.0.0.1:0\"\n[database]\nurl = \"sqlite://{}?mode=rwc\"\n[log]\nformat = \"json\"\n{ENTRA_ACS}",
+            dir.path().join("db.sqlite").display()
+        ),
+    )
+    .unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_acs-auth"))
+        .args(["serve", "--config"])
+        .arg(&config)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stderr = child.stderr.take().unwrap();
+    // The server logs (on stderr) its address once it listens; read lines until then, keeping
+    // the rest for the failure message.
+    let (tx, rx) = std::sync::mpsc::channel();
+    let log = std::sync::Arc::new(std::sync::Mutex::new(String::new()));
+    let kept = std::sync::Arc::clone(&log);
+    std::thread::spawn(move || {
+        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+            if line.contains("acs-auth listening") {
+                let _ = tx.send(line.clone());
+            }
+            kept.lock().unwrap().push_str(&line);
+        }
+    });
+    let line = rx.recv_timeout(Duration::from_secs(30));
+    let healthz = line.as_ref().ok().and_then(|line| {
+        let log: serde_json::Value = serde_json::from_str(line).ok()?;
+        let addr = log["addr"].as_str()?.to_owned();
+        let deadline = Instant::now() + Duration::from_secs(10);
+        let mut stream = std::net::TcpStream::connect(&addr).ok()?;
+        stream
+            .set_read_timeout(Some(deadline - Instant::now()))
+            .ok()?;
+        use std::io::{Read, Write};
+        stream
+            .write_all(b"GET /healthz HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n")
+            .ok()?;
+        let mut response = String::new();
+        stream.read_to_string(&mut response).ok()?;
+        Some(response)
+    });
+    let _ = child.kill();
+    let _ = child.wait();
+    let stderr = log.lock().unwrap().clone();
+    assert!(line.is_ok(), "serve did not start: {stderr}");
+    let healthz = healthz.unwrap_or_default();
+    assert!(healthz.starts_with("HTTP/1.1 200"), "{healthz} {stderr}");
+}

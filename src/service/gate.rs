@@ -1,0 +1,104 @@
+//! The way into the user API: find the caller's tenant (by id, or on the seed's bare paths by
+//! the token's issuer), hold back floods, and verify the bearer token with the tenant's
+//! provider. getToken, deleteUser, getUser and exchangeToken all pass here before their use
+//! case runs.
+
+use std::sync::Arc;
+
+use acs_auth_providers::validate::{DEFAULT_MAX_TOKEN_BYTES, peek_claims_unverified};
+use acs_auth_providers::{VerifiedIdentity, VerifyError};
+
+use super::{RateLimits, ServiceError};
+use crate::domain::{Subject, TenantId};
+use crate::tenants::{Resolution, Tenant, TenantDirectory};
+
+/// Tenant resolution, rate limits and token verification.
+#[derive(Clone)]
+pub struct Gate {
+    tenants: Arc<TenantDirectory>,
+    limits: RateLimits,
+}
+
+impl Gate {
+    pub fn new(tenants: Arc<TenantDirectory>, limits: RateLimits) -> Self {
+        Self { tenants, limits }
+    }
+
+    /// The tenant named in the path.
+    pub fn tenant(&self, id: &str) -> Result<Arc<Tenant>, ServiceError> {
+        let not_found =
+            || ServiceError::TenantNotFound(id.chars().take(TenantId::MAX_LEN).collect());
+        let id = TenantId::parse(id).map_err(|_| not_found())?;
+        self.tenants.get(&id).ok_or_else(not_found)
+    }
+
+    /// The tenant of a bare-path request (`/getToken`): the one whose provider accepts the
+    /// token's issuer, else the default tenant. The issuer is read WITHOUT verification, only
+    /// to choose who verifies the token in full.
+    pub fn tenant_for_token(&self, token: &str) -> Result<Arc<Tenant>, ServiceError> {
+        match self
+            .tenants
+            .resolve_by_issuer(unverified_issuer(token).as_deref())
+        {
+            Resolution::Found(t) => Ok(t),
+            Resolution::NoMatch => Err(ServiceError::NoTenantForIssuer),
+            Resolution::Ambiguous => Err(ServiceError::TenantAmbiguous),
+        }
+    }
+
+    /// The tenant's rate limit, the bearer token, then the user's rate limit.
+    pub async fn admit(
+        &self,
+        tenant: &Tenant,
+        token: &str,
+    ) -> Result<VerifiedIdentity, ServiceError> {
+        self.limits
+            .check_tenant(&tenant.id)
+            .map_err(|r| ServiceError::RateLimited {
+                retry_after: r.retry_after,
+            })?;
+        if !tenant.enabled {
+            return Err(ServiceError::TenantDisabled);
+        }
+        let who = tenant.provider.verify(token).await?;
+        // The store keys users by these; longer ones are refused here, not by the database.
+        if Subject::parse(&who.subject).is_err() || Subject::parse(&who.issuer_key).is_err() {
+            return Err(ServiceError::Token(VerifyError::InvalidClaim(format!(
+                "the subject (or issuer) is longer than {} characters",
+                Subject::MAX_CHARS
+            ))));
+        }
+        self.limits
+            .check_subject(&tenant.id, &who.subject)
+            .map_err(|r| ServiceError::RateLimited {
+                retry_after: r.retry_after,
+            })?;
+        Ok(who)
+    }
+}
+
+/// The `iss` claim read WITHOUT verification.
+fn unverified_issuer(token: &str) -> Option<String> {
+    if token.len() > DEFAULT_MAX_TOKEN_BYTES {
+        return None;
+    }
+    let claims = peek_claims_unverified(token).ok()?;
+    claims.get("iss")?.as_str().map(str::to_owned)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::unverified_issuer;
+
+    #[test]
+    fn reads_iss_without_verifying() {
+        // {"alg":"none"}.{"iss":"https://idp.example"}.
+        let token = "eyJhbGciOiJub25lIn0.eyJpc3MiOiJodHRwczovL2lkcC5leGFtcGxlIn0.";
+        assert_eq!(
+            unverified_issuer(token).as_deref(),
+            Some("https://idp.example")
+        );
+        assert_eq!(unverified_issuer("garbage"), None);
+        assert_eq!(unverified_issuer("a.!!!.c"), None);
+    }
+}
