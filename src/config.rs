@@ -14,6 +14,9 @@ use serde::{Deserialize, Serialize};
 
 use acs_auth_providers::{AadConfig, B2cConfig};
 
+/// The Entra ID credential of an ACS resource (`[acs.entra]`), as the ACS client takes it.
+pub use crate::acs::EntraCredentialConfig;
+
 /// The ACS token scopes the service knows (`CommunicationIdentityTokenScope`).
 pub const ACS_SCOPES: &[&str] = &[
     "chat",
@@ -141,7 +144,7 @@ pub struct AcsSettings {
     pub endpoint: Option<String>,
     /// The Microsoft Entra ID credential for `endpoint` (managed identity, workload identity or
     /// client secret).
-    pub entra: Option<crate::acs::EntraCredentialConfig>,
+    pub entra: Option<EntraCredentialConfig>,
     /// Per-call timeout towards ACS, in seconds.
     pub timeout_secs: u64,
     /// Retries of a failed call where the operation allows (back-off with jitter; `Retry-After`
@@ -979,6 +982,66 @@ mod tests {
             assert!(err.contains("tenants[0].provider.issuer"), "{err}");
             Ok(())
         });
+    }
+
+    #[test]
+    fn an_acs_endpoint_with_an_entra_credential_names_a_resource() {
+        Jail::expect_with(|jail| {
+            jail.create_file(
+                "c.toml",
+                r#"
+                [acs]
+                endpoint = "https://x.communication.azure.com/"
+                [acs.entra]
+                credential = "managed_identity"
+                "#,
+            )?;
+            let s = Settings::load(Some(Path::new("c.toml"))).map_err(|e| e.to_string())?;
+            assert!(s.acs.is_configured());
+            assert_eq!(
+                s.acs.endpoint_url().map(|u| u.to_string()).as_deref(),
+                Some("https://x.communication.azure.com/")
+            );
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn acs_resources_that_do_not_add_up_name_the_key() {
+        let entra = |t: &str| -> AcsSettings {
+            toml::from_str(t).unwrap()
+        };
+        let cases = [
+            (
+                "endpoint = \"https://x.communication.azure.com/\"",
+                "acs.entra",
+            ),
+            ("[entra]\ncredential = \"managed_identity\"", "acs.endpoint"),
+            (
+                "endpoint = \"not a url\"\n[entra]\ncredential = \"managed_identity\"",
+                "acs.endpoint",
+            ),
+            (
+                "endpoint = \"https://x/\"\n[entra]\ncredential = \"client_secret\"\ntenant_id = \"t\"\nclient_id = \"\"\nclient_secret = \"s\"",
+                "acs.entra.client_id",
+            ),
+            (
+                "endpoint = \"https://x/\"\n[entra]\ncredential = \"managed_identity\"\nclient_id = \"a\"\nobject_id = \"b\"",
+                "acs.entra.client_id",
+            ),
+            (
+                "endpoint = \"https://x/\"\nsecondary_access_key = \"AAAA\"\n[entra]\ncredential = \"managed_identity\"",
+                "acs.secondary_access_key",
+            ),
+            (
+                "endpoint = \"https://x/\"\n[entra]\ncredential = \"workload_identity\"\nauthority_host = \"http://login.example\"",
+                "acs.entra.authority_host",
+            ),
+        ];
+        for (text, key) in cases {
+            let err = entra(text).validate("acs").unwrap_err().to_string();
+            assert!(err.contains(&format!("`{key}`")), "{text}: {err}");
+        }
     }
 
     #[test]

@@ -7,12 +7,11 @@ use poem_openapi::types::ToJSON;
 use poem_openapi::{Object, Union};
 use secrecy::SecretString;
 
-use crate::acs::EntraCredentialConfig;
+use crate::config::EntraCredentialConfig;
 
 use crate::config::{AcsSettings, TenantSettings};
 use crate::service::tenant_admin::TenantRecord;
-use crate::store::Mapping;
-use crate::store::admin::AuditEvent;
+use crate::service::{AuditEvent, Mapping};
 
 /// A generic OpenID Connect provider (`kind: "oidc"`).
 #[derive(Debug, Clone, Object)]

@@ -621,3 +621,79 @@ async fn the_secondary_access_key_takes_over_when_the_primary_is_refused() {
         .await;
     assert_eq!(resp.status().as_u16(), 201);
 }
+
+#[tokio::test]
+async fn a_tenant_acs_resource_with_an_entra_credential_is_stored_without_its_secret() {
+    let app = spawn_app().await;
+    let mut body = oidc_body("initech", &app);
+    body["acs"] = json!({
+        "endpoint": "https://initech.communication.azure.com/",
+        "entra": {
+            "credential": "client_secret",
+            "tenant_id": "72f988bf-86f1-41af-91ab-2d7cd011db47",
+            "client_id": "3fa85f64-5717-4562-b3fc-2c963f66afa6",
+            "client_secret": "s3cr3t-entra-value"
+        }
+    });
+    let resp = create(&app, body).await;
+    assert_eq!(resp.status().as_u16(), 201);
+    let view: Value = resp.json().await.unwrap();
+    assert_eq!(
+        view["acs"]["endpoint"],
+        "https://initech.communication.azure.com"
+    );
+    assert_eq!(view["acs"]["entra"]["credential"], "client_secret");
+    assert_eq!(view["acs"]["entra"]["has_client_secret"], true);
+    assert!(
+        !view.to_string().contains("s3cr3t-entra-value"),
+        "the client secret is write-only: {view}"
+    );
+    let got: Value = app.admin_json(Method::GET, "/tenants/initech").await;
+    assert_eq!(got["acs"], view["acs"]);
+    assert!(!got.to_string().contains("s3cr3t-entra-value"));
+}
+
+#[tokio::test]
+async fn entra_credentials_that_do_not_fit_are_refused_with_the_field_named() {
+    let app = spawn_app().await;
+    let secret = json!({
+        "credential": "client_secret",
+        "tenant_id": "72f988bf-86f1-41af-91ab-2d7cd011db47",
+        "client_id": "3fa85f64-5717-4562-b3fc-2c963f66afa6",
+        "client_secret": "x"
+    });
+    let mut unused = secret.clone();
+    unused["object_id"] = json!("a3b1c2d4-0000-0000-0000-000000000000");
+    let mut missing = secret.clone();
+    missing.as_object_mut().unwrap().remove("client_secret");
+    let cases = [
+        (
+            json!({"endpoint": "https://x.communication.azure.com/", "entra": unused}),
+            "acs.entra.object_id",
+        ),
+        (
+            json!({"endpoint": "https://x.communication.azure.com/", "entra": missing}),
+            "acs.entra.client_secret",
+        ),
+        (
+            json!({"connection_string": app.emulator.connection_string(),
+                   "endpoint": "https://x.communication.azure.com/", "entra": secret.clone()}),
+            "acs.endpoint",
+        ),
+        (json!({"entra": secret}), "acs.endpoint"),
+        (
+            json!({"endpoint": "https://x.communication.azure.com/"}),
+            "acs.entra",
+        ),
+    ];
+    for (acs, key) in cases {
+        let mut body = oidc_body("initech", &app);
+        body["acs"] = acs.clone();
+        let resp = create(&app, body).await;
+        assert_eq!(resp.status().as_u16(), 400, "{acs}");
+        let problem: Value = resp.json().await.unwrap();
+        assert_eq!(problem["code"], "invalid_tenant", "{acs}");
+        let detail = problem["detail"].as_str().unwrap();
+        assert!(detail.starts_with(&format!("`{key}`")), "{acs}: {detail}");
+    }
+}
