@@ -1008,9 +1008,7 @@ mod tests {
 
     #[test]
     fn acs_resources_that_do_not_add_up_name_the_key() {
-        let entra = |t: &str| -> AcsSettings {
-            toml::from_str(t).unwrap()
-        };
+        let entra = |t: &str| -> AcsSettings { toml::from_str(t).unwrap() };
         let cases = [
             (
                 "endpoint = \"https://x.communication.azure.com/\"",

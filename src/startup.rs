@@ -16,12 +16,10 @@ use crate::acs::AcsError;
 use crate::api;
 use crate::config::Settings;
 use crate::dev::DevIssuer;
-use crate::service::{
-    AcsResource, AcsResources, AdminKeys, AuditLog, DeletionWorker, Gate, TenantAdmin, TokenService,
-};
+use crate::registry::{AcsResource, AcsResources, ProviderFactory, TenantDirectory, TenantError};
+use crate::service::{AdminKeys, AuditLog, DeletionWorker, Gate, TenantAdmin, TokenService};
 use crate::state::AppState;
 use crate::store::{Store, StoreError};
-use crate::tenants::{ProviderFactory, TenantDirectory, TenantError};
 
 #[derive(Debug, thiserror::Error)]
 pub enum StartupError {

@@ -3,9 +3,9 @@
 
 use std::sync::Arc;
 
-use crate::service::{AcsResources, AdminKeys, AuditLog, Gate, TenantAdmin, TokenService};
+use crate::registry::{AcsResources, TenantDirectory};
+use crate::service::{AdminKeys, AuditLog, Gate, TenantAdmin, TokenService};
 use crate::store::Store;
-use crate::tenants::TenantDirectory;
 
 #[derive(Clone)]
 pub struct AppState {

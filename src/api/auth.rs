@@ -10,8 +10,8 @@ use poem_openapi::SecurityScheme;
 use poem_openapi::auth::Bearer;
 
 use super::problem::ErrorInfo;
+use crate::registry::Tenant;
 use crate::state::AppState;
-use crate::tenants::Tenant;
 
 /// The user's access token from the tenant's identity provider.
 #[derive(SecurityScheme)]

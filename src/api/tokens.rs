@@ -15,9 +15,9 @@ use super::dto::{
 };
 use super::extract::OptionalJson;
 use super::problem::{ApiError, ErrorInfo, ErrorSet};
+use crate::registry::Tenant;
 use crate::service::{DeleteOutcome, IssuedToken, TokenRequest};
 use crate::state::AppState;
-use crate::tenants::Tenant;
 
 #[derive(Tags)]
 enum ApiTags {

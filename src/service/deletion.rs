@@ -8,7 +8,7 @@ use std::time::Duration;
 use chrono::Utc;
 use rand::Rng;
 
-use super::AcsResources;
+use crate::registry::AcsResources;
 use crate::store::{DeletionReason, PendingDeletion, Store};
 
 #[derive(Clone)]
@@ -31,12 +31,15 @@ impl DeletionWorker {
     /// identity) and the row is gone; false when it stays queued for a later attempt.
     pub async fn attempt(&self, pending: &PendingDeletion) -> bool {
         let result = match self.resources.get(&pending.acs_resource) {
-            Ok(resource) => resource
+            Some(resource) => resource
                 .client
                 .delete_identity(&pending.acs_user_id)
                 .await
                 .map_err(|e| (e.is_not_found(), e.to_string())),
-            Err(e) => Err((false, e.to_string())),
+            None => Err((
+                false,
+                format!("ACS resource `{}` is not configured", pending.acs_resource),
+            )),
         };
         // A crash here: ACS deleted the identity, the row stays; the next attempt finds a 404.
         fail::fail_point!("delete_user::after_acs_delete", |_| false);
@@ -93,7 +96,7 @@ impl DeletionWorker {
             }
             Err(e) => {
                 tracing::error!(error = %e, acs_user_id, "could not queue the deletion of a surplus identity; deleting directly");
-                if let Ok(r) = self.resources.get(resource)
+                if let Some(r) = self.resources.get(resource)
                     && let Err(e) = r.client.delete_identity(acs_user_id).await
                 {
                     tracing::error!(error = %e, acs_user_id, "surplus ACS identity could not be deleted");

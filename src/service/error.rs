@@ -9,8 +9,8 @@ use acs_auth_providers::VerifyError;
 
 use crate::acs::AcsError;
 use crate::config::ConfigError;
+use crate::registry::TenantError;
 use crate::store::StoreError;
-use crate::tenants::TenantError;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ServiceError {

@@ -10,7 +10,7 @@ use acs_auth_providers::{VerifiedIdentity, VerifyError};
 
 use super::{RateLimits, ServiceError};
 use crate::domain::{Subject, TenantId};
-use crate::tenants::{Resolution, Tenant, TenantDirectory};
+use crate::registry::{Resolution, Tenant, TenantDirectory};
 
 /// Tenant resolution, rate limits and token verification.
 #[derive(Clone)]

@@ -7,7 +7,6 @@ pub mod deletion;
 mod error;
 pub mod gate;
 pub mod limits;
-pub mod resources;
 pub mod tenant_admin;
 pub mod token_cache;
 
@@ -20,9 +19,9 @@ use secrecy::SecretString;
 
 use crate::acs::{AccessToken, AcsError};
 use crate::config::{CacheSettings, MAX_TOKEN_MINUTES, MIN_TOKEN_MINUTES};
+use crate::registry::{AcsResources, Tenant};
 use crate::store::admin::NewAuditEvent;
 use crate::store::{NewMapping, Store, StoreError, SubjectKey};
-use crate::tenants::Tenant;
 use audit::actions;
 
 pub use admin_keys::AdminKeys;
@@ -31,7 +30,6 @@ pub use deletion::DeletionWorker;
 pub use error::{AcsFailure, ServiceError};
 pub use gate::Gate;
 pub use limits::{RateLimited, RateLimits};
-pub use resources::{AcsResource, AcsResources};
 pub use tenant_admin::{Actor, TenantAdmin};
 pub use token_cache::{TokenCache, TokenKey};
 
@@ -425,7 +423,10 @@ impl TokenService {
         scopes: &[String],
         minutes: u32,
     ) -> Result<(AccessToken, bool), ServiceError> {
-        let resource = self.resources.get(&mapping.acs_resource)?;
+        let resource = self
+            .resources
+            .get(&mapping.acs_resource)
+            .ok_or_else(|| ServiceError::UnknownResource(mapping.acs_resource.clone()))?;
         let key = TokenKey::new(&mapping.acs_user_id, scopes, minutes);
         let mut issued_now = false;
         let issue = async {

@@ -9,9 +9,9 @@ use chrono::Utc;
 use super::audit::actions;
 use super::{AuditLog, DeleteOutcome, DeletionWorker, ServiceError, TokenService};
 use crate::config::TenantSettings;
+use crate::registry::{Check, Tenant, TenantDirectory, stored_settings};
 use crate::store::admin::{AuditEvent, AuditFilter, NewAuditEvent, StoredTenant, TenantRow};
 use crate::store::{Mapping, Store, StoreError};
-use crate::tenants::{Check, Tenant, TenantDirectory, stored_settings};
 
 /// Who did it and in which request, for the audit log.
 #[derive(Debug, Clone)]
@@ -99,7 +99,7 @@ impl TenantAdmin {
         let registry = self.tenants.snapshot();
         let mut records: Vec<TenantRecord> = Vec::new();
         for t in registry.all() {
-            if t.source == crate::tenants::TenantSource::File {
+            if t.source == crate::registry::TenantSource::File {
                 records.push(TenantRecord {
                     settings: t.settings.clone(),
                     from_file: true,
@@ -126,7 +126,7 @@ impl TenantAdmin {
 
     pub async fn get(&self, id: &str) -> Result<TenantRecord, ServiceError> {
         if let Some(t) = self.tenants.get(id)
-            && t.source == crate::tenants::TenantSource::File
+            && t.source == crate::registry::TenantSource::File
         {
             return Ok(TenantRecord {
                 settings: t.settings.clone(),
@@ -277,7 +277,7 @@ impl TenantAdmin {
     /// Fetches the tenant's discovery documents and keys, issuing nothing.
     pub async fn check(&self, id: &str) -> Result<Vec<Check>, ServiceError> {
         let record = self.get(id).await?;
-        Ok(crate::tenants::check(&self.tenants.factory().http, &record.settings).await)
+        Ok(crate::registry::check(&self.tenants.factory().http, &record.settings).await)
     }
 
     fn tenant(&self, id: &str) -> Result<Arc<Tenant>, ServiceError> {

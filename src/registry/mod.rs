@@ -17,8 +17,10 @@ use chrono::Utc;
 use crate::config::{
     AccessSettings, AcsSettings, ProviderSettings, Settings, TenantSettings, TokenPolicySettings,
 };
-use crate::service::{AcsResource, AcsResources};
+pub mod resources;
+
 use crate::store::{Store, StoreError};
+pub use resources::{AcsResource, AcsResources, resource_name};
 
 #[derive(Debug, thiserror::Error)]
 pub enum TenantError {

@@ -10,7 +10,6 @@ use std::time::Duration;
 use arc_swap::ArcSwap;
 use secrecy::{ExposeSecret, SecretString};
 
-use super::ServiceError;
 use crate::acs::{AcsClient, AcsError, ConnectionString};
 use crate::config::AcsSettings;
 
@@ -118,12 +117,9 @@ impl AcsResources {
         Arc::clone(&self.default)
     }
 
-    pub fn get(&self, name: &str) -> Result<Arc<AcsResource>, ServiceError> {
-        self.by_name
-            .load()
-            .get(name)
-            .cloned()
-            .ok_or_else(|| ServiceError::UnknownResource(name.to_owned()))
+    /// The resource recorded under `name`, if it is known.
+    pub fn get(&self, name: &str) -> Option<Arc<AcsResource>> {
+        self.by_name.load().get(name).cloned()
     }
 
     pub fn names(&self) -> Vec<String> {
