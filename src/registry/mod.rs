@@ -19,6 +19,7 @@ use crate::config::{
 };
 pub mod resources;
 
+use crate::domain::TenantId;
 use crate::store::{Store, StoreError};
 pub use resources::{AcsResource, AcsResources, resource_name};
 
@@ -53,7 +54,7 @@ pub enum TenantSource {
 
 /// One customer of the operator, with the identity provider it brought.
 pub struct Tenant {
-    pub id: String,
+    pub id: TenantId,
     pub display_name: String,
     pub enabled: bool,
     pub provider: Arc<dyn IdentityProvider>,
@@ -311,7 +312,7 @@ impl TenantDirectory {
 
         for t in &self.file_tenants {
             let tenant = self.build_or_reuse(t, TenantSource::File, &previous)?;
-            tenants.insert(tenant.id.clone(), tenant);
+            tenants.insert(tenant.id.to_string(), tenant);
         }
         for row in stored {
             if tenants.contains_key(&row.id) {
@@ -332,7 +333,7 @@ impl TenantDirectory {
             };
             match self.build_or_reuse(&settings, TenantSource::Database, &previous) {
                 Ok(tenant) => {
-                    tenants.insert(tenant.id.clone(), tenant);
+                    tenants.insert(tenant.id.to_string(), tenant);
                 }
                 Err(e) => tracing::error!(error = %e, "stored tenant left out"),
             }
@@ -409,7 +410,10 @@ impl TenantDirectory {
             None => self.resources.default_resource(),
         };
         Ok(Tenant {
-            id: t.id.clone(),
+            id: TenantId::parse(&t.id).map_err(|e| TenantError::Stored {
+                tenant: t.id.clone(),
+                message: e.to_string(),
+            })?,
             display_name: t.display_name.clone().unwrap_or_else(|| t.id.clone()),
             enabled: t.enabled,
             provider,

@@ -118,7 +118,7 @@ impl TokenService {
             if let Some(token) = created {
                 self.audit
                     .record(NewAuditEvent {
-                        tenant_id: Some(tenant.id.clone()),
+                        tenant_id: Some(tenant.id.to_string()),
                         actor: actor(who),
                         action: actions::IDENTITY_CREATED.into(),
                         target: Some(mapping.acs_user_id.clone()),
@@ -258,7 +258,7 @@ impl TokenService {
             Ok(token) => {
                 self.audit
                     .record(NewAuditEvent {
-                        tenant_id: Some(tenant.id.clone()),
+                        tenant_id: Some(tenant.id.to_string()),
                         actor: actor(who),
                         action: actions::TEAMS_TOKEN_EXCHANGED.into(),
                         target: None,
@@ -460,7 +460,7 @@ fn actor(who: &VerifiedIdentity) -> String {
 
 pub fn subject_key(tenant: &Tenant, who: &VerifiedIdentity) -> SubjectKey {
     SubjectKey {
-        tenant_id: tenant.id.clone(),
+        tenant_id: tenant.id.to_string(),
         issuer_key: who.issuer_key.clone(),
         subject: who.subject.clone(),
     }
