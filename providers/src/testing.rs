@@ -45,8 +45,9 @@ use tokio::sync::oneshot;
 
 use crate::aad::AadConfig;
 use crate::b2c::B2cConfig;
+use crate::jose::algorithm_name;
 use crate::oidc::OidcConfig;
-use crate::validate::{DEFAULT_LEEWAY_SECS, DEFAULT_MAX_TOKEN_BYTES, algorithm_name};
+use crate::validate::{DEFAULT_LEEWAY_SECS, DEFAULT_MAX_TOKEN_BYTES};
 
 /// The audience of [`TestIssuer::token`] unless [`TestIssuerOptions::audience`] says otherwise.
 pub const DEFAULT_AUDIENCE: &str = "api://acs-auth";
@@ -1526,7 +1527,7 @@ mod tests {
     use openidconnect::core::CoreProviderMetadata;
 
     use super::*;
-    use crate::jwks::KeySet;
+    use crate::jose::KeySet;
     use crate::validate::peek_claims_unverified;
 
     async fn get(url: &str) -> (u16, Value) {
