@@ -21,7 +21,9 @@ use crate::service::{
 };
 use crate::state::AppState;
 use crate::store::{Store, StoreError};
-use crate::tenants::{ProviderFactory, TenantDirectory, TenantError};
+use acs_auth_providers::ProviderContext;
+
+use crate::tenants::{TenantDirectory, TenantError};
 
 #[derive(Debug, thiserror::Error)]
 pub enum StartupError {
@@ -126,7 +128,7 @@ impl Services {
         let default_resource = AcsResource::from_settings(&http, &settings.acs, acs_resource_name)?;
         let resources = Arc::new(AcsResources::new(default_resource));
 
-        let factory = ProviderFactory {
+        let factory = ProviderContext {
             http: http.clone(),
             jwks: Arc::clone(&jwks),
             leeway_secs: settings.jwks.leeway_secs,

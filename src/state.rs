@@ -27,7 +27,7 @@ impl AppState {
     pub fn detached() -> Result<Self, crate::acs::AcsError> {
         use crate::acs::{AcsClient, ConnectionString};
         use crate::service::DeletionWorker;
-        use crate::tenants::ProviderFactory;
+        use acs_auth_providers::ProviderContext;
         use std::time::Duration;
         let store = Store::detached();
         let http = reqwest::Client::new();
@@ -47,7 +47,7 @@ impl AppState {
             deletions.clone(),
             audit.clone(),
         );
-        let factory = ProviderFactory {
+        let factory = ProviderContext {
             http: http.clone(),
             jwks: Arc::new(acs_auth_providers::JwksCache::new(http, Default::default())),
             leeway_secs: 60,

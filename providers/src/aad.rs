@@ -106,16 +106,17 @@ pub struct AadConfig {
     #[serde(default)]
     #[cfg_attr(feature = "openapi", oai(default))]
     pub allowed_directories: Vec<String>,
-    /// Multi-tenant: accept any directory (explicit opt-in; personal Microsoft accounts still
-    /// need to be listed in `allowed_directories`).
+    /// Multi-tenant: accept any directory (explicit opt-in).
+    // Personal Microsoft accounts still need to be listed in `allowed_directories`.
     #[serde(default)]
     #[cfg_attr(feature = "openapi", oai(default))]
     pub allow_any_directory: bool,
     /// Accepted `aud` values (default the client id and `api://{client id}`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub audiences: Option<Vec<String>>,
-    /// Default `https://login.microsoftonline.com` (also `https://login.microsoftonline.us`,
-    /// `https://login.chinacloudapi.cn`, or a test server).
+    /// Default `https://login.microsoftonline.com`.
+    // Sovereign clouds: `https://login.microsoftonline.us`, `https://login.chinacloudapi.cn`;
+    // tests: a local server.
     #[serde(default = "default_authority_host")]
     #[cfg_attr(feature = "openapi", oai(default = "default_authority_host"))]
     pub authority_host: String,

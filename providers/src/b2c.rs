@@ -52,11 +52,14 @@ fn default_max_token_bytes() -> usize {
     )
 )]
 pub struct B2cConfig {
-    /// E.g. `contosob2c` (of `contosob2c.onmicrosoft.com`).
+    /// E.g. `contosob2c`.
+    // The name of `contosob2c.onmicrosoft.com`.
     pub tenant_name: String,
-    /// The B2C directory GUID (it appears in the issuer).
+    /// The B2C directory GUID.
+    // It appears in the issuer.
     pub directory_id: String,
-    /// Accepted user flows / custom policies (at least one; compared case-insensitively).
+    /// Accepted user flows / custom policies.
+    // At least one; compared case-insensitively.
     pub policies: Vec<String>,
     /// The API app's client id.
     pub client_id: String,
@@ -66,7 +69,8 @@ pub struct B2cConfig {
     /// Default `https://{tenant_name}.b2clogin.com` (custom domains).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub host: Option<String>,
-    /// Default `{tenant_name}.onmicrosoft.com` (a custom domain may use the directory id).
+    /// Default `{tenant_name}.onmicrosoft.com`.
+    // A custom domain may use the directory id instead.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub domain: Option<String>,
     /// Allow `http://` (development and tests only).

@@ -328,7 +328,7 @@ impl TenantAdmin {
     /// Fetches the tenant's discovery documents and keys, issuing nothing.
     pub async fn check(&self, id: &str) -> Result<Vec<Check>, AdminError> {
         let record = self.get(id).await?;
-        Ok(crate::tenants::check(&self.tenants.factory().http, &record.settings).await)
+        Ok(crate::tenants::check(self.tenants.factory(), &record.settings).await)
     }
 
     fn tenant(&self, id: &str) -> Result<Arc<Tenant>, AdminError> {
