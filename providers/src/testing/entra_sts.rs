@@ -40,6 +40,8 @@ pub(super) struct StsState {
     mode: Mutex<TokenEndpointMode>,
     /// (tenant, client id) → credentials.
     clients: Mutex<HashMap<(String, String), Client>>,
+    /// The directory (`tid`) of managed-identity tokens.
+    imds_tenant: Mutex<String>,
     token_calls: AtomicU64,
     imds_calls: AtomicU64,
     requests: Mutex<Vec<HashMap<String, String>>>,
@@ -51,6 +53,7 @@ impl Default for StsState {
         Self {
             mode: Mutex::new(TokenEndpointMode::Ok),
             clients: Mutex::new(HashMap::new()),
+            imds_tenant: Mutex::new(FAKE_ENTRA_TENANT_A.to_owned()),
             token_calls: AtomicU64::new(0),
             imds_calls: AtomicU64::new(0),
             requests: Mutex::new(Vec::new()),
@@ -216,11 +219,7 @@ impl EntraState {
             .get("client_id")
             .cloned()
             .unwrap_or_else(|| "system-assigned".into());
-        let tid = lock(&sts.clients)
-            .keys()
-            .next()
-            .map(|(t, _)| t.clone())
-            .unwrap_or_else(|| FAKE_ENTRA_TENANT_A.to_owned());
+        let tid = lock(&sts.imds_tenant).clone();
         let token = self.sign_main(&app_token_claims(&tid, resource, &appid));
         *lock(&sts.last_token) = Some(token.clone());
         let now = now_unix();
@@ -425,6 +424,12 @@ impl FakeEntra {
             .entry((tenant.to_ascii_lowercase(), client_id.to_owned()))
             .or_default();
         client.assertion = Some(assertion.to_owned());
+    }
+
+    /// The directory (`tid`, and the issuer's) of the tokens IMDS hands out; default
+    /// [`FAKE_ENTRA_TENANT_A`].
+    pub fn set_managed_identity_tenant(&self, tid: &str) {
+        *lock(&self.state.sts.imds_tenant) = tid.to_ascii_lowercase();
     }
 
     /// How the token endpoint answers from now on.

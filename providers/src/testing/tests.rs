@@ -370,7 +370,20 @@ async fn fake_entra_serves_imds_through_the_proxy_client() {
     let claims = peek_claims_unverified(body["access_token"].as_str().unwrap()).unwrap();
     assert_eq!(claims["aud"], ACS_AUDIENCE);
     assert_eq!(claims["appid"], "mi-client");
-    assert_eq!(entra.imds_calls(), 2);
+    assert_eq!(claims["iss"], FakeEntra::v1_issuer(FAKE_ENTRA_TENANT_A));
+    entra.set_managed_identity_tenant(FAKE_ENTRA_TENANT_B);
+    let body: Value = client
+        .get(&url)
+        .header("metadata", "true")
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let claims = peek_claims_unverified(body["access_token"].as_str().unwrap()).unwrap();
+    assert_eq!(claims["tid"], FAKE_ENTRA_TENANT_B);
+    assert_eq!(entra.imds_calls(), 3);
     assert_eq!(entra.token_calls(), 0);
     let requests = entra.token_requests();
     assert_eq!(
@@ -395,4 +408,25 @@ async fn fake_entra_serves_imds_through_the_proxy_client() {
         metadata["issuer"],
         FakeEntra::v2_issuer(FAKE_ENTRA_TENANT_A)
     );
+}
+
+#[tokio::test]
+async fn fake_entra_jwks_json_is_a_jsonwebtoken_jwk_set_that_verifies_app_tokens() {
+    // What the ACS emulator's `EmulatorEntraTrust::from_jwks_json` does with it.
+    let entra = FakeEntra::start().await;
+    let set: jsonwebtoken::jwk::JwkSet = serde_json::from_str(&entra.jwks_json()).unwrap();
+    let token = entra.app_token(FAKE_ENTRA_TENANT_A, ACS_AUDIENCE, STS_CLIENT_ID);
+    let kid = header_of(&token)["kid"].as_str().unwrap().to_owned();
+    let jwk = set.find(&kid).unwrap();
+    let key = jsonwebtoken::DecodingKey::from_jwk(jwk).unwrap();
+    let mut validation = jsonwebtoken::Validation::new(jsonwebtoken::Algorithm::RS256);
+    validation.set_audience(&[ACS_AUDIENCE]);
+    validation.set_issuer(&[FakeEntra::v1_issuer(FAKE_ENTRA_TENANT_A)]);
+    jsonwebtoken::decode::<Value>(&token, &key, &validation).unwrap();
+    let rogue = entra.sign_with_unpublished_key(app_token_claims(
+        FAKE_ENTRA_TENANT_A,
+        ACS_AUDIENCE,
+        STS_CLIENT_ID,
+    ));
+    assert!(jsonwebtoken::decode::<Value>(&rogue, &key, &validation).is_err());
 }
