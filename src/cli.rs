@@ -6,14 +6,12 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::Arc;
 
+use acs_auth_providers::{OidcConfig, ProviderConfig};
 use clap::{Parser, Subcommand};
 use secrecy::{ExposeSecret, SecretString};
 
 use crate::acs::{EmulatorConfig, RunningEmulator};
-use crate::config::{
-    LogFormat, OidcProviderSettings, ProviderSettings, Settings, TenantSettings,
-    TokenPolicySettings,
-};
+use crate::config::{LogFormat, Settings, TenantSettings, TokenPolicySettings};
 use crate::dev::{DEV_AUDIENCE, DEV_TENANT, DevIssuer};
 use crate::service::Actor;
 use crate::startup::{Application, BuildOptions, Services, shutdown_signal};
@@ -471,11 +469,9 @@ pub fn dev_settings(
         id: DEV_TENANT.into(),
         display_name: Some("Development tenant".into()),
         enabled: true,
-        provider: ProviderSettings::Oidc(OidcProviderSettings {
-            issuer: issuer.to_owned(),
-            audiences: vec![DEV_AUDIENCE.into()],
-            subject_claim: "sub".into(),
+        provider: ProviderConfig::Oidc(OidcConfig {
             allow_http: true,
+            ..OidcConfig::new(issuer, vec![DEV_AUDIENCE.into()])
         }),
         access: Default::default(),
         tokens: TokenPolicySettings::default(),

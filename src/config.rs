@@ -12,7 +12,7 @@ use figment::providers::{Env, Format, Toml};
 use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Serialize};
 
-use acs_auth_providers::{AadConfig, B2cConfig};
+use acs_auth_providers::ProviderConfig;
 
 /// The Entra ID credential of an ACS resource (`[acs.entra]`), as the ACS client takes it.
 pub use crate::acs::EntraCredentialConfig;
@@ -517,7 +517,7 @@ pub struct TenantSettings {
     pub display_name: Option<String>,
     #[serde(default = "default_true")]
     pub enabled: bool,
-    pub provider: ProviderSettings,
+    pub provider: ProviderConfig,
     #[serde(default)]
     pub access: AccessSettings,
     #[serde(default)]
@@ -529,62 +529,6 @@ pub struct TenantSettings {
 
 fn default_true() -> bool {
     true
-}
-
-#[derive(Debug, Clone, Deserialize, Serialize)]
-#[serde(tag = "kind", rename_all = "snake_case")]
-pub enum ProviderSettings {
-    /// Any OpenID Connect provider.
-    Oidc(OidcProviderSettings),
-    /// Microsoft Entra ID (single- or multi-tenant).
-    Aad(AadConfig),
-    /// Azure AD B2C (user flows and custom policies).
-    AadB2c(B2cConfig),
-}
-
-impl ProviderSettings {
-    pub fn kind(&self) -> &'static str {
-        match self {
-            ProviderSettings::Oidc(_) => "oidc",
-            ProviderSettings::Aad(_) => "aad",
-            ProviderSettings::AadB2c(_) => "aad_b2c",
-        }
-    }
-
-    /// Whether the provider's documents may be fetched over `http` (development and tests).
-    pub fn allow_http(&self) -> bool {
-        match self {
-            ProviderSettings::Oidc(p) => p.allow_http,
-            ProviderSettings::Aad(p) => p.allow_http,
-            ProviderSettings::AadB2c(p) => p.allow_http,
-        }
-    }
-
-    /// The issuer (or authority) for listings.
-    pub fn describe(&self) -> String {
-        match self {
-            ProviderSettings::Oidc(p) => p.issuer.clone(),
-            ProviderSettings::Aad(p) => {
-                format!("{}/{}", p.authority_host.trim_end_matches('/'), p.directory)
-            }
-            ProviderSettings::AadB2c(p) => format!("{} ({})", p.tenant_name, p.policies.join(", ")),
-        }
-    }
-}
-
-#[derive(Debug, Clone, Deserialize, Serialize)]
-#[serde(deny_unknown_fields)]
-pub struct OidcProviderSettings {
-    pub issuer: String,
-    pub audiences: Vec<String>,
-    #[serde(default = "default_subject_claim")]
-    pub subject_claim: String,
-    #[serde(default)]
-    pub allow_http: bool,
-}
-
-fn default_subject_claim() -> String {
-    "sub".into()
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize, Default)]
@@ -778,37 +722,13 @@ impl TenantSettings {
                 ),
             ));
         }
-        match &self.provider {
-            ProviderSettings::Oidc(p) => {
-                let url = url::Url::parse(&p.issuer).map_err(|e| {
-                    ConfigError::invalid(key("provider.issuer"), format!("not a URL: {e}"))
-                })?;
-                if url.scheme() != "https" && !(p.allow_http && url.scheme() == "http") {
-                    return Err(ConfigError::invalid(
-                        key("provider.issuer"),
-                        "must be https (set provider.allow_http = true only for development)",
-                    ));
-                }
-                if p.audiences.is_empty() || p.audiences.iter().any(|a| a.trim().is_empty()) {
-                    return Err(ConfigError::invalid(
-                        key("provider.audiences"),
-                        "must list at least one non-empty audience",
-                    ));
-                }
-                if p.subject_claim.trim().is_empty() {
-                    return Err(ConfigError::invalid(
-                        key("provider.subject_claim"),
-                        "must not be empty",
-                    ));
-                }
-            }
-            ProviderSettings::Aad(p) => p
-                .validate()
-                .map_err(|e| ConfigError::invalid(key("provider"), provider_message(e)))?,
-            ProviderSettings::AadB2c(p) => p
-                .validate()
-                .map_err(|e| ConfigError::invalid(key("provider"), provider_message(e)))?,
-        }
+        self.provider.validate().map_err(|e| {
+            let field = match e.field_name() {
+                Some(field) => format!("provider.{field}"),
+                None => "provider".to_owned(),
+            };
+            ConfigError::invalid(key(&field), e.message())
+        })?;
         validate_token_policy(&self.tokens)
             .map_err(|(k, m)| ConfigError::invalid(key(&format!("tokens.{k}")), m))?;
         if let Some(acs) = &self.acs {
@@ -821,13 +741,6 @@ impl TenantSettings {
             }
         }
         Ok(())
-    }
-}
-
-fn provider_message(e: acs_auth_providers::VerifyError) -> String {
-    match e {
-        acs_auth_providers::VerifyError::Config(m) => m,
-        other => other.to_string(),
     }
 }
 

@@ -16,10 +16,11 @@ use crate::acs::AcsError;
 use crate::api;
 use crate::config::Settings;
 use crate::dev::DevIssuer;
-use crate::registry::{AcsResource, AcsResources, ProviderFactory, TenantDirectory, TenantError};
+use crate::registry::{AcsResource, AcsResources, TenantDirectory, TenantError};
 use crate::service::{AdminKeys, AuditLog, DeletionWorker, Gate, TenantAdmin, TokenService};
 use crate::state::AppState;
 use crate::store::{Store, StoreError};
+use acs_auth_providers::ProviderContext;
 
 #[derive(Debug, thiserror::Error)]
 pub enum StartupError {
@@ -137,7 +138,7 @@ impl Services {
         let default_resource = AcsResource::from_settings(&http, &settings.acs, acs_resource_name)?;
         let resources = Arc::new(AcsResources::new(default_resource));
 
-        let factory = ProviderFactory {
+        let factory = ProviderContext {
             http: http.clone(),
             jwks: Arc::clone(&jwks),
             leeway_secs: settings.jwks.leeway_secs,

@@ -36,7 +36,9 @@ use crate::discovery::{
     MetadataSource, ProviderMetadata, TENANT_ID_TEMPLATE, is_guid, substitute_tenant_in_url,
     tenant_in_template,
 };
-use crate::jwks::{JwksCache, VerificationKey, check_scheme};
+use crate::fetch::check_scheme;
+use crate::jose::VerificationKey;
+use crate::jwks::JwksCache;
 use crate::validate::{
     self, ClaimRules, Claims, DEFAULT_LEEWAY_SECS, DEFAULT_MAX_TOKEN_BYTES, VerifiedClaims,
     check_size_and_shape, parse_header, peek_claims_unverified, peek_header_unverified,
@@ -83,40 +85,62 @@ fn default_max_token_bytes() -> usize {
     DEFAULT_MAX_TOKEN_BYTES
 }
 
-/// Configuration of a Microsoft Entra ID provider (the server's `kind = "aad"`).
-#[derive(Debug, Clone, serde::Deserialize, serde::Serialize)]
+/// Microsoft Entra ID (`kind: "aad"`).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Deserialize, serde::Serialize)]
 #[serde(deny_unknown_fields)]
+#[cfg_attr(feature = "openapi", derive(poem_openapi::Object))]
+#[cfg_attr(
+    feature = "openapi",
+    oai(
+        rename = "AadProviderBody",
+        deny_unknown_fields,
+        skip_serializing_if_is_none
+    )
+)]
 pub struct AadConfig {
-    /// The directory (tenant) GUID of a single-tenant app, or `"organizations"` / `"common"` for
-    /// a multi-tenant app.
+    /// A directory (tenant) GUID, or `organizations` / `common` for a multi-tenant app.
     pub directory: String,
-    /// Multi-tenant only: the directory GUIDs whose users are accepted.
-    #[serde(default)]
-    pub allowed_directories: Vec<String>,
-    /// Multi-tenant only: accept users of any directory (never the default; personal Microsoft
-    /// accounts still need to be listed in `allowed_directories`).
-    #[serde(default)]
-    pub allow_any_directory: bool,
-    /// The API app's client (application) id, a GUID.
+    /// The API app's client id.
     pub client_id: String,
-    /// Accepted `aud` values; default `[client_id, "api://{client_id}"]`.
+    /// Multi-tenant: the directories whose users are accepted.
+    #[serde(default)]
+    #[cfg_attr(feature = "openapi", oai(default))]
+    pub allowed_directories: Vec<String>,
+    /// Multi-tenant: accept any directory (explicit opt-in).
+    // Personal Microsoft accounts still need to be listed in `allowed_directories`.
+    #[serde(default)]
+    #[cfg_attr(feature = "openapi", oai(default))]
+    pub allow_any_directory: bool,
+    /// Accepted `aud` values (default the client id and `api://{client id}`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub audiences: Option<Vec<String>>,
-    /// The authority host: `https://login.microsoftonline.com` (default),
-    /// `https://login.microsoftonline.us`, `https://login.chinacloudapi.cn`, or a test server.
+    /// Default `https://login.microsoftonline.com`.
+    // Sovereign clouds: `https://login.microsoftonline.us`, `https://login.chinacloudapi.cn`;
+    // tests: a local server.
     #[serde(default = "default_authority_host")]
+    #[cfg_attr(feature = "openapi", oai(default = "default_authority_host"))]
     pub authority_host: String,
-    /// Accepted token versions (`ver` 1.0 and/or 2.0); default `[1, 2]`.
+    /// Accepted token versions, 1 and/or 2 (default `[1, 2]`).
     #[serde(default = "default_token_versions")]
+    #[cfg_attr(
+        feature = "openapi",
+        oai(
+            default = "default_token_versions",
+            validator(max_items = 2, unique_items = true)
+        )
+    )]
     pub token_versions: Vec<u8>,
-    /// Allow `http` for the authority and its documents (development and tests only).
+    /// Allow `http://` (development and tests only).
     #[serde(default)]
+    #[cfg_attr(feature = "openapi", oai(default))]
     pub allow_http: bool,
     /// Clock-skew allowance for `exp`, `nbf`, `iat` (set by the server; default 60 s).
     #[serde(skip, default = "default_leeway_secs")]
+    #[cfg_attr(feature = "openapi", oai(skip))]
     pub leeway_secs: u64,
     /// Largest token accepted (set by the server; default 16 KiB).
     #[serde(skip, default = "default_max_token_bytes")]
+    #[cfg_attr(feature = "openapi", oai(skip))]
     pub max_token_bytes: usize,
 }
 

@@ -23,7 +23,8 @@ use serde_json::Value;
 use url::Url;
 
 use crate::discovery::{MetadataSource, ProviderMetadata, is_guid};
-use crate::jwks::{JwksCache, check_scheme};
+use crate::fetch::check_scheme;
+use crate::jwks::JwksCache;
 use crate::validate::{
     self, ClaimRules, Claims, DEFAULT_LEEWAY_SECS, DEFAULT_MAX_TOKEN_BYTES, VerifiedClaims,
     check_size_and_shape, parse_header, peek_claims_unverified, verify_token,
@@ -38,38 +39,51 @@ fn default_max_token_bytes() -> usize {
     DEFAULT_MAX_TOKEN_BYTES
 }
 
-/// Configuration of an Azure AD B2C provider (the server's `kind = "aad_b2c"`).
-#[derive(Debug, Clone, serde::Deserialize, serde::Serialize)]
+/// Azure AD B2C (`kind: "aad_b2c"`).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Deserialize, serde::Serialize)]
 #[serde(deny_unknown_fields)]
+#[cfg_attr(feature = "openapi", derive(poem_openapi::Object))]
+#[cfg_attr(
+    feature = "openapi",
+    oai(
+        rename = "AadB2cProviderBody",
+        deny_unknown_fields,
+        skip_serializing_if_is_none
+    )
+)]
 pub struct B2cConfig {
-    /// The B2C tenant's name, e.g. `contosob2c` (of `contosob2c.onmicrosoft.com`).
+    /// E.g. `contosob2c`.
+    // The name of `contosob2c.onmicrosoft.com`.
     pub tenant_name: String,
-    /// The B2C directory (tenant) id, a GUID: it appears in the issuer.
+    /// The B2C directory GUID.
+    // It appears in the issuer.
     pub directory_id: String,
-    /// The accepted user flows / custom policies, e.g. `B2C_1_signupsignin1`,
-    /// `B2C_1A_signup_signin` (at least one; compared case-insensitively).
+    /// Accepted user flows / custom policies.
+    // At least one; compared case-insensitively.
     pub policies: Vec<String>,
-    /// The API app's client (application) id, a GUID.
+    /// The API app's client id.
     pub client_id: String,
-    /// Accepted `aud` values; default `[client_id]`.
+    /// Accepted `aud` values (default the client id).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub audiences: Option<Vec<String>>,
-    /// Scheme and host of the B2C endpoints; default `https://{tenant_name}.b2clogin.com`
-    /// (custom domains: e.g. `https://login.contoso.com`).
+    /// Default `https://{tenant_name}.b2clogin.com` (custom domains).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub host: Option<String>,
-    /// The path segment naming the tenant; default `{tenant_name}.onmicrosoft.com` (a custom
-    /// domain may use the directory id instead).
+    /// Default `{tenant_name}.onmicrosoft.com`.
+    // A custom domain may use the directory id instead.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub domain: Option<String>,
-    /// Allow `http` for the host and its documents (development and tests only).
+    /// Allow `http://` (development and tests only).
     #[serde(default)]
+    #[cfg_attr(feature = "openapi", oai(default))]
     pub allow_http: bool,
     /// Clock-skew allowance for `exp`, `nbf`, `iat` (set by the server; default 60 s).
     #[serde(skip, default = "default_leeway_secs")]
+    #[cfg_attr(feature = "openapi", oai(skip))]
     pub leeway_secs: u64,
     /// Largest token accepted (set by the server; default 16 KiB).
     #[serde(skip, default = "default_max_token_bytes")]
+    #[cfg_attr(feature = "openapi", oai(skip))]
     pub max_token_bytes: usize,
 }
 

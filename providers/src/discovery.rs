@@ -20,7 +20,8 @@ use openidconnect::core::CoreProviderMetadata;
 use url::Url;
 
 use crate::VerifyError;
-use crate::jwks::{JwksCacheConfig, check_scheme, fetch_document};
+use crate::fetch::{check_scheme, fetch_document};
+use crate::jwks::JwksCacheConfig;
 
 /// A metadata document is refetched (keeping the old one if that fails) after this long.
 pub(crate) const DISCOVERY_MAX_AGE: Duration = Duration::from_secs(24 * 60 * 60);

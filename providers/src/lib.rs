@@ -8,7 +8,10 @@ use async_trait::async_trait;
 
 pub mod aad;
 pub mod b2c;
+mod config;
 mod discovery;
+pub mod fetch;
+pub mod jose;
 pub mod jwks;
 pub mod oidc;
 pub mod validate;
@@ -18,6 +21,7 @@ pub mod testing;
 
 pub use aad::{AadConfig, AadProvider};
 pub use b2c::{B2cConfig, B2cProvider};
+pub use config::{BuiltProvider, Check, InvalidProviderConfig, ProviderConfig, ProviderContext};
 pub use jwks::{JwksCache, JwksCacheConfig};
 pub use oidc::{OidcConfig, OidcProvider};
 

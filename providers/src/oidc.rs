@@ -8,7 +8,8 @@ use async_trait::async_trait;
 use url::Url;
 
 use crate::discovery::{MetadataSource, ProviderMetadata};
-use crate::jwks::{JwksCache, check_scheme};
+use crate::fetch::check_scheme;
+use crate::jwks::JwksCache;
 use crate::validate::{
     self, ClaimRules, DEFAULT_LEEWAY_SECS, DEFAULT_MAX_TOKEN_BYTES, VerifiedClaims,
     check_size_and_shape, parse_header, verify_token,
@@ -27,24 +28,38 @@ fn default_max_token_bytes() -> usize {
     DEFAULT_MAX_TOKEN_BYTES
 }
 
-/// Configuration of one generic OpenID Connect provider.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Deserialize)]
+/// A generic OpenID Connect provider (`kind: "oidc"`).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Deserialize, serde::Serialize)]
+#[serde(deny_unknown_fields)]
+#[cfg_attr(feature = "openapi", derive(poem_openapi::Object))]
+#[cfg_attr(
+    feature = "openapi",
+    oai(
+        rename = "OidcProviderBody",
+        deny_unknown_fields,
+        skip_serializing_if_is_none
+    )
+)]
 pub struct OidcConfig {
-    /// The issuer, exactly as the IdP writes it in `iss` (a trailing slash matters).
+    /// The issuer exactly as in the tokens' `iss`; discovery at `{issuer}/.well-known/openid-configuration`.
     pub issuer: String,
-    /// Accepted `aud` values (at least one).
+    /// Accepted `aud` values.
     pub audiences: Vec<String>,
-    /// The claim holding the subject (default `sub`).
+    /// The claim naming the user (default `sub`).
     #[serde(default = "default_subject_claim")]
+    #[cfg_attr(feature = "openapi", oai(default = "default_subject_claim"))]
     pub subject_claim: String,
-    /// Allow `http` for the issuer and its documents (development and tests only).
+    /// Allow `http://` (development and tests only).
     #[serde(default)]
+    #[cfg_attr(feature = "openapi", oai(default))]
     pub allow_http: bool,
-    /// Clock-skew allowance for `exp`, `nbf`, `iat` (default 60 s).
-    #[serde(default = "default_leeway_secs")]
+    /// Clock-skew allowance for `exp`, `nbf`, `iat` (set by the server; default 60 s).
+    #[serde(skip, default = "default_leeway_secs")]
+    #[cfg_attr(feature = "openapi", oai(skip))]
     pub leeway_secs: u64,
-    /// Largest token accepted (default 16 KiB).
-    #[serde(default = "default_max_token_bytes")]
+    /// Largest token accepted (set by the server; default 16 KiB).
+    #[serde(skip, default = "default_max_token_bytes")]
+    #[cfg_attr(feature = "openapi", oai(skip))]
     pub max_token_bytes: usize,
 }
 

@@ -23,7 +23,7 @@ use serde::de::{self, Deserialize, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde_json::{Map, Number, Value};
 
 use crate::VerifyError;
-use crate::jwks::VerificationKey;
+use crate::jose::VerificationKey;
 
 /// Default bound on the size of a token, checked before any parsing.
 pub const DEFAULT_MAX_TOKEN_BYTES: usize = 16 * 1024;
@@ -65,44 +65,7 @@ pub struct ClaimRules {
     pub leeway_secs: u64,
 }
 
-/// The algorithms a key may ever be used with: asymmetric only (no HMAC, never `none`).
-pub const ALLOWED_ALGORITHMS: &[Algorithm] = &[
-    Algorithm::RS256,
-    Algorithm::RS384,
-    Algorithm::RS512,
-    Algorithm::PS256,
-    Algorithm::PS384,
-    Algorithm::PS512,
-    Algorithm::ES256,
-    Algorithm::ES384,
-    Algorithm::EdDSA,
-];
-
-/// The JOSE name of an algorithm (`"RS256"`, …).
-pub fn algorithm_name(alg: Algorithm) -> &'static str {
-    match alg {
-        Algorithm::HS256 => "HS256",
-        Algorithm::HS384 => "HS384",
-        Algorithm::HS512 => "HS512",
-        Algorithm::ES256 => "ES256",
-        Algorithm::ES384 => "ES384",
-        Algorithm::RS256 => "RS256",
-        Algorithm::RS384 => "RS384",
-        Algorithm::RS512 => "RS512",
-        Algorithm::PS256 => "PS256",
-        Algorithm::PS384 => "PS384",
-        Algorithm::PS512 => "PS512",
-        Algorithm::EdDSA => "EdDSA",
-    }
-}
-
-/// The allowed algorithm whose JOSE name is exactly `name` (case-sensitive).
-pub fn allowed_algorithm(name: &str) -> Option<Algorithm> {
-    ALLOWED_ALGORITHMS
-        .iter()
-        .copied()
-        .find(|alg| algorithm_name(*alg) == name)
-}
+pub use crate::jose::{ALLOWED_ALGORITHMS, algorithm_name, allowed_algorithm};
 
 /// A string taken from an unverified token, made safe for an error message: short plain
 /// identifiers are kept (`RS256`, `none`), anything else is replaced.

@@ -2,9 +2,10 @@
 //! configuration file (snake_case keys), so a tenant can move between the file and the API
 //! unchanged. Secrets (`acs.connection_string`, `acs.secondary_access_key`) are write-only.
 
+use acs_auth_providers::ProviderConfig;
 use chrono::{DateTime, Utc};
+use poem_openapi::Object;
 use poem_openapi::types::ToJSON;
-use poem_openapi::{Object, Union};
 use secrecy::SecretString;
 
 use crate::config::EntraCredentialConfig;
@@ -12,74 +13,6 @@ use crate::config::EntraCredentialConfig;
 use crate::config::{AcsSettings, TenantSettings};
 use crate::service::tenant_admin::TenantRecord;
 use crate::service::{AuditEvent, Mapping};
-
-/// A generic OpenID Connect provider (`kind: "oidc"`).
-#[derive(Debug, Clone, Object)]
-#[oai(skip_serializing_if_is_none)]
-pub struct OidcProviderBody {
-    /// The issuer exactly as in the tokens' `iss`; discovery at `{issuer}/.well-known/openid-configuration`.
-    pub issuer: String,
-    /// Accepted `aud` values.
-    pub audiences: Vec<String>,
-    /// The claim naming the user (default `sub`).
-    pub subject_claim: Option<String>,
-    /// Allow `http://` (development and tests only).
-    pub allow_http: Option<bool>,
-}
-
-/// Microsoft Entra ID (`kind: "aad"`).
-#[derive(Debug, Clone, Object)]
-#[oai(skip_serializing_if_is_none)]
-pub struct AadProviderBody {
-    /// A directory (tenant) GUID, or `organizations` / `common` for a multi-tenant app.
-    pub directory: String,
-    /// The API app's client id.
-    pub client_id: String,
-    /// Multi-tenant: the directories whose users are accepted.
-    pub allowed_directories: Option<Vec<String>>,
-    /// Multi-tenant: accept any directory (explicit opt-in).
-    pub allow_any_directory: Option<bool>,
-    /// Accepted `aud` values (default the client id and `api://{client id}`).
-    pub audiences: Option<Vec<String>>,
-    /// Default `https://login.microsoftonline.com`.
-    pub authority_host: Option<String>,
-    /// Accepted token versions, 1 and/or 2 (default `[1, 2]`).
-    #[oai(validator(max_items = 2, unique_items = true))]
-    pub token_versions: Option<Vec<u8>>,
-    pub allow_http: Option<bool>,
-}
-
-/// Azure AD B2C (`kind: "aad_b2c"`).
-#[derive(Debug, Clone, Object)]
-#[oai(skip_serializing_if_is_none)]
-pub struct AadB2cProviderBody {
-    /// E.g. `contosob2c`.
-    pub tenant_name: String,
-    /// The B2C directory GUID.
-    pub directory_id: String,
-    /// Accepted user flows / custom policies.
-    pub policies: Vec<String>,
-    /// The API app's client id.
-    pub client_id: String,
-    pub audiences: Option<Vec<String>>,
-    /// Default `https://{tenant_name}.b2clogin.com` (custom domains).
-    pub host: Option<String>,
-    /// Default `{tenant_name}.onmicrosoft.com`.
-    pub domain: Option<String>,
-    pub allow_http: Option<bool>,
-}
-
-/// The tenant's identity provider, by `kind`.
-#[derive(Debug, Clone, Union)]
-#[oai(discriminator_name = "kind")]
-pub enum ProviderBody {
-    #[oai(mapping = "oidc")]
-    Oidc(OidcProviderBody),
-    #[oai(mapping = "aad")]
-    Aad(AadProviderBody),
-    #[oai(mapping = "aad_b2c")]
-    AadB2c(AadB2cProviderBody),
-}
 
 /// Scopes and roles every caller's token must carry.
 #[derive(Debug, Clone, Default, Object)]
@@ -340,7 +273,7 @@ pub struct TenantBody {
     pub display_name: Option<String>,
     /// Default true.
     pub enabled: Option<bool>,
-    pub provider: ProviderBody,
+    pub provider: ProviderConfig,
     pub access: Option<AccessBody>,
     pub tokens: Option<TokensBody>,
     pub acs: Option<AcsBody>,
@@ -357,7 +290,7 @@ pub struct TenantView {
     pub source: String,
     /// Whether the running registry serves it (false for a stored tenant whose provider cannot be built).
     pub active: bool,
-    pub provider: ProviderBody,
+    pub provider: ProviderConfig,
     pub access: AccessBody,
     pub tokens: TokensBody,
     /// The tenant's own ACS resource; absent when it uses the default one.
@@ -488,7 +421,10 @@ impl TenantBody {
             "id": id,
             "display_name": self.display_name,
             "enabled": self.enabled,
-            "provider": self.provider.to_json(),
+            "provider": serde_json::to_value(&self.provider).map_err(|e| BodyError {
+                key: "provider".into(),
+                message: e.to_string(),
+            })?,
             "access": self.access.to_json(),
             "tokens": self.tokens.to_json(),
             "acs": acs,
@@ -503,22 +439,7 @@ impl TenantBody {
 
 /// The view of a tenant record (secrets left out).
 pub fn tenant_view(record: &TenantRecord) -> Result<TenantView, BodyError> {
-    use poem_openapi::types::ParseFromJSON;
     let s = &record.settings;
-    let parse = |key: &str, value: serde_json::Value| -> Result<serde_json::Value, BodyError> {
-        let mut value = value;
-        strip_nulls(&mut value);
-        let _ = key;
-        Ok(value)
-    };
-    let provider_json = parse(
-        "provider",
-        serde_json::to_value(&s.provider).unwrap_or_default(),
-    )?;
-    let provider = ProviderBody::parse_from_json(Some(provider_json)).map_err(|e| BodyError {
-        key: "provider".into(),
-        message: e.into_message(),
-    })?;
     let access = AccessBody {
         required_scopes: Some(s.access.required_scopes.clone()),
         required_roles: Some(s.access.required_roles.clone()),
@@ -535,7 +456,7 @@ pub fn tenant_view(record: &TenantRecord) -> Result<TenantView, BodyError> {
         enabled: s.enabled,
         source: if record.from_file { "file" } else { "database" }.into(),
         active: record.active,
-        provider,
+        provider: s.provider.clone(),
         access,
         tokens,
         acs: s.acs.as_ref().map(acs_view),

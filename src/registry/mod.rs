@@ -8,15 +8,12 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::time::Duration;
 
-use acs_auth_providers::{
-    AadProvider, B2cProvider, IdentityProvider, JwksCache, OidcConfig, OidcProvider, VerifyError,
-};
+pub use acs_auth_providers::{BuiltProvider, Check};
+use acs_auth_providers::{IdentityProvider, ProviderContext, VerifyError};
 use arc_swap::ArcSwap;
 use chrono::Utc;
 
-use crate::config::{
-    AccessSettings, AcsSettings, ProviderSettings, Settings, TenantSettings, TokenPolicySettings,
-};
+use crate::config::{AccessSettings, AcsSettings, Settings, TenantSettings, TokenPolicySettings};
 pub mod resources;
 
 use crate::domain::TenantId;
@@ -145,73 +142,12 @@ impl TenantRegistry {
     }
 }
 
-/// A built provider: the provider, its kind, and (Entra ID) the Teams exchange app id.
-pub struct BuiltProvider {
-    pub provider: Arc<dyn IdentityProvider>,
-    pub kind: &'static str,
-    pub teams_app_id: Option<String>,
-}
-
-/// Builds identity providers with the server's shared HTTP client, JWKS cache and limits.
-#[derive(Clone)]
-pub struct ProviderFactory {
-    pub http: reqwest::Client,
-    pub jwks: Arc<JwksCache>,
-    pub leeway_secs: u64,
-    pub max_token_bytes: usize,
-}
-
-impl ProviderFactory {
-    /// The provider of `settings`, with its kind and (Entra ID) the Teams exchange app id.
-    pub fn build(&self, settings: &ProviderSettings) -> Result<BuiltProvider, VerifyError> {
-        let (provider, kind, teams_app_id): (
-            Arc<dyn IdentityProvider>,
-            &'static str,
-            Option<String>,
-        ) = match settings {
-            ProviderSettings::Oidc(p) => {
-                let config = OidcConfig {
-                    issuer: p.issuer.clone(),
-                    audiences: p.audiences.clone(),
-                    subject_claim: p.subject_claim.clone(),
-                    allow_http: p.allow_http,
-                    leeway_secs: self.leeway_secs,
-                    max_token_bytes: self.max_token_bytes,
-                };
-                let provider =
-                    OidcProvider::new(config, self.http.clone(), Arc::clone(&self.jwks))?;
-                (Arc::new(provider), "oidc", None)
-            }
-            ProviderSettings::Aad(p) => {
-                let mut config = p.clone();
-                config.leeway_secs = self.leeway_secs;
-                config.max_token_bytes = self.max_token_bytes;
-                let provider = AadProvider::new(config, self.http.clone(), Arc::clone(&self.jwks))?;
-                let app_id = provider.client_id().to_owned();
-                (Arc::new(provider), "aad", Some(app_id))
-            }
-            ProviderSettings::AadB2c(p) => {
-                let mut config = p.clone();
-                config.leeway_secs = self.leeway_secs;
-                config.max_token_bytes = self.max_token_bytes;
-                let provider = B2cProvider::new(config, self.http.clone(), Arc::clone(&self.jwks))?;
-                (Arc::new(provider), "aad_b2c", None)
-            }
-        };
-        Ok(BuiltProvider {
-            provider,
-            kind,
-            teams_app_id,
-        })
-    }
-}
-
 /// The live tenant registry: a snapshot swapped atomically on reload.
 pub struct TenantDirectory {
     current: ArcSwap<TenantRegistry>,
     file_tenants: Vec<TenantSettings>,
     default_tenant: Option<String>,
-    factory: ProviderFactory,
+    factory: ProviderContext,
     resources: Arc<AcsResources>,
     store: Store,
     loaded_version: AtomicI64,
@@ -224,7 +160,7 @@ impl TenantDirectory {
     pub async fn load(
         settings: &Settings,
         store: Store,
-        factory: ProviderFactory,
+        factory: ProviderContext,
         resources: Arc<AcsResources>,
     ) -> Result<Arc<Self>, TenantError> {
         let dir = Arc::new(Self {
@@ -265,7 +201,7 @@ impl TenantDirectory {
         self.file_tenants.iter().any(|t| t.id == id)
     }
 
-    pub fn factory(&self) -> &ProviderFactory {
+    pub fn factory(&self) -> &ProviderContext {
         &self.factory
     }
 
@@ -384,9 +320,9 @@ impl TenantDirectory {
             provider,
             kind,
             teams_app_id,
-        } = self
-            .factory
-            .build(&t.provider)
+        } = t
+            .provider
+            .build(&self.factory)
             .map_err(|source| TenantError::Provider {
                 tenant: t.id.clone(),
                 source,
@@ -497,158 +433,7 @@ pub fn stored_settings(
     Ok(settings)
 }
 
-/// One line of a tenant check.
-#[derive(Debug, Clone)]
-pub struct Check {
-    pub name: &'static str,
-    pub ok: bool,
-    pub detail: String,
-}
-
-impl Check {
-    fn new(name: &'static str, result: Result<String, String>) -> Self {
-        match result {
-            Ok(detail) => Self {
-                name,
-                ok: true,
-                detail,
-            },
-            Err(detail) => Self {
-                name,
-                ok: false,
-                detail,
-            },
-        }
-    }
-}
-
-/// The discovery documents a tenant's provider reads.
-fn discovery_urls(t: &TenantSettings) -> Vec<(String, Option<String>)> {
-    let trim = |s: &str| s.trim_end_matches('/').to_owned();
-    match &t.provider {
-        ProviderSettings::Oidc(p) => vec![(
-            format!("{}/.well-known/openid-configuration", trim(&p.issuer)),
-            Some(p.issuer.clone()),
-        )],
-        ProviderSettings::Aad(p) => {
-            let base = format!("{}/{}", trim(&p.authority_host), p.directory);
-            let mut urls = Vec::new();
-            if p.token_versions.contains(&1) {
-                urls.push((format!("{base}/.well-known/openid-configuration"), None));
-            }
-            if p.token_versions.contains(&2) {
-                urls.push((
-                    format!("{base}/v2.0/.well-known/openid-configuration"),
-                    None,
-                ));
-            }
-            urls
-        }
-        ProviderSettings::AadB2c(p) => {
-            let host = p
-                .host
-                .clone()
-                .unwrap_or_else(|| format!("https://{}.b2clogin.com", p.tenant_name));
-            let domain = p
-                .domain
-                .clone()
-                .unwrap_or_else(|| format!("{}.onmicrosoft.com", p.tenant_name));
-            p.policies
-                .iter()
-                .map(|policy| {
-                    (
-                        format!(
-                            "{}/{domain}/{policy}/v2.0/.well-known/openid-configuration",
-                            trim(&host)
-                        ),
-                        None,
-                    )
-                })
-                .collect()
-        }
-    }
-}
-
 /// Fetches the tenant's discovery documents and keys and reports each step, issuing nothing.
-pub async fn check(http: &reqwest::Client, t: &TenantSettings) -> Vec<Check> {
-    let allow_http = t.provider.allow_http();
-    let mut out = Vec::new();
-    for (url, expected_issuer) in discovery_urls(t) {
-        let doc = fetch_json(http, &url, allow_http).await;
-        out.push(Check::new(
-            "discovery reachable",
-            doc.as_ref().map(|_| url.clone()).map_err(Clone::clone),
-        ));
-        let Ok(doc) = doc else { continue };
-        let issuer = doc
-            .get("issuer")
-            .and_then(|v| v.as_str())
-            .unwrap_or_default();
-        out.push(Check::new(
-            "issuer matches",
-            match &expected_issuer {
-                Some(expected) if issuer != expected => {
-                    Err(format!("document says `{issuer}`, configured `{expected}`"))
-                }
-                _ if issuer.is_empty() => Err("the document names no issuer".into()),
-                _ => Ok(issuer.to_owned()),
-            },
-        ));
-        let Some(jwks_uri) = doc.get("jwks_uri").and_then(|v| v.as_str()) else {
-            out.push(Check::new(
-                "keys usable",
-                Err("no jwks_uri in the discovery document".into()),
-            ));
-            continue;
-        };
-        let keys = fetch_json(http, jwks_uri, allow_http)
-            .await
-            .and_then(|jwks| {
-                let usable = jwks
-                    .get("keys")
-                    .and_then(|k| k.as_array())
-                    .map(|keys| {
-                        keys.iter()
-                            .filter(|k| {
-                                matches!(
-                                    k.get("kty").and_then(|v| v.as_str()),
-                                    Some("RSA" | "EC" | "OKP")
-                                ) && k
-                                    .get("use")
-                                    .and_then(|v| v.as_str())
-                                    .is_none_or(|u| u == "sig")
-                            })
-                            .count()
-                    })
-                    .unwrap_or(0);
-                if usable > 0 {
-                    Ok(format!("{usable} signing key(s) at {jwks_uri}"))
-                } else {
-                    Err(format!("no usable signing key at {jwks_uri}"))
-                }
-            });
-        out.push(Check::new("keys usable", keys));
-    }
-    out
-}
-
-/// One IdP document, fetched as the providers fetch them: https unless the tenant allows
-/// http, with a timeout and a size bound.
-async fn fetch_json(
-    http: &reqwest::Client,
-    url: &str,
-    allow_http: bool,
-) -> Result<serde_json::Value, String> {
-    let parsed = url::Url::parse(url).map_err(|e| format!("{url}: {e}"))?;
-    let limits = acs_auth_providers::JwksCacheConfig::default();
-    let bytes = acs_auth_providers::jwks::fetch_document(
-        http,
-        &parsed,
-        allow_http,
-        limits.request_timeout,
-        limits.max_document_bytes,
-    )
-    .await
-    .map_err(|e| e.to_string())?;
-    serde_json::from_slice(&bytes).map_err(|e| format!("{url}: not JSON: {e}"))
+pub async fn check(ctx: &ProviderContext, t: &TenantSettings) -> Vec<Check> {
+    t.provider.check(ctx).await
 }

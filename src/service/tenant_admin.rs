@@ -277,7 +277,7 @@ impl TenantAdmin {
     /// Fetches the tenant's discovery documents and keys, issuing nothing.
     pub async fn check(&self, id: &str) -> Result<Vec<Check>, ServiceError> {
         let record = self.get(id).await?;
-        Ok(crate::registry::check(&self.tenants.factory().http, &record.settings).await)
+        Ok(crate::registry::check(self.tenants.factory(), &record.settings).await)
     }
 
     fn tenant(&self, id: &str) -> Result<Arc<Tenant>, ServiceError> {

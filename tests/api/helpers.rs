@@ -5,12 +5,11 @@ use std::net::SocketAddr;
 use std::sync::OnceLock;
 
 use acs_auth::acs::{EmulatorConfig, RunningEmulator, TokenSigningKey};
-use acs_auth::config::{
-    OidcProviderSettings, ProviderSettings, Settings, TenantSettings, TokenPolicySettings,
-};
+use acs_auth::config::{Settings, TenantSettings, TokenPolicySettings};
 use acs_auth::startup::{Application, BuildOptions};
 use acs_auth::state::AppState;
 use acs_auth_providers::testing::TestIssuer;
+use acs_auth_providers::{OidcConfig, ProviderConfig};
 use secrecy::SecretString;
 use serde_json::Value;
 
@@ -68,11 +67,9 @@ pub fn oidc_tenant(id: &str, idp: &TestIssuer) -> TenantSettings {
         id: id.into(),
         display_name: None,
         enabled: true,
-        provider: ProviderSettings::Oidc(OidcProviderSettings {
-            issuer: idp.issuer(),
-            audiences: vec![idp.audience()],
-            subject_claim: "sub".into(),
+        provider: ProviderConfig::Oidc(OidcConfig {
             allow_http: true,
+            ..OidcConfig::new(idp.issuer(), vec![idp.audience()])
         }),
         access: Default::default(),
         tokens: TokenPolicySettings::default(),

@@ -1894,7 +1894,8 @@ async fn an_acs_token_replayed_as_bearer_is_refused_everywhere() {
 
 #[tokio::test]
 async fn entra_tokens_of_other_directories_or_with_forged_issuers_are_refused() {
-    use acs_auth::config::{ProviderSettings, TenantSettings, TokenPolicySettings};
+    use acs_auth::config::{TenantSettings, TokenPolicySettings};
+    use acs_auth_providers::ProviderConfig;
     use acs_auth_providers::testing::{
         FAKE_ENTRA_TENANT_A, FAKE_ENTRA_TENANT_B, FakeEntra, aad_config_for,
     };
@@ -1908,7 +1909,7 @@ async fn entra_tokens_of_other_directories_or_with_forged_issuers_are_refused() 
         id: "contoso".into(),
         display_name: None,
         enabled: true,
-        provider: ProviderSettings::Aad(config),
+        provider: ProviderConfig::Aad(config),
         access: Default::default(),
         tokens: TokenPolicySettings::default(),
         acs: None,

@@ -1,6 +1,7 @@
 //! Entra ID and Azure AD B2C tenants through the HTTP API, and the Teams token exchange.
 
-use acs_auth::config::{ProviderSettings, TenantSettings, TokenPolicySettings};
+use acs_auth::config::{TenantSettings, TokenPolicySettings};
+use acs_auth_providers::ProviderConfig;
 use acs_auth_providers::testing::{
     FAKE_ENTRA_TENANT_A, FAKE_ENTRA_TENANT_B, FakeB2c, FakeEntra, aad_config_for, b2c_config_for,
 };
@@ -10,7 +11,7 @@ use crate::helpers::{TestApp, assert_problem, spawn_app_with};
 
 const OID: &str = "4a1c6f0e-2d3b-4c5d-8e9f-0a1b2c3d4e5f";
 
-fn tenant(id: &str, provider: ProviderSettings) -> TenantSettings {
+fn tenant(id: &str, provider: ProviderConfig) -> TenantSettings {
     TenantSettings {
         id: id.into(),
         display_name: None,
@@ -28,7 +29,7 @@ async fn entra_app(directory: &str, allowed: &[&str]) -> (TestApp, FakeEntra) {
     config.allowed_directories = allowed.iter().map(|s| (*s).to_owned()).collect();
     let app = spawn_app_with(|s, _| {
         s.tenants
-            .push(tenant("contoso", ProviderSettings::Aad(config)));
+            .push(tenant("contoso", ProviderConfig::Aad(config)));
     })
     .await;
     (app, entra)
@@ -109,7 +110,7 @@ async fn entra_tenant_requiring_a_role_answers_403_without_it() {
     let entra = FakeEntra::start().await;
     let config = aad_config_for(&entra, FAKE_ENTRA_TENANT_A);
     let app = spawn_app_with(|s, _| {
-        let mut t = tenant("contoso", ProviderSettings::Aad(config));
+        let mut t = tenant("contoso", ProviderConfig::Aad(config));
         t.access.required_roles = vec!["Acs.User".into()];
         s.tenants.push(t);
     })
@@ -149,7 +150,7 @@ async fn b2c_tokens_of_allowed_policies_work_and_others_are_refused() {
     let config = b2c_config_for(&b2c);
     let app = spawn_app_with(|s, _| {
         s.tenants
-            .push(tenant("fabrikam", ProviderSettings::AadB2c(config)));
+            .push(tenant("fabrikam", ProviderConfig::AadB2c(config)));
     })
     .await;
     let policy = b2c.policies()[0].clone();

@@ -9,7 +9,7 @@ use std::path::PathBuf;
 use std::process::Stdio;
 use std::time::Duration;
 
-use acs_auth::config::{OidcProviderSettings, ProviderSettings};
+use acs_auth_providers::{OidcConfig, ProviderConfig};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde_json::Value;
@@ -172,11 +172,9 @@ async fn spawn_app_trusting(mock: &MockOidcServer, refetch_cooldown_secs: Option
     let issuer = mock.issuer.clone();
     spawn_app_with(move |settings, idp| {
         let mut tenant = oidc_tenant(MOCK_TENANT, idp);
-        tenant.provider = ProviderSettings::Oidc(OidcProviderSettings {
-            issuer,
-            audiences: vec![AUDIENCE.into()],
-            subject_claim: "sub".into(),
+        tenant.provider = ProviderConfig::Oidc(OidcConfig {
             allow_http: true,
+            ..OidcConfig::new(issuer, vec![AUDIENCE.into()])
         });
         settings.tenants = vec![tenant];
         if let Some(secs) = refetch_cooldown_secs {

@@ -1,0 +1,470 @@
+//! The one provider configuration type: [`ProviderConfig`], the `[tenants.provider]` table of the
+//! server's configuration file and the `provider` member of its admin API bodies (with the
+//! `openapi` feature), with its checks ([`ProviderConfig::validate`]), its build step
+//! ([`ProviderConfig::build`], given the server's shared [`ProviderContext`]) and its dry-run
+//! diagnostics ([`ProviderConfig::check`]: discovery and key-set verdicts, nothing issued).
+//!
+//! The serde shape is internally tagged by `kind` (`oidc` | `aad` | `aad_b2c`); every variant
+//! refuses unknown fields. The runtime knobs (`leeway_secs`, `max_token_bytes`) are not part of
+//! it: they come from the server through the [`ProviderContext`].
+
+use std::fmt;
+use std::sync::Arc;
+
+use url::Url;
+
+use crate::aad::TokenVersion;
+use crate::fetch::fetch_document;
+use crate::jwks::JwksCache;
+use crate::{
+    AadConfig, AadProvider, B2cConfig, B2cProvider, IdentityProvider, OidcConfig, OidcProvider,
+    VerifyError,
+};
+
+/// The configuration of one tenant's identity provider, by `kind`.
+#[derive(Debug, Clone, PartialEq, serde::Deserialize, serde::Serialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum ProviderConfig {
+    /// Any OpenID Connect provider.
+    Oidc(OidcConfig),
+    /// Microsoft Entra ID (single- or multi-tenant).
+    Aad(AadConfig),
+    /// Azure AD B2C (user flows and custom policies).
+    AadB2c(B2cConfig),
+}
+
+/// Why a [`ProviderConfig`] is refused: the field (in the configuration's own spelling, relative
+/// to the provider table) when the check knows it, and the message.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InvalidProviderConfig {
+    field: Option<&'static str>,
+    message: String,
+}
+
+impl InvalidProviderConfig {
+    fn field(field: &'static str, message: impl Into<String>) -> Self {
+        Self {
+            field: Some(field),
+            message: message.into(),
+        }
+    }
+
+    /// The offending field (`issuer`, `audiences`, …), relative to the provider table; `None`
+    /// when the message itself names it (the Entra ID and B2C checks: `aad directory: …`).
+    pub fn field_name(&self) -> Option<&'static str> {
+        self.field
+    }
+
+    /// What is wrong, without the field name.
+    pub fn message(&self) -> &str {
+        &self.message
+    }
+}
+
+impl fmt::Display for InvalidProviderConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.field {
+            Some(field) => write!(f, "{field}: {}", self.message),
+            None => f.write_str(&self.message),
+        }
+    }
+}
+
+impl std::error::Error for InvalidProviderConfig {}
+
+impl From<VerifyError> for InvalidProviderConfig {
+    fn from(e: VerifyError) -> Self {
+        let message = match e {
+            VerifyError::Config(m) => m,
+            other => other.to_string(),
+        };
+        Self {
+            field: None,
+            message,
+        }
+    }
+}
+
+/// What every provider is built with: the server's one HTTP client, the shared JWKS cache and
+/// the token limits.
+#[derive(Debug, Clone)]
+pub struct ProviderContext {
+    pub http: reqwest::Client,
+    pub jwks: Arc<JwksCache>,
+    /// Clock-skew allowance for `exp`, `nbf`, `iat`.
+    pub leeway_secs: u64,
+    /// Largest token accepted.
+    pub max_token_bytes: usize,
+}
+
+/// A built provider: the provider, its kind, and (Entra ID) the Teams exchange app id.
+pub struct BuiltProvider {
+    pub provider: Arc<dyn IdentityProvider>,
+    pub kind: &'static str,
+    pub teams_app_id: Option<String>,
+}
+
+impl fmt::Debug for BuiltProvider {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("BuiltProvider")
+            .field("kind", &self.kind)
+            .field("teams_app_id", &self.teams_app_id)
+            .finish_non_exhaustive()
+    }
+}
+
+/// One line of a provider check.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Check {
+    pub name: &'static str,
+    pub ok: bool,
+    pub detail: String,
+}
+
+impl Check {
+    fn new(name: &'static str, result: Result<String, String>) -> Self {
+        match result {
+            Ok(detail) => Self {
+                name,
+                ok: true,
+                detail,
+            },
+            Err(detail) => Self {
+                name,
+                ok: false,
+                detail,
+            },
+        }
+    }
+}
+
+impl ProviderConfig {
+    /// `oidc`, `aad` or `aad_b2c`, as in the configuration.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            ProviderConfig::Oidc(_) => "oidc",
+            ProviderConfig::Aad(_) => "aad",
+            ProviderConfig::AadB2c(_) => "aad_b2c",
+        }
+    }
+
+    /// Whether the provider's documents may be fetched over `http` (development and tests).
+    pub fn allow_http(&self) -> bool {
+        match self {
+            ProviderConfig::Oidc(p) => p.allow_http,
+            ProviderConfig::Aad(p) => p.allow_http,
+            ProviderConfig::AadB2c(p) => p.allow_http,
+        }
+    }
+
+    /// The issuer (or authority) for listings.
+    pub fn describe(&self) -> String {
+        match self {
+            ProviderConfig::Oidc(p) => p.issuer.clone(),
+            ProviderConfig::Aad(p) => {
+                format!("{}/{}", p.authority_host.trim_end_matches('/'), p.directory)
+            }
+            ProviderConfig::AadB2c(p) => {
+                format!("{} ({})", p.tenant_name, p.policies.join(", "))
+            }
+        }
+    }
+
+    /// The start-up checks of the configuration. The error names the field where it can
+    /// (see [`InvalidProviderConfig::field_name`]).
+    pub fn validate(&self) -> Result<(), InvalidProviderConfig> {
+        match self {
+            ProviderConfig::Oidc(p) => {
+                let url = Url::parse(&p.issuer).map_err(|e| {
+                    InvalidProviderConfig::field("issuer", format!("not a URL: {e}"))
+                })?;
+                if url.scheme() != "https" && !(p.allow_http && url.scheme() == "http") {
+                    return Err(InvalidProviderConfig::field(
+                        "issuer",
+                        "must be https (set provider.allow_http = true only for development)",
+                    ));
+                }
+                if p.audiences.is_empty() || p.audiences.iter().any(|a| a.trim().is_empty()) {
+                    return Err(InvalidProviderConfig::field(
+                        "audiences",
+                        "must list at least one non-empty audience",
+                    ));
+                }
+                if p.subject_claim.trim().is_empty() {
+                    return Err(InvalidProviderConfig::field(
+                        "subject_claim",
+                        "must not be empty",
+                    ));
+                }
+                Ok(())
+            }
+            ProviderConfig::Aad(p) => Ok(p.validate()?),
+            ProviderConfig::AadB2c(p) => Ok(p.validate()?),
+        }
+    }
+
+    /// The provider of this configuration, built with the server's shared client, key cache
+    /// and limits.
+    pub fn build(&self, ctx: &ProviderContext) -> Result<BuiltProvider, VerifyError> {
+        let http = ctx.http.clone();
+        let jwks = Arc::clone(&ctx.jwks);
+        let (provider, teams_app_id): (Arc<dyn IdentityProvider>, Option<String>) = match self {
+            ProviderConfig::Oidc(p) => {
+                let mut config = p.clone();
+                config.leeway_secs = ctx.leeway_secs;
+                config.max_token_bytes = ctx.max_token_bytes;
+                (Arc::new(OidcProvider::new(config, http, jwks)?), None)
+            }
+            ProviderConfig::Aad(p) => {
+                let mut config = p.clone();
+                config.leeway_secs = ctx.leeway_secs;
+                config.max_token_bytes = ctx.max_token_bytes;
+                let provider = AadProvider::new(config, http, jwks)?;
+                let app_id = provider.client_id().to_owned();
+                (Arc::new(provider), Some(app_id))
+            }
+            ProviderConfig::AadB2c(p) => {
+                let mut config = p.clone();
+                config.leeway_secs = ctx.leeway_secs;
+                config.max_token_bytes = ctx.max_token_bytes;
+                (Arc::new(B2cProvider::new(config, http, jwks)?), None)
+            }
+        };
+        Ok(BuiltProvider {
+            provider,
+            kind: self.kind(),
+            teams_app_id,
+        })
+    }
+
+    /// The metadata documents the provider reads, each with the issuer it must name when the
+    /// configuration fixes one (`oidc`); a URL the configuration cannot make is an `Err`.
+    fn metadata_urls(&self) -> Vec<(Result<Url, VerifyError>, Option<String>)> {
+        match self {
+            ProviderConfig::Oidc(p) => vec![(p.discovery_url(), Some(p.issuer.clone()))],
+            ProviderConfig::Aad(p) => [(1, TokenVersion::V1), (2, TokenVersion::V2)]
+                .into_iter()
+                .filter(|(number, _)| p.token_versions.contains(number))
+                .map(|(_, version)| (p.metadata_url(version), None))
+                .collect(),
+            ProviderConfig::AadB2c(p) => p
+                .policies
+                .iter()
+                .map(|policy| (p.metadata_url(policy), None))
+                .collect(),
+        }
+    }
+
+    /// Fetches the provider's discovery documents and keys and reports each step (`discovery
+    /// reachable`, `issuer matches`, `keys usable`), issuing nothing.
+    pub async fn check(&self, ctx: &ProviderContext) -> Vec<Check> {
+        let allow_http = self.allow_http();
+        let mut out = Vec::new();
+        for (url, expected_issuer) in self.metadata_urls() {
+            let url = match url {
+                Ok(url) => url,
+                Err(e) => {
+                    out.push(Check::new("discovery reachable", Err(e.to_string())));
+                    continue;
+                }
+            };
+            let doc = fetch_json(ctx, &url, allow_http).await;
+            out.push(Check::new(
+                "discovery reachable",
+                doc.as_ref().map(|_| url.to_string()).map_err(Clone::clone),
+            ));
+            let Ok(doc) = doc else { continue };
+            let issuer = doc
+                .get("issuer")
+                .and_then(|v| v.as_str())
+                .unwrap_or_default();
+            out.push(Check::new(
+                "issuer matches",
+                match &expected_issuer {
+                    Some(expected) if issuer != expected => {
+                        Err(format!("document says `{issuer}`, configured `{expected}`"))
+                    }
+                    _ if issuer.is_empty() => Err("the document names no issuer".into()),
+                    _ => Ok(issuer.to_owned()),
+                },
+            ));
+            let Some(jwks_uri) = doc.get("jwks_uri").and_then(|v| v.as_str()) else {
+                out.push(Check::new(
+                    "keys usable",
+                    Err("no jwks_uri in the discovery document".into()),
+                ));
+                continue;
+            };
+            let keys = match Url::parse(jwks_uri) {
+                Ok(parsed) => fetch_json(ctx, &parsed, allow_http).await,
+                Err(e) => Err(format!("{jwks_uri}: {e}")),
+            }
+            .and_then(|jwks| {
+                let usable = usable_signing_keys(&jwks);
+                if usable > 0 {
+                    Ok(format!("{usable} signing key(s) at {jwks_uri}"))
+                } else {
+                    Err(format!("no usable signing key at {jwks_uri}"))
+                }
+            });
+            out.push(Check::new("keys usable", keys));
+        }
+        out
+    }
+}
+
+/// The asymmetric signature keys of a JWKS document (`kty` RSA, EC or OKP; `use` absent or `sig`).
+fn usable_signing_keys(jwks: &serde_json::Value) -> usize {
+    jwks.get("keys")
+        .and_then(|k| k.as_array())
+        .map(|keys| {
+            keys.iter()
+                .filter(|k| {
+                    matches!(
+                        k.get("kty").and_then(|v| v.as_str()),
+                        Some("RSA" | "EC" | "OKP")
+                    ) && k
+                        .get("use")
+                        .and_then(|v| v.as_str())
+                        .is_none_or(|u| u == "sig")
+                })
+                .count()
+        })
+        .unwrap_or(0)
+}
+
+/// One IdP document, fetched as the providers fetch them: https unless allowed, with the key
+/// cache's timeout and size bound.
+async fn fetch_json(
+    ctx: &ProviderContext,
+    url: &Url,
+    allow_http: bool,
+) -> Result<serde_json::Value, String> {
+    let limits = ctx.jwks.config();
+    let bytes = fetch_document(
+        &ctx.http,
+        url,
+        allow_http,
+        limits.request_timeout,
+        limits.max_document_bytes,
+    )
+    .await
+    .map_err(|e| e.to_string())?;
+    serde_json::from_slice(&bytes).map_err(|e| format!("{url}: not JSON: {e}"))
+}
+
+#[cfg(feature = "openapi")]
+mod openapi {
+    //! `ProviderConfig` as a poem-openapi type: the schema of a discriminated union `ProviderBody`
+    //! (by `kind`), parsed with unknown fields refused. poem-openapi's derived `Union` hands the
+    //! variant the object *with* `kind`, which a `deny_unknown_fields` variant would refuse, so
+    //! the schema comes from a derived mirror and the parse is written here.
+
+    use std::borrow::Cow;
+
+    use poem_openapi::registry::{MetaSchemaRef, Registry};
+    use poem_openapi::types::{ParseError, ParseFromJSON, ParseResult, ToJSON, Type};
+    use serde_json::Value;
+
+    use super::ProviderConfig;
+    use crate::validate::{DEFAULT_LEEWAY_SECS, DEFAULT_MAX_TOKEN_BYTES};
+    use crate::{AadConfig, B2cConfig, OidcConfig};
+
+    /// The tenant's identity provider, by `kind`.
+    #[derive(poem_openapi::Union)]
+    #[oai(rename = "ProviderBody", discriminator_name = "kind")]
+    #[allow(dead_code)] // only its schema is used
+    enum ProviderBody {
+        #[oai(mapping = "oidc")]
+        Oidc(OidcConfig),
+        #[oai(mapping = "aad")]
+        Aad(AadConfig),
+        #[oai(mapping = "aad_b2c")]
+        AadB2c(B2cConfig),
+    }
+
+    impl Type for ProviderConfig {
+        const IS_REQUIRED: bool = true;
+        type RawValueType = Self;
+        type RawElementValueType = Self;
+
+        fn name() -> Cow<'static, str> {
+            <ProviderBody as Type>::name()
+        }
+
+        fn schema_ref() -> MetaSchemaRef {
+            <ProviderBody as Type>::schema_ref()
+        }
+
+        fn register(registry: &mut Registry) {
+            <ProviderBody as Type>::register(registry);
+        }
+
+        fn as_raw_value(&self) -> Option<&Self::RawValueType> {
+            Some(self)
+        }
+
+        fn raw_element_iter<'a>(
+            &'a self,
+        ) -> Box<dyn Iterator<Item = &'a Self::RawElementValueType> + 'a> {
+            Box::new(self.as_raw_value().into_iter())
+        }
+    }
+
+    fn variant<T: ParseFromJSON>(
+        object: serde_json::Map<String, Value>,
+        wrap: fn(T) -> ProviderConfig,
+    ) -> ParseResult<ProviderConfig> {
+        T::parse_from_json(Some(Value::Object(object)))
+            .map(wrap)
+            .map_err(ParseError::propagate)
+    }
+
+    impl ParseFromJSON for ProviderConfig {
+        fn parse_from_json(value: Option<Value>) -> ParseResult<Self> {
+            let value = value.unwrap_or_default();
+            let Value::Object(mut object) = value else {
+                return Err(ParseError::expected_type(value));
+            };
+            let kind = object.remove("kind");
+            let mut config = match kind.as_ref().and_then(Value::as_str) {
+                Some("oidc") => variant(object, ProviderConfig::Oidc)?,
+                Some("aad") => variant(object, ProviderConfig::Aad)?,
+                Some("aad_b2c") => variant(object, ProviderConfig::AadB2c)?,
+                _ => {
+                    if let Some(kind) = kind {
+                        object.insert("kind".to_owned(), kind);
+                    }
+                    return Err(ParseError::expected_type(Value::Object(object)));
+                }
+            };
+            // poem-openapi fills skipped fields with `Default`; these are the serde defaults.
+            let (leeway_secs, max_token_bytes) = match &mut config {
+                ProviderConfig::Oidc(p) => (&mut p.leeway_secs, &mut p.max_token_bytes),
+                ProviderConfig::Aad(p) => (&mut p.leeway_secs, &mut p.max_token_bytes),
+                ProviderConfig::AadB2c(p) => (&mut p.leeway_secs, &mut p.max_token_bytes),
+            };
+            *leeway_secs = DEFAULT_LEEWAY_SECS;
+            *max_token_bytes = DEFAULT_MAX_TOKEN_BYTES;
+            Ok(config)
+        }
+    }
+
+    impl ToJSON for ProviderConfig {
+        fn to_json(&self) -> Option<Value> {
+            let (kind, value) = match self {
+                ProviderConfig::Oidc(p) => ("oidc", p.to_json()),
+                ProviderConfig::Aad(p) => ("aad", p.to_json()),
+                ProviderConfig::AadB2c(p) => ("aad_b2c", p.to_json()),
+            };
+            let mut value = value?;
+            if let Value::Object(object) = &mut value {
+                object.insert("kind".to_owned(), Value::String(kind.to_owned()));
+            }
+            Some(value)
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;
