@@ -5,12 +5,11 @@
 use acs_auth_providers::ProviderConfig;
 use chrono::{DateTime, Utc};
 use poem_openapi::Object;
-use poem_openapi::types::ToJSON;
 use secrecy::SecretString;
 
 use crate::config::EntraCredentialConfig;
 
-use crate::config::{AcsSettings, TenantSettings};
+use crate::config::{AccessSettings, AcsSettings, TenantSettings, TokenPolicySettings};
 use crate::service::tenant_admin::TenantRecord;
 use crate::service::{AuditEvent, Mapping};
 
@@ -386,17 +385,6 @@ pub struct BodyError {
     pub message: String,
 }
 
-fn strip_nulls(value: &mut serde_json::Value) {
-    match value {
-        serde_json::Value::Object(map) => {
-            map.retain(|_, v| !v.is_null());
-            map.values_mut().for_each(strip_nulls);
-        }
-        serde_json::Value::Array(items) => items.iter_mut().for_each(strip_nulls),
-        _ => {}
-    }
-}
-
 impl TenantBody {
     /// The settings this body describes, for tenant `id`.
     pub fn into_settings(self, id: &str) -> Result<TenantSettings, BodyError> {
@@ -408,31 +396,29 @@ impl TenantBody {
                 message: format!("`{body_id}` does not match the tenant in the path (`{id}`)"),
             });
         }
-        let acs = match self.acs {
-            Some(a) => Some(
-                serde_json::to_value(a.into_settings()?).map_err(|e| BodyError {
-                    key: "acs".into(),
-                    message: e.to_string(),
-                })?,
-            ),
-            None => None,
-        };
-        let mut value = serde_json::json!({
-            "id": id,
-            "display_name": self.display_name,
-            "enabled": self.enabled,
-            "provider": serde_json::to_value(&self.provider).map_err(|e| BodyError {
-                key: "provider".into(),
-                message: e.to_string(),
-            })?,
-            "access": self.access.to_json(),
-            "tokens": self.tokens.to_json(),
-            "acs": acs,
-        });
-        strip_nulls(&mut value);
-        serde_json::from_value(value).map_err(|e| BodyError {
-            key: "body".into(),
-            message: e.to_string(),
+        let defaults = TokenPolicySettings::default();
+        let tokens = self.tokens.unwrap_or_default();
+        Ok(TenantSettings {
+            id: id.to_owned(),
+            display_name: self.display_name,
+            enabled: self.enabled.unwrap_or(true),
+            provider: self.provider,
+            access: self
+                .access
+                .map(|a| AccessSettings {
+                    required_scopes: a.required_scopes.unwrap_or_default(),
+                    required_roles: a.required_roles.unwrap_or_default(),
+                })
+                .unwrap_or_default(),
+            tokens: TokenPolicySettings {
+                scopes: tokens.scopes.unwrap_or(defaults.scopes),
+                allowed_scopes: tokens.allowed_scopes,
+                lifetime_minutes: tokens.lifetime_minutes.unwrap_or(defaults.lifetime_minutes),
+                max_lifetime_minutes: tokens
+                    .max_lifetime_minutes
+                    .unwrap_or(defaults.max_lifetime_minutes),
+            },
+            acs: self.acs.map(AcsBody::into_settings).transpose()?,
         })
     }
 }
