@@ -15,8 +15,9 @@ use chrono::{DateTime, FixedOffset, Utc};
 use moka::future::Cache;
 use secrecy::SecretString;
 
+use crate::acs::wire::{MAX_TOKEN_MINUTES, MIN_TOKEN_MINUTES};
 use crate::acs::{AccessToken, AcsError};
-use crate::config::{CacheSettings, MAX_TOKEN_MINUTES, MIN_TOKEN_MINUTES};
+use crate::config::CacheSettings;
 use crate::store::admin::NewAuditEvent;
 use crate::store::{Mapping, NewMapping, Store, StoreError, SubjectKey};
 use crate::tenants::Tenant;
