@@ -1,19 +1,25 @@
 //! The command line: `serve`, `dev`, `migrate`, `openapi`, `acs-emulator`, `tenants`,
 //! `dev-token`. `main` only calls [`main`].
 
-use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::net::SocketAddr;
+#[cfg(feature = "emulator")]
+use std::net::{IpAddr, Ipv4Addr};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+#[cfg(feature = "emulator")]
 use std::sync::Arc;
 
 use clap::{Parser, Subcommand};
-use secrecy::{ExposeSecret, SecretString};
+use secrecy::ExposeSecret;
+#[cfg(feature = "emulator")]
+use secrecy::SecretString;
 
+#[cfg(feature = "emulator")]
 use crate::acs::{EmulatorConfig, RunningEmulator};
-use crate::config::{
-    LogFormat, OidcProviderSettings, ProviderSettings, Settings, TenantSettings,
-    TokenPolicySettings,
-};
+#[cfg(feature = "emulator")]
+use crate::config::{LogFormat, OidcProviderSettings, ProviderSettings, TokenPolicySettings};
+use crate::config::{Settings, TenantSettings};
+#[cfg(feature = "emulator")]
 use crate::dev::{DEV_AUDIENCE, DEV_TENANT, DevIssuer};
 use crate::service::Actor;
 use crate::startup::{Application, BuildOptions, Services, shutdown_signal};
@@ -47,6 +53,7 @@ pub enum Command {
     /// Run everything embedded for development: SQLite in --data-dir, an in-process ACS
     /// emulator, a development OpenID Connect issuer at /dev/idp and a ready `dev` tenant.
     /// NOT for production: anyone can mint tokens at /dev/idp/token.
+    #[cfg(feature = "emulator")]
     Dev {
         /// Address to listen on.
         #[arg(long, default_value = "127.0.0.1:8080")]
@@ -73,6 +80,7 @@ pub enum Command {
         output: Option<PathBuf>,
     },
     /// Run the ACS identity emulator alone and print its connection string.
+    #[cfg(feature = "emulator")]
     AcsEmulator {
         /// HTTP address to listen on.
         #[arg(long, default_value = "127.0.0.1:8090")]
@@ -96,6 +104,7 @@ pub enum Command {
     /// (put it in `admin.key_hashes`).
     AdminKey,
     /// Print an access token for SUBJECT from the development issuer of `acs-auth dev`.
+    #[cfg(feature = "emulator")]
     DevToken {
         /// The subject (`sub`) of the token.
         subject: String,
@@ -201,6 +210,7 @@ pub async fn run(cli: Cli) -> Result<(), AnyError> {
             tracing::info!(addr = %app.local_addr(), "acs-auth listening");
             app.run_until(shutdown_signal()).await?;
         }
+        #[cfg(feature = "emulator")]
         Command::Dev {
             bind,
             data_dir,
@@ -221,6 +231,7 @@ pub async fn run(cli: Cli) -> Result<(), AnyError> {
                 None => print!("{spec}"),
             }
         }
+        #[cfg(feature = "emulator")]
         Command::AcsEmulator {
             bind,
             https_bind,
@@ -273,6 +284,7 @@ pub async fn run(cli: Cli) -> Result<(), AnyError> {
                 "\nConfigure the hash (never the key):\n  [admin]\n  key_hashes = [\"{hash}\"]"
             );
         }
+        #[cfg(feature = "emulator")]
         Command::DevToken {
             subject,
             data_dir,
@@ -375,6 +387,7 @@ async fn cli_services(config: Option<&Path>) -> Result<Services, AnyError> {
     Ok(Services::build(&settings, None).await?)
 }
 
+#[cfg(feature = "emulator")]
 async fn dev(
     bind: SocketAddr,
     data_dir: &Path,
@@ -453,6 +466,7 @@ async fn dev(
 }
 
 /// The embedded configuration of `acs-auth dev`.
+#[cfg(feature = "emulator")]
 pub fn dev_settings(
     data_dir: &Path,
     bind: SocketAddr,

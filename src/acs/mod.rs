@@ -2,12 +2,14 @@
 //! ([`signing`]), connection strings ([`connection_string`]), the client ([`client`]: REST
 //! calls authenticated with the access key's HMAC signature or with a Microsoft Entra ID bearer
 //! token, with retries, a circuit breaker and pacing) and its one error type ([`AcsError`]),
-//! and the ACS emulator ([`emulator`]) that `dev` mode and the tests run against.
+//! and, behind the `emulator` feature (on by default), the ACS emulator ([`emulator`]) that
+//! `dev` mode and the tests run against.
 //!
 //! Wire contract: `shared/ref/ACS_IDENTITY_API.md` (identity API `2023-10-01`).
 
 pub mod client;
 pub mod connection_string;
+#[cfg(feature = "emulator")]
 pub mod emulator;
 pub mod error;
 pub mod signing;
@@ -21,6 +23,7 @@ pub use client::pacer::{PacingLimit, PacingLimits};
 pub use client::retry::RetryPolicy;
 pub use client::{AccessToken, AcsClient, CreatedIdentity};
 pub use connection_string::ConnectionString;
+#[cfg(feature = "emulator")]
 pub use emulator::{
     Emulator, EmulatorConfig, EmulatorEntraTrust, EmulatorError, RunningEmulator, TokenInfo,
     TokenSigningKey,

@@ -1,7 +1,7 @@
 //! The ACS emulator: the identity API of `shared/ref/ACS_IDENTITY_API.md`, served on loopback
-//! for `dev` mode, the tests and the official Azure SDKs. It speaks the client's public wire
-//! types ([`crate::acs::wire`]) and verifies with [`crate::acs::signing`]; nothing of the
-//! client's internals.
+//! for `dev` mode, the tests and the official Azure SDKs. Built with the `emulator` cargo
+//! feature (on by default). It speaks the client's public wire types ([`crate::acs::wire`]) and
+//! verifies with [`crate::acs::signing`]; nothing of the client's internals.
 //!
 //! This module owns the configuration ([`EmulatorConfig`]), the state (identities, live
 //! tokens) and its public API ([`Emulator`]); [`http`](self) answers requests (the endpoint,
