@@ -4,7 +4,7 @@
 //! verifies with [`crate::acs::signing`]; nothing of the client's internals.
 //!
 //! This module owns the configuration ([`EmulatorConfig`]), the state (identities, live
-//! tokens) and its public API ([`Emulator`]); [`http`](self) answers requests (the endpoint,
+//! tokens) and its public API ([`Emulator`]); `http` answers requests (the endpoint,
 //! authentication, routing), `identities` the identity operations, `control` the fault API,
 //! `teams` the Teams token exchange checks, [`tokens`] the access tokens, [`entra`] bearer
 //! tokens from Entra ID, [`faults`] fault injection, [`tls`] the certificate and `server`
