@@ -1,17 +1,27 @@
 //! The command line: `serve`, `dev`, `migrate`, `openapi`, `acs-emulator`, `tenants`,
 //! `dev-token`. `main` only calls [`main`].
 
-use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::net::SocketAddr;
+#[cfg(feature = "emulator")]
+use std::net::{IpAddr, Ipv4Addr};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+#[cfg(feature = "emulator")]
 use std::sync::Arc;
 
+#[cfg(feature = "emulator")]
 use acs_auth_providers::{OidcConfig, ProviderConfig};
 use clap::{Parser, Subcommand};
-use secrecy::{ExposeSecret, SecretString};
+use secrecy::ExposeSecret;
+#[cfg(feature = "emulator")]
+use secrecy::SecretString;
 
+#[cfg(feature = "emulator")]
 use crate::acs::{EmulatorConfig, RunningEmulator};
-use crate::config::{LogFormat, Settings, TenantSettings, TokenPolicySettings};
+#[cfg(feature = "emulator")]
+use crate::config::{LogFormat, TokenPolicySettings};
+use crate::config::{Settings, TenantSettings};
+#[cfg(feature = "emulator")]
 use crate::dev::{DEV_AUDIENCE, DEV_TENANT, DevIssuer};
 use crate::service::Actor;
 use crate::startup::{Application, BuildOptions, Services, shutdown_signal};
@@ -45,6 +55,7 @@ pub enum Command {
     /// Run everything embedded for development: SQLite in --data-dir, an in-process ACS
     /// emulator, a development OpenID Connect issuer at /dev/idp and a ready `dev` tenant.
     /// NOT for production: anyone can mint tokens at /dev/idp/token.
+    #[cfg(feature = "emulator")]
     Dev {
         /// Address to listen on.
         #[arg(long, default_value = "127.0.0.1:8080")]
@@ -71,6 +82,7 @@ pub enum Command {
         output: Option<PathBuf>,
     },
     /// Run the ACS identity emulator alone and print its connection string.
+    #[cfg(feature = "emulator")]
     AcsEmulator {
         /// HTTP address to listen on.
         #[arg(long, default_value = "127.0.0.1:8090")]
@@ -94,6 +106,7 @@ pub enum Command {
     /// (put it in `admin.key_hashes`).
     AdminKey,
     /// Print an access token for SUBJECT from the development issuer of `acs-auth dev`.
+    #[cfg(feature = "emulator")]
     DevToken {
         /// The subject (`sub`) of the token.
         subject: String,
@@ -199,6 +212,7 @@ pub async fn run(cli: Cli) -> Result<(), AnyError> {
             tracing::info!(addr = %app.local_addr(), "acs-auth listening");
             app.run_until(shutdown_signal()).await?;
         }
+        #[cfg(feature = "emulator")]
         Command::Dev {
             bind,
             data_dir,
@@ -219,6 +233,7 @@ pub async fn run(cli: Cli) -> Result<(), AnyError> {
                 None => print!("{spec}"),
             }
         }
+        #[cfg(feature = "emulator")]
         Command::AcsEmulator {
             bind,
             https_bind,
@@ -271,6 +286,7 @@ pub async fn run(cli: Cli) -> Result<(), AnyError> {
                 "\nConfigure the hash (never the key):\n  [admin]\n  key_hashes = [\"{hash}\"]"
             );
         }
+        #[cfg(feature = "emulator")]
         Command::DevToken {
             subject,
             data_dir,
@@ -373,6 +389,7 @@ async fn cli_services(config: Option<&Path>) -> Result<Services, AnyError> {
     Ok(Services::build(&settings, None).await?)
 }
 
+#[cfg(feature = "emulator")]
 async fn dev(
     bind: SocketAddr,
     data_dir: &Path,
@@ -451,6 +468,7 @@ async fn dev(
 }
 
 /// The embedded configuration of `acs-auth dev`.
+#[cfg(feature = "emulator")]
 pub fn dev_settings(
     data_dir: &Path,
     bind: SocketAddr,

@@ -1,6 +1,7 @@
 //! Development mode's own OpenID Connect issuer: a P-256 key kept in the data directory, a
 //! discovery document, a JWKS, and a token endpoint that mints a token for any subject.
-//! It exists only under `acs-auth dev`; `serve` never mounts it.
+//! It exists only under `acs-auth dev`; `serve` never mounts it. Built with the `emulator`
+//! feature (on by default), as `dev` mode is.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;

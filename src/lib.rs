@@ -5,6 +5,7 @@ pub mod acs;
 pub mod api;
 pub mod cli;
 pub mod config;
+#[cfg(feature = "emulator")]
 pub mod dev;
 pub mod domain;
 pub mod registry;

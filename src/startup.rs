@@ -15,6 +15,7 @@ use secrecy::ExposeSecret;
 use crate::acs::AcsError;
 use crate::api;
 use crate::config::Settings;
+#[cfg(feature = "emulator")]
 use crate::dev::DevIssuer;
 use crate::registry::{AcsResource, AcsResources, TenantDirectory, TenantError};
 use crate::service::{AdminKeys, AuditLog, DeletionWorker, Gate, TenantAdmin, TokenService};
@@ -51,6 +52,7 @@ pub enum StartupError {
 #[derive(Default)]
 pub struct BuildOptions {
     /// The development issuer (mounted under `/dev/idp`); `serve` never sets it.
+    #[cfg(feature = "emulator")]
     pub dev_issuer: Option<Arc<DevIssuer>>,
     /// An already bound listener (dev mode binds first to learn its port).
     pub listener: Option<tokio::net::TcpListener>,
@@ -221,7 +223,10 @@ impl Application {
                 .spawn_housekeeping(Duration::from_secs(60)),
         ];
 
+        #[cfg(feature = "emulator")]
         let extra = options.dev_issuer.map(DevIssuer::routes);
+        #[cfg(not(feature = "emulator"))]
+        let extra = None;
         let state = services.state;
         let app = api::routes(
             state.clone(),

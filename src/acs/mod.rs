@@ -1,35 +1,35 @@
-//! The ACS identity client (REST calls authenticated with the access key's HMAC signature or
-//! with a Microsoft Entra ID bearer token) and the ACS emulator.
+//! The ACS identity API, both sides: the wire contract ([`wire`]), HMAC request signing
+//! ([`signing`]), connection strings ([`connection_string`]), the client ([`client`]: REST
+//! calls authenticated with the access key's HMAC signature or with a Microsoft Entra ID bearer
+//! token, with retries, a circuit breaker and pacing) and its one error type ([`AcsError`]),
+//! and, behind the `emulator` feature (on by default), the ACS emulator ([`emulator`]) that
+//! `dev` mode and the tests run against.
 //!
 //! Wire contract: `shared/ref/ACS_IDENTITY_API.md` (identity API `2023-10-01`).
 
 pub mod client;
 pub mod connection_string;
-pub mod credential;
+#[cfg(feature = "emulator")]
 pub mod emulator;
 pub mod error;
-pub mod resilience;
 pub mod signing;
+pub mod wire;
 
-#[cfg(test)]
-mod entra_tests;
-#[cfg(test)]
-mod resilience_tests;
-
-pub use client::{AccessToken, AcsClient, AcsScope, CreatedIdentity};
+pub use client::breaker::{CircuitBreakerConfig, CircuitState};
+pub use client::credential::{
+    ACS_RESOURCE, ACS_SCOPE, EntraCredentialConfig, ReqwestTransport, build_credential,
+};
+pub use client::pacer::{PacingLimit, PacingLimits};
+pub use client::retry::RetryPolicy;
+pub use client::{AccessToken, AcsClient, CreatedIdentity};
 pub use connection_string::ConnectionString;
-pub use credential::{ACS_SCOPE, EntraCredentialConfig, build_credential};
+#[cfg(feature = "emulator")]
 pub use emulator::{
     Emulator, EmulatorConfig, EmulatorEntraTrust, EmulatorError, RunningEmulator, TokenInfo,
     TokenSigningKey,
 };
 pub use error::AcsError;
-pub use resilience::{
-    CircuitBreakerConfig, CircuitState, Operation, RateLimit, RateLimits, RetryPolicy,
-};
-
-/// The identity API version every call uses.
-pub const API_VERSION: &str = "2023-10-01";
+pub use wire::{API_VERSION, Operation, Scope};
 
 /// Install rustls' `ring` provider as the process default. Both `ring` (reqwest) and
 /// `aws-lc-rs` (poem) are compiled in, so rustls cannot pick one by itself; call this before

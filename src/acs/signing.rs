@@ -1,5 +1,6 @@
 //! HMAC-SHA256 request signing as ACS (and the official SDKs) do it, and its verification
-//! (used by the emulator). Pure functions: the clock is a parameter.
+//! (used by the emulator), with [`SignatureError`] for a request that does not verify. Pure
+//! functions: the clock is a parameter.
 //!
 //! String to sign: `VERB\npathAndQuery\nx-ms-date;host;x-ms-content-sha256`, keyed with the
 //! base64-decoded access key; header
@@ -132,7 +133,7 @@ pub struct ReceivedRequest<'a> {
 
 /// Why a request's HMAC authentication was rejected.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum VerifyError {
+pub enum SignatureError {
     #[error("the Authorization header is missing")]
     MissingAuthorization,
     #[error("the Authorization header is malformed: {0}")]
@@ -150,15 +151,15 @@ pub enum VerifyError {
 }
 
 /// Parse `HMAC-SHA256 SignedHeaders=…&Signature=…` into the signature bytes.
-fn parse_authorization(value: &str) -> Result<Vec<u8>, VerifyError> {
+fn parse_authorization(value: &str) -> Result<Vec<u8>, SignatureError> {
     let value = value.trim();
     let (scheme, rest) = value
         .split_once(' ')
-        .ok_or(VerifyError::MalformedAuthorization(
+        .ok_or(SignatureError::MalformedAuthorization(
             "expected `HMAC-SHA256 …`",
         ))?;
     if !scheme.eq_ignore_ascii_case(SCHEME) {
-        return Err(VerifyError::MalformedAuthorization(
+        return Err(SignatureError::MalformedAuthorization(
             "the scheme must be HMAC-SHA256",
         ));
     }
@@ -167,31 +168,33 @@ fn parse_authorization(value: &str) -> Result<Vec<u8>, VerifyError> {
     for part in rest.trim().split('&') {
         let (name, val) = part
             .split_once('=')
-            .ok_or(VerifyError::MalformedAuthorization(
+            .ok_or(SignatureError::MalformedAuthorization(
                 "expected name=value pairs",
             ))?;
         match name.trim() {
             n if n.eq_ignore_ascii_case("SignedHeaders") => signed_headers = Some(val.trim()),
             n if n.eq_ignore_ascii_case("Signature") => signature = Some(val.trim()),
             _ => {
-                return Err(VerifyError::MalformedAuthorization(
+                return Err(SignatureError::MalformedAuthorization(
                     "unknown parameter in the Authorization header",
                 ));
             }
         }
     }
-    let signed_headers = signed_headers.ok_or(VerifyError::MalformedAuthorization(
+    let signed_headers = signed_headers.ok_or(SignatureError::MalformedAuthorization(
         "SignedHeaders is missing",
     ))?;
     if !signed_headers.eq_ignore_ascii_case(SIGNED_HEADERS) {
-        return Err(VerifyError::MalformedAuthorization(
+        return Err(SignatureError::MalformedAuthorization(
             "SignedHeaders must be x-ms-date;host;x-ms-content-sha256",
         ));
     }
-    let signature = signature.ok_or(VerifyError::MalformedAuthorization("Signature is missing"))?;
+    let signature = signature.ok_or(SignatureError::MalformedAuthorization(
+        "Signature is missing",
+    ))?;
     STANDARD
         .decode(signature)
-        .map_err(|_| VerifyError::MalformedAuthorization("Signature is not base64"))
+        .map_err(|_| SignatureError::MalformedAuthorization("Signature is not base64"))
 }
 
 /// Verify a received request's HMAC authentication: header shape, date window, content hash
@@ -201,34 +204,37 @@ pub fn verify(
     key: &[u8],
     now: DateTime<Utc>,
     max_clock_skew: Duration,
-) -> Result<(), VerifyError> {
-    let authorization = req.authorization.ok_or(VerifyError::MissingAuthorization)?;
+) -> Result<(), SignatureError> {
+    let authorization = req
+        .authorization
+        .ok_or(SignatureError::MissingAuthorization)?;
     let provided = parse_authorization(authorization)?;
-    let date = req.date.ok_or(VerifyError::MissingHeader("x-ms-date"))?;
-    let host = req.host.ok_or(VerifyError::MissingHeader("host"))?;
+    let date = req.date.ok_or(SignatureError::MissingHeader("x-ms-date"))?;
+    let host = req.host.ok_or(SignatureError::MissingHeader("host"))?;
     let hash = req
         .content_hash
-        .ok_or(VerifyError::MissingHeader("x-ms-content-sha256"))?;
+        .ok_or(SignatureError::MissingHeader("x-ms-content-sha256"))?;
 
-    let sent_at = httpdate::parse_http_date(date.trim()).map_err(|_| VerifyError::InvalidDate)?;
+    let sent_at =
+        httpdate::parse_http_date(date.trim()).map_err(|_| SignatureError::InvalidDate)?;
     let now = SystemTime::from(now);
     let skew = match now.duration_since(sent_at) {
         Ok(d) => d,
         Err(e) => e.duration(),
     };
     if skew > max_clock_skew {
-        return Err(VerifyError::DateOutOfRange);
+        return Err(SignatureError::DateOutOfRange);
     }
 
     let actual_hash = content_hash(req.body);
     if !bool::from(actual_hash.as_bytes().ct_eq(hash.as_bytes())) {
-        return Err(VerifyError::ContentHashMismatch);
+        return Err(SignatureError::ContentHashMismatch);
     }
 
     let sts = string_to_sign(req.method, req.path_and_query, date, host, hash);
     let expected = mac(key, &sts);
     if !bool::from(expected.as_slice().ct_eq(provided.as_slice())) {
-        return Err(VerifyError::SignatureMismatch);
+        return Err(SignatureError::SignatureMismatch);
     }
     Ok(())
 }
@@ -337,22 +343,22 @@ mod tests {
         let r = received(&auth, BODY, BODY_HASH);
         assert_eq!(
             verify(&r, b"other key", fixed_now(), SKEW),
-            Err(VerifyError::SignatureMismatch)
+            Err(SignatureError::SignatureMismatch)
         );
         let tampered = received(&auth, br#"{"createTokenWithScopes":["voip"]}"#, BODY_HASH);
         assert_eq!(
             verify(&tampered, KEY, fixed_now(), SKEW),
-            Err(VerifyError::ContentHashMismatch)
+            Err(SignatureError::ContentHashMismatch)
         );
         let later = fixed_now() + chrono::Duration::minutes(16);
         assert_eq!(
             verify(&r, KEY, later, SKEW),
-            Err(VerifyError::DateOutOfRange)
+            Err(SignatureError::DateOutOfRange)
         );
         let earlier = fixed_now() - chrono::Duration::minutes(16);
         assert_eq!(
             verify(&r, KEY, earlier, SKEW),
-            Err(VerifyError::DateOutOfRange)
+            Err(SignatureError::DateOutOfRange)
         );
         let within = fixed_now() + chrono::Duration::minutes(14);
         verify(&r, KEY, within, SKEW).unwrap();
@@ -373,7 +379,7 @@ mod tests {
             assert!(
                 matches!(
                     verify(&r, KEY, fixed_now(), SKEW),
-                    Err(VerifyError::MalformedAuthorization(_))
+                    Err(SignatureError::MalformedAuthorization(_))
                 ),
                 "{auth}"
             );
@@ -383,17 +389,17 @@ mod tests {
         r.date = Some("yesterday");
         assert_eq!(
             verify(&r, KEY, fixed_now(), SKEW),
-            Err(VerifyError::InvalidDate)
+            Err(SignatureError::InvalidDate)
         );
         r.date = None;
         assert_eq!(
             verify(&r, KEY, fixed_now(), SKEW),
-            Err(VerifyError::MissingHeader("x-ms-date"))
+            Err(SignatureError::MissingHeader("x-ms-date"))
         );
         r.authorization = None;
         assert_eq!(
             verify(&r, KEY, fixed_now(), SKEW),
-            Err(VerifyError::MissingAuthorization)
+            Err(SignatureError::MissingAuthorization)
         );
     }
 }

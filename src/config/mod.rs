@@ -22,16 +22,9 @@ pub use tenant::{AccessSettings, TenantSettings, TokenPolicySettings, validate_t
 pub use crate::acs::EntraCredentialConfig;
 
 /// The ACS token scopes the service knows (`CommunicationIdentityTokenScope`).
-pub const ACS_SCOPES: &[&str] = &[
-    "chat",
-    "voip",
-    "chat.join",
-    "chat.join.limited",
-    "voip.join",
-];
+pub const ACS_SCOPES: &[&str] = &crate::acs::wire::SCOPE_NAMES;
 /// Bounds ACS puts on a token's lifetime, in minutes.
-pub const MIN_TOKEN_MINUTES: u32 = 60;
-pub const MAX_TOKEN_MINUTES: u32 = 1440;
+pub use crate::acs::wire::{MAX_TOKEN_MINUTES, MIN_TOKEN_MINUTES};
 
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {

@@ -17,8 +17,9 @@ use chrono::{DateTime, FixedOffset, Utc};
 use moka::future::Cache;
 use secrecy::SecretString;
 
+use crate::acs::wire::{MAX_TOKEN_MINUTES, MIN_TOKEN_MINUTES};
 use crate::acs::{AccessToken, AcsError};
-use crate::config::{CacheSettings, MAX_TOKEN_MINUTES, MIN_TOKEN_MINUTES};
+use crate::config::CacheSettings;
 use crate::registry::{AcsResources, Tenant};
 use crate::store::admin::NewAuditEvent;
 use crate::store::{NewMapping, Store, StoreError, SubjectKey};

@@ -9,23 +9,15 @@
 use base64::Engine as _;
 use base64::engine::general_purpose::{URL_SAFE, URL_SAFE_NO_PAD};
 use chrono::{DateTime, Utc};
-use serde::Deserialize;
 use serde_json::Value;
 
-use super::{ApiFailure, parse_json};
+use super::http::{ApiFailure, parse_json};
+use crate::acs::wire::ExchangeTokenRequest;
 
 /// The audience of Entra tokens meant for the exchange.
 pub const TEAMS_AUDIENCE: &str = "https://auth.msft.communication.azure.com";
 /// The delegated scopes the token must carry.
 pub const REQUIRED_TEAMS_SCOPES: [&str; 2] = ["Teams.ManageCalls", "Teams.ManageChats"];
-
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct ExchangeBody {
-    token: Option<String>,
-    app_id: Option<String>,
-    user_id: Option<String>,
-}
 
 /// What an accepted exchange request says.
 pub(super) struct CheckedExchange {
@@ -82,7 +74,7 @@ pub(super) fn check_exchange(
     body: &[u8],
     now: DateTime<Utc>,
 ) -> Result<CheckedExchange, ApiFailure> {
-    let parsed: ExchangeBody = parse_json(body, false)?;
+    let parsed: ExchangeTokenRequest = parse_json(body, false)?;
     let token = required(parsed.token, "token")?;
     let app_id = required(parsed.app_id, "appId")?;
     let user_id = required(parsed.user_id, "userId")?;

@@ -12,13 +12,13 @@ use rcgen::{
 use super::EmulatorError;
 
 /// A generated certificate and key, PEM-encoded.
-pub(crate) struct GeneratedCert {
+pub struct GeneratedCert {
     pub cert_pem: String,
     pub key_pem: String,
 }
 
 /// A self-signed server certificate for `localhost`, `127.0.0.1` and `::1` (plus `extra_ip`).
-pub(crate) fn generate(extra_ip: Option<IpAddr>) -> Result<GeneratedCert, EmulatorError> {
+pub fn generate(extra_ip: Option<IpAddr>) -> Result<GeneratedCert, EmulatorError> {
     let tls = |e: rcgen::Error| EmulatorError::Tls(e.to_string());
     let mut params = CertificateParams::new(vec!["localhost".to_owned()]).map_err(tls)?;
     let mut ips = vec![

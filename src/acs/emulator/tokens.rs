@@ -19,7 +19,7 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use super::EmulatorError;
-use crate::acs::client::AcsScope;
+use crate::acs::wire::Scope;
 
 /// RSA modulus size of the token signing key.
 const RSA_BITS: usize = 2048;
@@ -28,13 +28,13 @@ const RSA_BITS: usize = 2048;
 /// chosen so that `chat` + `voip` gives 1792, the value in the published sample token:
 /// `chat` = 0x300 (768), `voip` = 0x400 (1024), `chat.join` = 0x20, `chat.join.limited` = 0x40,
 /// `voip.join` = 0x80.
-pub fn scope_mask(scope: AcsScope) -> u32 {
+pub fn scope_mask(scope: Scope) -> u32 {
     match scope {
-        AcsScope::Chat => 0x300,
-        AcsScope::Voip => 0x400,
-        AcsScope::ChatJoin => 0x20,
-        AcsScope::ChatJoinLimited => 0x40,
-        AcsScope::VoipJoin => 0x80,
+        Scope::Chat => 0x300,
+        Scope::Voip => 0x400,
+        Scope::ChatJoin => 0x20,
+        Scope::ChatJoinLimited => 0x40,
+        Scope::VoipJoin => 0x80,
     }
 }
 
@@ -135,7 +135,7 @@ pub(crate) struct AcsClaims {
 impl AcsClaims {
     pub fn new(
         skypeid: String,
-        scopes: &[AcsScope],
+        scopes: &[Scope],
         resource_id: &str,
         issued: DateTime<Utc>,
         expires: DateTime<Utc>,
@@ -181,13 +181,7 @@ mod tests {
     #[test]
     fn chat_plus_voip_is_1792_like_the_published_sample() {
         let now = Utc::now();
-        let c = AcsClaims::new(
-            "acs:r_u".into(),
-            &[AcsScope::Chat, AcsScope::Voip],
-            "r",
-            now,
-            now,
-        );
+        let c = AcsClaims::new("acs:r_u".into(), &[Scope::Chat, Scope::Voip], "r", now, now);
         assert_eq!(c.scp, 1792);
         assert_eq!(c.acs_scope, "chat,voip");
     }

@@ -1,123 +1,57 @@
-//! The ACS identity client: calls to the identity REST API (`2023-10-01`), authenticated
-//! either with HMAC-SHA256 signatures (the access key of a connection string) or with a
-//! Microsoft Entra ID bearer token (an azure_identity credential, see [`super::credential`]).
+//! The ACS identity client: calls to the identity REST API (`2023-10-01`, the wire types of
+//! [`crate::acs::wire`]), authenticated either with HMAC-SHA256 signatures (the access key of
+//! a connection string, see [`crate::acs::signing`]) or with a Microsoft Entra ID bearer token
+//! (an azure_identity credential, see [`credential`]).
 //!
 //! It maps responses to typed results and errors. A `401` with the primary key is tried once
 //! more with the secondary key when one is configured (key rotation). Every attempt is bounded
-//! by the client's timeout, and every call goes through the resource's protections (see
-//! [`super::resilience`]), shared by the client's clones:
+//! by the client's timeout, and every call goes through the resource's protections, shared by
+//! the client's clones:
 //!
-//! 1. the circuit breaker: while it is open the call fails at once with
+//! 1. the circuit breaker ([`breaker`]): while it is open the call fails at once with
 //!    [`AcsError::CircuitOpen`];
-//! 2. pacing under the ACS service limits per operation: a call over budget waits briefly for
-//!    its turn or fails at once with [`AcsError::Throttled`]; after a `429` the operation is
-//!    paused until `Retry-After`;
-//! 3. bounded retries with back-off and jitter ([`RetryPolicy`]) of what the operation allows:
-//!    `create` (not idempotent) only on `429`, `503` and connection failures before sending;
-//!    `issue`, `revoke`, `delete` and `exchange` also on `408`, `500`, `502`, `504`, timeouts
-//!    and transport errors. A `Retry-After` longer than [`RetryPolicy::max_retry_after`] ends
-//!    the call at once with that answer.
+//! 2. pacing under the ACS service limits per operation ([`pacer`]): a call over budget waits
+//!    briefly for its turn or fails at once with [`AcsError::Throttled`]; after a `429` the
+//!    operation is paused until `Retry-After`;
+//! 3. bounded retries with back-off and jitter ([`retry`], [`RetryPolicy`]) of what the
+//!    operation allows: `create` (not idempotent) only on `429`, `503` and connection failures
+//!    before sending; `issue`, `revoke`, `delete` and `exchange` also on `408`, `500`, `502`,
+//!    `504`, timeouts and transport errors. A `Retry-After` longer than
+//!    [`RetryPolicy::max_retry_after`] ends the call at once with that answer.
+
+pub mod breaker;
+pub mod credential;
+pub mod pacer;
+pub mod retry;
 
 use std::fmt;
-use std::str::FromStr;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use azure_core::credentials::TokenCredential;
 
 use chrono::{DateTime, FixedOffset, Utc};
-use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
 use reqwest::header::{ACCEPT, AUTHORIZATION, CONTENT_TYPE, HeaderMap, HeaderName, HeaderValue};
 use reqwest::{Method, StatusCode};
 use secrecy::{ExposeSecret, SecretSlice, SecretString};
 use serde::{Deserialize, Serialize};
 use url::Url;
 
-use super::API_VERSION;
-use super::connection_string::{ConnectionString, decode_key};
-use super::credential::{ACS_SCOPE, EntraCredentialConfig, build_credential, token_error};
-use super::error::AcsError;
-use super::resilience::{
-    CircuitBreaker, CircuitBreakerConfig, CircuitState, Operation, Pacer, RateLimits, RetryPolicy,
-    is_resource_failure, is_retryable_failure,
+use crate::acs::connection_string::{ConnectionString, decode_key};
+use crate::acs::error::AcsError;
+use crate::acs::signing;
+use crate::acs::wire::{
+    API_VERSION, CreateIdentityRequest, CreateIdentityResponse, ErrorResponse,
+    ExchangeTokenRequest, IssueTokenRequest, Operation, TokenResponse, encode_id,
 };
-use super::signing;
+use breaker::{CircuitBreaker, CircuitBreakerConfig, CircuitState, is_resource_failure};
+use credential::{ACS_SCOPE, EntraCredentialConfig, build_credential, token_error};
+use pacer::{Pacer, PacingLimits};
+use retry::{RetryPolicy, is_retryable_failure};
 
 pub const X_MS_CLIENT_REQUEST_ID: HeaderName = HeaderName::from_static("x-ms-client-request-id");
 pub const X_MS_RETURN_CLIENT_REQUEST_ID: HeaderName =
     HeaderName::from_static("x-ms-return-client-request-id");
-
-/// Characters escaped in a path segment: everything but `A-Z a-z 0-9 - _ . ~` (as
-/// `encodeURIComponent` and the SDKs do for `:`), so `8:acs:…` becomes `8%3Aacs%3A…`.
-const SEGMENT: &AsciiSet = &NON_ALPHANUMERIC
-    .remove(b'-')
-    .remove(b'_')
-    .remove(b'.')
-    .remove(b'~');
-
-/// Percent-encode an identifier for use as one path segment.
-pub fn encode_id(id: &str) -> String {
-    utf8_percent_encode(id, SEGMENT).to_string()
-}
-
-/// The token scopes ACS knows (`CommunicationIdentityTokenScope`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-pub enum AcsScope {
-    #[serde(rename = "chat")]
-    Chat,
-    #[serde(rename = "voip")]
-    Voip,
-    #[serde(rename = "chat.join")]
-    ChatJoin,
-    #[serde(rename = "chat.join.limited")]
-    ChatJoinLimited,
-    #[serde(rename = "voip.join")]
-    VoipJoin,
-}
-
-impl AcsScope {
-    pub const ALL: [AcsScope; 5] = [
-        AcsScope::Chat,
-        AcsScope::Voip,
-        AcsScope::ChatJoin,
-        AcsScope::ChatJoinLimited,
-        AcsScope::VoipJoin,
-    ];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            AcsScope::Chat => "chat",
-            AcsScope::Voip => "voip",
-            AcsScope::ChatJoin => "chat.join",
-            AcsScope::ChatJoinLimited => "chat.join.limited",
-            AcsScope::VoipJoin => "voip.join",
-        }
-    }
-}
-
-impl fmt::Display for AcsScope {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-/// Error of parsing an [`AcsScope`].
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error(
-    "unknown ACS token scope `{0}` (valid: chat, voip, chat.join, chat.join.limited, voip.join)"
-)]
-pub struct UnknownScope(pub String);
-
-impl FromStr for AcsScope {
-    type Err = UnknownScope;
-
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        AcsScope::ALL
-            .into_iter()
-            .find(|scope| scope.as_str() == s)
-            .ok_or_else(|| UnknownScope(s.to_owned()))
-    }
-}
 
 /// An ACS access token and its expiry. `Debug` never shows the token.
 #[derive(Clone)]
@@ -169,7 +103,7 @@ impl Inner {
             timeout,
             retry: RetryPolicy::default(),
             breaker: Arc::new(CircuitBreaker::new(CircuitBreakerConfig::default())),
-            pacer: Arc::new(Pacer::new(&RateLimits::default())),
+            pacer: Arc::new(Pacer::new(&PacingLimits::default())),
         }
     }
 }
@@ -207,69 +141,13 @@ impl fmt::Debug for AcsClient {
     }
 }
 
-// Wire DTOs.
-#[derive(Serialize)]
-#[serde(rename_all = "camelCase")]
-struct CreateRequest<'a> {
-    #[serde(skip_serializing_if = "Option::is_none")]
-    create_token_with_scopes: Option<&'a [String]>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    expires_in_minutes: Option<u32>,
-}
-
-#[derive(Serialize)]
-#[serde(rename_all = "camelCase")]
-struct IssueRequest<'a> {
-    scopes: &'a [String],
-    expires_in_minutes: u32,
-}
-
-#[derive(Serialize)]
-#[serde(rename_all = "camelCase")]
-struct ExchangeRequest<'a> {
-    token: &'a str,
-    app_id: &'a str,
-    user_id: &'a str,
-}
-
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct TokenDto {
-    token: String,
-    expires_on: String,
-}
-
-#[derive(Deserialize)]
-struct IdentityDto {
-    id: String,
-}
-
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct CreateResponse {
-    identity: IdentityDto,
-    access_token: Option<TokenDto>,
-}
-
-#[derive(Deserialize)]
-struct ErrorResponse {
-    error: ErrorDto,
-}
-
-#[derive(Deserialize)]
-struct ErrorDto {
-    code: String,
-    message: String,
-}
-
-impl TokenDto {
-    fn into_access_token(self) -> Result<AccessToken, AcsError> {
-        let expires_on = parse_expires_on(&self.expires_on)?;
-        Ok(AccessToken {
-            token: SecretString::from(self.token),
-            expires_on,
-        })
-    }
+/// The client's view of a token answer: the token kept secret, `expiresOn` parsed.
+fn into_access_token(body: TokenResponse) -> Result<AccessToken, AcsError> {
+    let expires_on = parse_expires_on(&body.expires_on)?;
+    Ok(AccessToken {
+        token: SecretString::from(body.token),
+        expires_on,
+    })
 }
 
 /// Parse an `expiresOn` value (RFC 3339, any number of fractional digits, with offset).
@@ -372,8 +250,8 @@ impl AcsClient {
     /// call (connect, send, and reading the whole response).
     ///
     /// It starts with the default [`RetryPolicy`], [`CircuitBreakerConfig`] and
-    /// [`RateLimits`]; change them with [`AcsClient::with_retry_policy`],
-    /// [`AcsClient::with_circuit_breaker`] and [`AcsClient::with_rate_limits`].
+    /// [`PacingLimits`]; change them with [`AcsClient::with_retry_policy`],
+    /// [`AcsClient::with_circuit_breaker`] and [`AcsClient::with_pacing_limits`].
     pub fn new(http: reqwest::Client, conn: &ConnectionString, timeout: Duration) -> Self {
         Self {
             inner: Arc::new(Inner::new(
@@ -394,7 +272,7 @@ impl AcsClient {
     ///
     /// Tokens come from `credential`, which is expected to cache them (every azure_identity
     /// credential does, until 5 minutes before `expires_on`); build one with
-    /// [`build_credential`](super::credential::build_credential). Getting a token is bounded
+    /// [`build_credential`](credential::build_credential). Getting a token is bounded
     /// by `timeout` too (separately from the ACS call); its failure is
     /// [`AcsError::Credential`] and the request is not sent. The token is never logged.
     pub fn with_credential(
@@ -484,8 +362,8 @@ impl AcsClient {
     }
 
     /// New client-side pacing with `limits` (default: the documented ACS limits,
-    /// [`RateLimits::default`]). Configure before cloning: clones share the budget.
-    pub fn with_rate_limits(self, limits: RateLimits) -> Self {
+    /// [`PacingLimits::default`]). Configure before cloning: clones share the budget.
+    pub fn with_pacing_limits(self, limits: PacingLimits) -> Self {
         self.derive(|inner| inner.pacer = Arc::new(Pacer::new(&limits)))
     }
 
@@ -521,9 +399,9 @@ impl AcsClient {
         &self,
         token: Option<(&[String], u32)>,
     ) -> Result<CreatedIdentity, AcsError> {
-        let body = CreateRequest {
-            create_token_with_scopes: token.map(|(scopes, _)| scopes),
-            expires_in_minutes: token.map(|(_, minutes)| minutes),
+        let body = CreateIdentityRequest {
+            create_token_with_scopes: token.map(|(scopes, _)| scopes.to_vec()),
+            expires_in_minutes: token.map(|(_, minutes)| i64::from(minutes)),
         };
         let resp = self
             .call(
@@ -533,13 +411,10 @@ impl AcsClient {
                 Some(json_body(&body)?),
             )
             .await?;
-        let created: CreateResponse = parse_body(&resp.body)?;
+        let created: CreateIdentityResponse = parse_body(&resp.body)?;
         Ok(CreatedIdentity {
             id: created.identity.id,
-            access_token: created
-                .access_token
-                .map(TokenDto::into_access_token)
-                .transpose()?,
+            access_token: created.access_token.map(into_access_token).transpose()?,
         })
     }
 
@@ -550,9 +425,9 @@ impl AcsClient {
         scopes: &[String],
         expires_in_minutes: u32,
     ) -> Result<AccessToken, AcsError> {
-        let body = IssueRequest {
-            scopes,
-            expires_in_minutes,
+        let body = IssueTokenRequest {
+            scopes: Some(scopes.to_vec()),
+            expires_in_minutes: Some(i64::from(expires_in_minutes)),
         };
         let path = format!("/identities/{}/:issueAccessToken", encode_id(id));
         let resp = self
@@ -563,7 +438,7 @@ impl AcsClient {
                 Some(json_body(&body)?),
             )
             .await?;
-        parse_body::<TokenDto>(&resp.body)?.into_access_token()
+        into_access_token(parse_body::<TokenResponse>(&resp.body)?)
     }
 
     /// `POST /identities/{id}/:revokeAccessTokens`.
@@ -591,10 +466,10 @@ impl AcsClient {
         app_id: &str,
         user_id: &str,
     ) -> Result<AccessToken, AcsError> {
-        let body = ExchangeRequest {
-            token: teams_token,
-            app_id,
-            user_id,
+        let body = ExchangeTokenRequest {
+            token: Some(teams_token.to_owned()),
+            app_id: Some(app_id.to_owned()),
+            user_id: Some(user_id.to_owned()),
         };
         let resp = self
             .call(
@@ -604,7 +479,7 @@ impl AcsClient {
                 Some(json_body(&body)?),
             )
             .await?;
-        parse_body::<TokenDto>(&resp.body)?.into_access_token()
+        into_access_token(parse_body::<TokenResponse>(&resp.body)?)
     }
 
     fn url_for(&self, path: &str) -> Result<Url, AcsError> {
@@ -852,15 +727,6 @@ mod tests {
     use super::*;
 
     #[test]
-    fn ids_are_percent_encoded_as_one_segment() {
-        assert_eq!(
-            encode_id("8:acs:1b2c_00000000-aaaa"),
-            "8%3Aacs%3A1b2c_00000000-aaaa"
-        );
-        assert_eq!(encode_id("a/b?c#d e"), "a%2Fb%3Fc%23d%20e");
-    }
-
-    #[test]
     fn expires_on_with_seven_fractional_digits_parses() {
         let t = parse_expires_on("2023-10-10T21:39:39.3244584+00:00").unwrap();
         assert_eq!(t.timestamp(), 1_696_973_979);
@@ -910,13 +776,5 @@ mod tests {
             expires_on: parse_expires_on("2023-10-10T21:39:39.3244584+00:00").unwrap(),
         };
         assert!(!format!("{t:?}").contains("eyJsecret"));
-    }
-
-    #[test]
-    fn scopes_round_trip() {
-        for s in AcsScope::ALL {
-            assert_eq!(s.as_str().parse::<AcsScope>().unwrap(), s);
-        }
-        assert!("chat.write".parse::<AcsScope>().is_err());
     }
 }

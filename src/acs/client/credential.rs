@@ -34,7 +34,7 @@ use azure_identity::{
 use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 
-use super::error::AcsError;
+use crate::acs::error::AcsError;
 
 /// The scope of every ACS token request (note the double slash: the resource is
 /// `https://communication.azure.com/`).

@@ -3,12 +3,13 @@
 
 use std::time::{Duration, Instant};
 
-use super::emulator::tests::{client_for, scopes, start};
-use super::emulator::{Fault, RunningEmulator};
-use super::{
-    AcsClient, AcsError, CircuitBreakerConfig, CircuitState, Operation, RateLimit, RateLimits,
+use acs_auth::acs::emulator::{Fault, RunningEmulator};
+use acs_auth::acs::{
+    AcsClient, AcsError, CircuitBreakerConfig, CircuitState, Operation, PacingLimit, PacingLimits,
     RetryPolicy,
 };
+
+use crate::helpers::{client_for, scopes, start};
 
 /// Retries without long waits, and no breaker, unless a test asks for them.
 fn fast_policy() -> RetryPolicy {
@@ -352,13 +353,13 @@ async fn pacing_limits_calls_per_window() {
     let emu = start().await;
     let e = emu.emulator();
     let id = identity(&emu).await;
-    let limits = RateLimits::default()
+    let limits = PacingLimits::default()
         .with(
             Operation::Issue,
-            RateLimit::new(2, Duration::from_millis(600)),
+            PacingLimit::new(2, Duration::from_millis(600)),
         )
         .with_max_wait(Duration::ZERO);
-    let client = client(&emu).with_rate_limits(limits);
+    let client = client(&emu).with_pacing_limits(limits);
     for _ in 0..2 {
         client
             .issue_access_token(&id, &scopes(&["chat"]), 60)
@@ -379,7 +380,7 @@ async fn pacing_limits_calls_per_window() {
 
     // Waiting briefly instead: the third goes out once the budget allows.
     let waiting = client_for(&emu.connection_string())
-        .with_rate_limits(limits.with_max_wait(Duration::from_secs(2)));
+        .with_pacing_limits(limits.with_max_wait(Duration::from_secs(2)));
     let started = Instant::now();
     for _ in 0..3 {
         waiting

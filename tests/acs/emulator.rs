@@ -1,134 +1,22 @@
 //! Client ↔ emulator round trips over real HTTP on 127.0.0.1, and the emulator's rejections.
 
-use std::net::SocketAddr;
-use std::sync::OnceLock;
 use std::time::Duration;
 
+use acs_auth::acs::emulator::{
+    Emulator, EmulatorConfig, EmulatorError, Fault, MAX_BODY_BYTES, RunningEmulator,
+};
+use acs_auth::acs::wire::encode_id;
+use acs_auth::acs::{
+    AcsClient, AcsError, ConnectionString, Operation, RetryPolicy, install_crypto_provider, signing,
+};
 use base64::Engine as _;
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
-use chrono::{DateTime, Utc};
+use chrono::Utc;
 use reqwest::StatusCode;
 use secrecy::{ExposeSecret, SecretString};
 use serde_json::{Value, json};
 
-use super::*;
-use crate::acs::client::encode_id;
-use crate::acs::{AcsClient, ConnectionString, install_crypto_provider};
-
-/// RSA keygen is slow: one key for all tests (test-only state).
-pub(crate) fn signing_key() -> TokenSigningKey {
-    static KEY: OnceLock<TokenSigningKey> = OnceLock::new();
-    KEY.get_or_init(|| TokenSigningKey::generate().unwrap())
-        .clone()
-}
-
-pub(crate) fn config() -> EmulatorConfig {
-    let mut c = EmulatorConfig::with_random_key();
-    c.signing_key = Some(signing_key());
-    c
-}
-
-pub(crate) fn loopback() -> SocketAddr {
-    "127.0.0.1:0".parse().unwrap()
-}
-
-pub(crate) async fn start() -> RunningEmulator {
-    install_crypto_provider();
-    RunningEmulator::start(config(), loopback(), None)
-        .await
-        .unwrap()
-}
-
-pub(crate) fn client_for(conn: &str) -> AcsClient {
-    let conn = ConnectionString::parse(conn).unwrap();
-    AcsClient::new(reqwest::Client::new(), &conn, Duration::from_secs(10))
-}
-
-pub(crate) fn scopes(s: &[&str]) -> Vec<String> {
-    s.iter().map(|s| (*s).to_owned()).collect()
-}
-
-pub(crate) fn key_of(emu: &RunningEmulator) -> Vec<u8> {
-    STANDARD
-        .decode(emu.emulator().access_key().expose_secret())
-        .unwrap()
-}
-
-/// A hand-made request: `signed_path`/`signed_body` default to what is sent.
-pub(crate) struct Raw<'a> {
-    method: &'a str,
-    path_and_query: &'a str,
-    body: &'a [u8],
-    signed_path: Option<&'a str>,
-    signed_body: Option<&'a [u8]>,
-    date: DateTime<Utc>,
-    key: Option<Vec<u8>>,
-    extra: Vec<(&'static str, String)>,
-}
-
-impl<'a> Raw<'a> {
-    pub(crate) fn new(method: &'a str, path_and_query: &'a str, body: &'a [u8]) -> Self {
-        Self {
-            method,
-            path_and_query,
-            body,
-            signed_path: None,
-            signed_body: None,
-            date: Utc::now(),
-            key: None,
-            extra: Vec::new(),
-        }
-    }
-
-    pub(crate) async fn send(
-        self,
-        emu: &RunningEmulator,
-    ) -> (StatusCode, reqwest::header::HeaderMap, Value) {
-        let host = emu.http_addr.to_string();
-        let key = self.key.clone().unwrap_or_else(|| key_of(emu));
-        let date = signing::format_date(self.date);
-        let hash = signing::content_hash(self.signed_body.unwrap_or(self.body));
-        let sts = signing::string_to_sign(
-            self.method,
-            self.signed_path.unwrap_or(self.path_and_query),
-            &date,
-            &host,
-            &hash,
-        );
-        let sig = signing::compute_signature(&key, &sts);
-        let url = format!("http://{host}{}", self.path_and_query);
-        let mut req = reqwest::Client::new()
-            .request(self.method.parse().unwrap(), &url)
-            .header("x-ms-date", date)
-            .header("x-ms-content-sha256", hash)
-            .header("authorization", signing::authorization_value(&sig))
-            .body(self.body.to_vec());
-        for (k, v) in self.extra {
-            req = req.header(k, v);
-        }
-        let resp = req.send().await.unwrap();
-        let status = resp.status();
-        let headers = resp.headers().clone();
-        let text = resp.text().await.unwrap();
-        let body = if text.is_empty() {
-            Value::Null
-        } else {
-            serde_json::from_str(&text).unwrap_or(Value::String(text))
-        };
-        (status, headers, body)
-    }
-}
-
-pub(crate) fn code(body: &Value) -> &str {
-    body["error"]["code"].as_str().unwrap_or("<no code>")
-}
-
-pub(crate) fn api_code(e: &AcsError) -> (u16, &str) {
-    match e {
-        AcsError::Api { status, code, .. } => (*status, code.as_str()),
-        other => panic!("expected an API error, got {other:?}"),
-    }
-}
+use crate::helpers::{Raw, api_code, client_for, code, config, loopback, scopes, start};
 
 const V: &str = "api-version=2023-10-01";
 
@@ -739,35 +627,6 @@ fn invalid_access_key_is_a_config_error() {
     assert!(matches!(Emulator::new(c), Err(EmulatorError::Config(_))));
 }
 
-#[test]
-fn tokens_of_another_emulator_do_not_verify() {
-    let a = Emulator::new(config()).unwrap();
-    let b = Emulator::new(config()).unwrap();
-    let now = Utc::now();
-    let id = a.new_identity_id();
-    let mut state = State::default();
-    state.identities.insert(
-        id.clone(),
-        IdentityState {
-            deleted: false,
-            revoked_at: None,
-            live_tokens: HashMap::new(),
-        },
-    );
-    *lock(&a.inner.state) = state;
-    let json = {
-        let mut st = lock(&a.inner.state);
-        a.mint_for(&mut st, &id, &[AcsScope::Chat], 60, now)
-            .ok()
-            .unwrap()
-    };
-    let token = json["token"].as_str().unwrap();
-    assert!(a.verify_access_token(token).is_some());
-    // Same signing key in tests, but another resource id.
-    assert!(b.verify_access_token(token).is_none());
-    assert!(a.verify_access_token("garbage").is_none());
-}
-
 #[tokio::test]
 async fn fault_api_over_http_needs_the_signature_and_drives_the_faults() {
     let emu = start().await;
@@ -844,8 +703,7 @@ async fn fault_api_over_http_needs_the_signature_and_drives_the_faults() {
 async fn injected_errors_and_drops_behave_like_the_service() {
     let emu = start().await;
     let e = emu.emulator();
-    let client =
-        client_for(&emu.connection_string()).with_retry_policy(crate::acs::RetryPolicy::none());
+    let client = client_for(&emu.connection_string()).with_retry_policy(RetryPolicy::none());
 
     // 503 on create: rejected before processing.
     e.inject(Operation::Create, Fault::status(503, 1));
