@@ -25,8 +25,8 @@ pub use client::{AccessToken, AcsClient, CreatedIdentity};
 pub use connection_string::ConnectionString;
 #[cfg(feature = "emulator")]
 pub use emulator::{
-    Emulator, EmulatorConfig, EmulatorEntraTrust, EmulatorError, RunningEmulator, TokenInfo,
-    TokenSigningKey,
+    AuthScheme, Emulator, EmulatorConfig, EmulatorEntraTrust, EmulatorError, RunningEmulator,
+    TokenInfo, TokenSigningKey,
 };
 pub use error::AcsError;
 pub use wire::{API_VERSION, Operation, Scope};

@@ -4,6 +4,7 @@
 
 mod helpers;
 
+mod acs_entra;
 mod acs_sdk;
 mod admin;
 mod bearer_errors;

@@ -4,6 +4,8 @@
 //! faults and dispatches to the operation; and the `CommunicationErrorResponse` answers
 //! ([`ApiFailure`]).
 
+use std::sync::atomic::Ordering;
+
 use chrono::Utc;
 use percent_encoding::percent_decode_str;
 use poem::http::{HeaderValue, Method, StatusCode, header};
@@ -285,6 +287,7 @@ impl Emulator {
                 oid = caller.oid.as_deref(),
                 "ACS emulator request authenticated with Entra ID"
             );
+            self.inner.entra_requests.fetch_add(1, Ordering::Relaxed);
             return Ok(());
         }
         signing::verify(
@@ -293,7 +296,9 @@ impl Emulator {
             Utc::now(),
             self.inner.max_clock_skew,
         )
-        .map_err(ApiFailure::from)
+        .map_err(ApiFailure::from)?;
+        self.inner.key_requests.fetch_add(1, Ordering::Relaxed);
+        Ok(())
     }
 }
 

@@ -71,6 +71,7 @@ pub mod tokens;
 use std::collections::HashMap;
 use std::fmt;
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
@@ -83,6 +84,15 @@ use crate::acs::error::AcsError;
 use crate::acs::wire::{API_VERSION, Operation};
 
 pub use entra::EmulatorEntraTrust;
+
+/// How a request to the emulator authenticated itself.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AuthScheme {
+    /// The HMAC-SHA256 signature of the resource's access key.
+    AccessKey,
+    /// A Microsoft Entra ID bearer token the emulator trusts.
+    EntraId,
+}
 pub use faults::{Fault, FaultPlan, FaultRule};
 pub use http::EmulatorEndpoint;
 pub use server::RunningEmulator;
@@ -192,6 +202,9 @@ struct Inner {
     max_clock_skew: Duration,
     signing_key: TokenSigningKey,
     entra: Option<EmulatorEntraTrust>,
+    /// Authenticated requests by scheme: HMAC (access key), Entra ID bearer token.
+    key_requests: AtomicU64,
+    entra_requests: AtomicU64,
     state: Mutex<State>,
     faults: Mutex<faults::Faults>,
 }
@@ -263,6 +276,8 @@ impl Emulator {
                 entra: config.entra,
                 state: Mutex::new(State::default()),
                 faults: Mutex::new(faults::Faults::default()),
+                key_requests: AtomicU64::new(0),
+                entra_requests: AtomicU64::new(0),
             }),
         })
     }
@@ -304,6 +319,14 @@ impl Emulator {
     /// the start or [`Emulator::reset_call_counts`].
     pub fn call_count(&self, operation: Operation) -> u64 {
         lock_faults(&self.inner.faults).calls(operation)
+    }
+
+    /// How many requests were authenticated with `scheme` since the start.
+    pub fn authenticated_requests(&self, scheme: AuthScheme) -> u64 {
+        match scheme {
+            AuthScheme::AccessKey => self.inner.key_requests.load(Ordering::Relaxed),
+            AuthScheme::EntraId => self.inner.entra_requests.load(Ordering::Relaxed),
+        }
     }
 
     pub fn reset_call_counts(&self) {
