@@ -280,6 +280,3 @@ pub use b2c::*;
 pub use entra::*;
 pub use entra_sts::{CLIENT_ASSERTION_TYPE, IMDS_HOST, TokenEndpointMode, app_token_claims};
 pub use issuer::*;
-
-#[cfg(test)]
-mod tests;

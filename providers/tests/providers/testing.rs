@@ -1,10 +1,14 @@
-//! Tests of the fakes.
+//! Tests of the fake identity providers of `acs_auth_providers::testing` themselves, over HTTP.
 
+use std::time::Duration;
+
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use openidconnect::core::CoreProviderMetadata;
+use serde_json::{Value, json};
 
-use super::*;
-use crate::jose::KeySet;
-use crate::validate::peek_claims_unverified;
+use acs_auth_providers::jose::KeySet;
+use acs_auth_providers::testing::*;
+use acs_auth_providers::validate::peek_claims_unverified;
 
 async fn get(url: &str) -> (u16, Value) {
     let response = reqwest::get(url).await.unwrap();

@@ -1,0 +1,277 @@
+//! The shared JWKS cache over HTTP against [`TestIssuer`](acs_auth_providers::testing::TestIssuer).
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use jsonwebtoken::Algorithm;
+use serde_json::json;
+use tokio::task::JoinSet;
+use url::Url;
+
+use acs_auth_providers::jwks::*;
+use acs_auth_providers::testing::TestIssuer;
+use acs_auth_providers::*;
+
+fn cache(config: JwksCacheConfig) -> JwksCache {
+    JwksCache::new(reqwest::Client::new(), config)
+}
+
+fn no_cooldown() -> JwksCacheConfig {
+    JwksCacheConfig {
+        refetch_cooldown: Duration::ZERO,
+        ..JwksCacheConfig::default()
+    }
+}
+
+fn jwks_uri(idp: &TestIssuer) -> Url {
+    Url::parse(&idp.jwks_uri()).unwrap()
+}
+
+#[tokio::test]
+async fn keys_are_served_from_memory_after_the_first_fetch() {
+    let idp = TestIssuer::start().await;
+    let cache = cache(JwksCacheConfig::default());
+    let uri = jwks_uri(&idp);
+    for _ in 0..5 {
+        let key = cache.key_for(&uri, Some(&idp.kid()), true).await.unwrap();
+        assert_eq!(key.algorithm, Algorithm::RS256);
+    }
+    assert_eq!(cache.fetch_count(&uri), 1);
+    assert_eq!(idp.jwks_fetch_count(), 1);
+    assert_eq!(cache.cached_keys(&uri), vec![(Some(idp.kid()), "RS256")]);
+}
+
+#[tokio::test]
+async fn concurrent_first_use_fetches_once() {
+    let idp = TestIssuer::start().await;
+    let cache = Arc::new(cache(JwksCacheConfig::default()));
+    let uri = jwks_uri(&idp);
+    let mut tasks = JoinSet::new();
+    for _ in 0..20 {
+        let (cache, uri, kid) = (cache.clone(), uri.clone(), idp.kid());
+        tasks.spawn(async move { cache.key_for(&uri, Some(&kid), true).await.map(|_| ()) });
+    }
+    while let Some(result) = tasks.join_next().await {
+        result.unwrap().unwrap();
+    }
+    assert_eq!(idp.jwks_fetch_count(), 1);
+}
+
+#[tokio::test]
+async fn unknown_kid_flood_refetches_at_most_once_per_cooldown() {
+    let idp = TestIssuer::start().await;
+    let cooldown = Duration::from_millis(700);
+    let cache = Arc::new(cache(JwksCacheConfig {
+        refetch_cooldown: cooldown,
+        ..JwksCacheConfig::default()
+    }));
+    let uri = jwks_uri(&idp);
+    cache.key_for(&uri, Some(&idp.kid()), true).await.unwrap();
+    assert_eq!(idp.jwks_fetch_count(), 1);
+
+    // Within the cool-down of the first fetch: no refetch at all.
+    for i in 0..50 {
+        let kid = format!("random-{i}");
+        let result = cache.key_for(&uri, Some(&kid), true).await;
+        assert!(matches!(result, Err(VerifyError::UnknownKey)));
+    }
+    assert_eq!(idp.jwks_fetch_count(), 1);
+
+    // After it: a concurrent flood makes exactly one refetch.
+    tokio::time::sleep(cooldown + Duration::from_millis(100)).await;
+    let mut tasks = JoinSet::new();
+    for i in 0..50 {
+        let (cache, uri) = (cache.clone(), uri.clone());
+        tasks.spawn(async move {
+            cache
+                .key_for(&uri, Some(&format!("flood-{i}")), true)
+                .await
+                .map(|_| ())
+        });
+    }
+    while let Some(result) = tasks.join_next().await {
+        assert!(matches!(result.unwrap(), Err(VerifyError::UnknownKey)));
+    }
+    assert_eq!(idp.jwks_fetch_count(), 2);
+    assert_eq!(cache.fetch_count(&uri), 2);
+    // Known keys are still served meanwhile.
+    cache.key_for(&uri, Some(&idp.kid()), true).await.unwrap();
+    assert_eq!(idp.jwks_fetch_count(), 2);
+}
+
+#[tokio::test]
+async fn key_rotation_is_picked_up_on_demand() {
+    let idp = TestIssuer::start().await;
+    let cache = cache(no_cooldown());
+    let uri = jwks_uri(&idp);
+    let old_kid = idp.kid();
+    cache.key_for(&uri, Some(&old_kid), true).await.unwrap();
+    let new_kid = idp.rotate_key();
+    assert_ne!(new_kid, old_kid);
+    cache.key_for(&uri, Some(&new_kid), true).await.unwrap();
+    assert_eq!(idp.jwks_fetch_count(), 2);
+    // The old key left the JWKS; a refetch for it finds it gone.
+    idp.rotate_key_keeping_old();
+    assert!(matches!(
+        cache.key_for(&uri, Some(&old_kid), true).await,
+        Err(VerifyError::UnknownKey)
+    ));
+    assert_eq!(
+        cache.cached_keys(&uri).len(),
+        2,
+        "the overlapping keys are both usable"
+    );
+}
+
+#[tokio::test]
+async fn last_known_good_keys_are_used_while_the_issuer_is_unavailable_until_max_stale() {
+    let idp = TestIssuer::start().await;
+    let config = JwksCacheConfig {
+        refetch_cooldown: Duration::ZERO,
+        refresh_interval: Duration::from_millis(200),
+        max_stale: Duration::from_millis(2000),
+        ..JwksCacheConfig::default()
+    };
+    let cache = cache(config);
+    let uri = jwks_uri(&idp);
+    let kid = idp.kid();
+    cache.key_for(&uri, Some(&kid), true).await.unwrap();
+    idp.set_available(false);
+
+    cache.key_for(&uri, Some(&kid), true).await.unwrap();
+    tokio::time::sleep(Duration::from_millis(400)).await;
+    // Due for refresh: served from memory, refreshed in the background (which fails).
+    cache.key_for(&uri, Some(&kid), true).await.unwrap();
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    assert!(idp.jwks_fetch_count() >= 2, "a refresh was attempted");
+    // An unknown kid during the outage: the refetch fails, known keys remain.
+    assert!(matches!(
+        cache.key_for(&uri, Some("other"), true).await,
+        Err(VerifyError::UnknownKey)
+    ));
+    cache.key_for(&uri, Some(&kid), true).await.unwrap();
+
+    tokio::time::sleep(Duration::from_millis(1600)).await;
+    let err = cache.key_for(&uri, Some(&kid), true).await.unwrap_err();
+    assert!(matches!(err, VerifyError::Unavailable(_)), "{err}");
+    assert!(err.is_server_side());
+
+    idp.set_available(true);
+    cache.key_for(&uri, Some(&kid), true).await.unwrap();
+}
+
+#[tokio::test]
+async fn a_set_older_than_refresh_interval_is_refetched_on_next_use() {
+    let idp = TestIssuer::start().await;
+    let config = JwksCacheConfig {
+        refresh_interval: Duration::from_millis(100),
+        ..no_cooldown()
+    };
+    let cache = cache(config);
+    let uri = jwks_uri(&idp);
+    cache.key_for(&uri, Some(&idp.kid()), true).await.unwrap();
+    tokio::time::sleep(Duration::from_millis(150)).await;
+    cache.key_for(&uri, Some(&idp.kid()), true).await.unwrap();
+    for _ in 0..50 {
+        if idp.jwks_fetch_count() == 2 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert_eq!(idp.jwks_fetch_count(), 2);
+}
+
+#[tokio::test]
+async fn background_refresh_refetches_known_sets() {
+    let idp = TestIssuer::start().await;
+    let config = JwksCacheConfig {
+        refresh_interval: Duration::from_millis(500),
+        ..no_cooldown()
+    };
+    let cache = Arc::new(cache(config));
+    let uri = jwks_uri(&idp);
+    cache.key_for(&uri, Some(&idp.kid()), true).await.unwrap();
+    let new_kid = idp.rotate_key();
+    let task = cache.clone().spawn_refresh();
+    tokio::time::sleep(Duration::from_millis(2500)).await;
+    assert!(idp.jwks_fetch_count() >= 2);
+    assert!(
+        cache
+            .cached_keys(&uri)
+            .iter()
+            .any(|(kid, _)| kid.as_deref() == Some(new_kid.as_str()))
+    );
+    task.abort();
+}
+
+#[tokio::test]
+async fn background_refresh_stops_when_the_cache_is_dropped() {
+    let cache = Arc::new(cache(JwksCacheConfig {
+        refresh_interval: Duration::from_secs(2),
+        ..JwksCacheConfig::default()
+    }));
+    let task = cache.clone().spawn_refresh();
+    drop(cache);
+    tokio::time::timeout(Duration::from_secs(5), task)
+        .await
+        .unwrap()
+        .unwrap();
+}
+
+#[tokio::test]
+async fn http_jwks_uri_is_refused_unless_allowed() {
+    let idp = TestIssuer::start().await;
+    let cache = cache(JwksCacheConfig::default());
+    let uri = jwks_uri(&idp);
+    let err = cache
+        .key_for(&uri, Some(&idp.kid()), false)
+        .await
+        .unwrap_err();
+    assert!(matches!(err, VerifyError::Config(_)), "{err}");
+    assert_eq!(idp.jwks_fetch_count(), 0);
+    assert_eq!(cache.fetch_count(&uri), 0);
+    for other in ["ftp://127.0.0.1/jwks", "file:///etc/passwd"] {
+        let err = cache
+            .key_for(&Url::parse(other).unwrap(), None, true)
+            .await
+            .unwrap_err();
+        assert!(matches!(err, VerifyError::Config(_)), "{other}: {err}");
+    }
+    cache.key_for(&uri, Some(&idp.kid()), true).await.unwrap();
+}
+
+#[tokio::test]
+async fn first_fetch_failure_is_unavailable() {
+    let idp = TestIssuer::start().await;
+    idp.set_available(false);
+    let cache = cache(no_cooldown());
+    let uri = jwks_uri(&idp);
+    let err = cache
+        .key_for(&uri, Some(&idp.kid()), true)
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err, VerifyError::Unavailable(ref m) if m.contains("503")),
+        "{err}"
+    );
+    idp.set_available(true);
+    cache.key_for(&uri, Some(&idp.kid()), true).await.unwrap();
+}
+
+#[tokio::test]
+async fn oversized_jwks_document_is_refused() {
+    let idp = TestIssuer::start().await;
+    idp.publish_jwk(json!({ "kty": "oct", "k": "A".repeat(4096) }));
+    let cache = cache(JwksCacheConfig {
+        max_document_bytes: 2048,
+        ..JwksCacheConfig::default()
+    });
+    let err = cache
+        .key_for(&jwks_uri(&idp), Some(&idp.kid()), true)
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err, VerifyError::Unavailable(ref m) if m.contains("larger")),
+        "{err}"
+    );
+}
