@@ -289,7 +289,7 @@ fn serde_urlencoded_from(bytes: &[u8]) -> poem::Result<TokenForm> {
 
 fn bad_request(detail: String) -> poem::Error {
     poem::Error::from(
-        crate::api::problem::ErrorInfo::new(
+        crate::api::error::ErrorInfo::new(
             StatusCode::BAD_REQUEST,
             "invalid_request",
             "The request is not valid",

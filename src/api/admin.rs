@@ -15,8 +15,8 @@ use super::admin_dto::{
     AuditPage, CheckItem, CheckReport, MappingPage, MappingView, TenantBody, TenantDeleted,
     TenantPage, TenantView, audit_view, mapping_view, tenant_view,
 };
+use super::error::{ApiError, ErrorInfo, ErrorSet};
 use super::paging::PageRequest;
-use super::problem::{ApiError, ErrorInfo, ErrorSet};
 use super::tokens::request_id;
 use crate::service::tenant_admin::TenantRecord;
 use crate::service::{Actor, AdminKeys, AuditFilter, DeleteOutcome, TenantAdmin};

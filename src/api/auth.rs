@@ -9,7 +9,7 @@ use acs_auth_providers::VerifiedIdentity;
 use poem_openapi::SecurityScheme;
 use poem_openapi::auth::Bearer;
 
-use super::problem::ErrorInfo;
+use super::error::ErrorInfo;
 use crate::registry::Tenant;
 use crate::state::AppState;
 

@@ -5,10 +5,10 @@ pub mod admin;
 pub mod admin_dto;
 pub mod auth;
 pub mod dto;
+pub mod error;
 pub mod extract;
 pub mod health;
 pub mod paging;
-pub mod problem;
 pub mod tokens;
 
 use poem::endpoint::BoxEndpoint;
@@ -18,7 +18,7 @@ use poem::{Body, Endpoint, EndpointExt, IntoResponse, Request, Response, Route};
 use poem_openapi::OpenApiService;
 
 use crate::state::AppState;
-use problem::ErrorInfo;
+use error::ErrorInfo;
 
 pub const API_TITLE: &str = "acs-auth";
 
@@ -64,7 +64,7 @@ pub fn routes(
     let max_body_bytes = options.max_body_bytes;
     let admin_keys = state.admin_keys.clone();
     let api = openapi_service(state);
-    let allowed = std::sync::Arc::new(problem::AllowedMethods::from_spec(
+    let allowed = std::sync::Arc::new(error::AllowedMethods::from_spec(
         &serde_json::from_str(&api.spec()).unwrap_or_default(),
     ));
     let spec = api.spec_endpoint();
@@ -79,9 +79,7 @@ pub fn routes(
     let app = route
         .data(admin_keys)
         .around(move |ep, req| body_limit(ep, req, max_body_bytes))
-        .around(move |ep, req| {
-            problem::problem_middleware(ep, req, std::sync::Arc::clone(&allowed))
-        })
+        .around(move |ep, req| error::problem_middleware(ep, req, std::sync::Arc::clone(&allowed)))
         .with(Tracing)
         .map_to_response();
     if options.cors.allowed_origins.is_empty() {

@@ -5,7 +5,7 @@ use std::str::FromStr;
 
 use poem::http::StatusCode;
 
-use super::problem::ErrorInfo;
+use super::error::ErrorInfo;
 
 /// The largest page a client may ask for.
 pub const MAX_PAGE: u32 = 500;

@@ -13,8 +13,8 @@ use super::dto::{
     CommunicationUser, ExchangeTokenRequest, ExchangeTokenResponse, GetTokenRequest, TokenResponse,
     UserResponse,
 };
+use super::error::{ApiError, ErrorInfo, ErrorSet};
 use super::extract::OptionalJson;
-use super::problem::{ApiError, ErrorInfo, ErrorSet};
 use crate::registry::Tenant;
 use crate::service::{DeleteOutcome, IssuedToken, TokenRequest};
 use crate::state::AppState;
@@ -421,9 +421,9 @@ impl TokensApi {
     }
 }
 
-/// The request id the edge middleware assigned (see `problem::problem_middleware`).
+/// The request id the edge middleware assigned (see `error::problem_middleware`).
 pub fn request_id(req: &Request) -> Option<&str> {
-    req.header(super::problem::REQUEST_ID_HEADER)
+    req.header(super::error::REQUEST_ID_HEADER)
 }
 
 fn token_response(issued: IssuedToken) -> TokenResponse {
