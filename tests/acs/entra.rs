@@ -1,7 +1,7 @@
-//! Entra ID authentication end to end, over real HTTP(S) on 127.0.0.1: the fake Entra ID
-//! authority of [`crate::fake_entra`] (the client-credentials token endpoint azure_identity
-//! calls, over HTTPS with a self-signed certificate, and an IMDS endpoint reached through an
-//! HTTP proxy) that signs JWTs with a test RSA key, the emulator trusting that key, and
+//! Entra ID authentication end to end, over real HTTP(S) on 127.0.0.1: the project's one fake
+//! Entra ID authority, `acs_auth_providers::testing::FakeEntra` (the client-credentials token
+//! endpoint azure_identity calls, over HTTPS with a self-signed certificate, and an IMDS
+//! endpoint reached through an HTTP proxy), the emulator trusting its keys, and
 //! [`AcsClient::with_credential`].
 
 use std::path::PathBuf;
@@ -25,17 +25,60 @@ use secrecy::SecretString;
 use serde_json::{Value, json};
 use url::Url;
 
-use crate::fake_entra::{
-    ASSERTION_TYPE, CLIENT_ID, CLIENT_SECRET, FakeEntra, MI_CLIENT_ID, Mode, TENANT, app_claims,
-    entra_key, issuer, json_response, now, rogue_key,
+use acs_auth_providers::testing::{
+    CLIENT_ASSERTION_TYPE as ASSERTION_TYPE, FakeEntra, TokenEndpointMode as Mode, app_token_claims,
 };
+
 use crate::helpers::{api_code, loopback, scopes, signing_key};
+
+const TENANT: &str = "72f988bf-86f1-41af-91ab-2d7cd011db47";
+const CLIENT_ID: &str = "3fa85f64-5717-4562-b3fc-2c963f66afa6";
+const CLIENT_SECRET: &str = "s3cr3t~value.for-tests";
+const MI_CLIENT_ID: &str = "9d2ac018-e843-4e14-9e2b-4e0ddac75450";
 
 // ---------------------------------------------------------------------------------------------
 // Helpers
 
-fn trust() -> EmulatorEntraTrust {
-    EmulatorEntraTrust::from_jwks_json(&entra_key().jwks, [issuer()]).unwrap()
+/// The fake authority over HTTPS, knowing the app (`CLIENT_ID` with `CLIENT_SECRET`) of
+/// directory `TENANT`, whose managed-identity tokens are of `TENANT` too.
+async fn start_entra() -> FakeEntra {
+    let entra = FakeEntra::start_https().await;
+    entra.register_client(TENANT, CLIENT_ID, CLIENT_SECRET);
+    entra.set_managed_identity_tenant(TENANT);
+    entra
+}
+
+fn issuer() -> String {
+    FakeEntra::v1_issuer(TENANT)
+}
+
+fn now() -> i64 {
+    chrono::Utc::now().timestamp()
+}
+
+/// The claims Entra ID puts in an app-only v1 token of `TENANT` for `aud`.
+fn app_claims(aud: &str, appid: &str) -> Value {
+    app_token_claims(TENANT, aud, appid)
+}
+
+fn client_secret_config(entra: &FakeEntra) -> EntraCredentialConfig {
+    EntraCredentialConfig::ClientSecret {
+        tenant_id: TENANT.into(),
+        client_id: CLIENT_ID.into(),
+        client_secret: SecretString::from(CLIENT_SECRET),
+        authority_host: Some(entra.https_authority()),
+    }
+}
+
+fn trust(entra: &FakeEntra) -> EmulatorEntraTrust {
+    EmulatorEntraTrust::from_jwks_json(&entra.jwks_json(), [issuer()]).unwrap()
+}
+
+fn json_response(status: u16, body: &Value) -> poem::Response {
+    poem::Response::builder()
+        .status(poem::http::StatusCode::from_u16(status).unwrap())
+        .content_type("application/json; charset=utf-8")
+        .body(body.to_string())
 }
 
 async fn start_emulator(entra: Option<EmulatorEntraTrust>) -> RunningEmulator {
@@ -157,11 +200,11 @@ impl TokenCredential for StaticCredential {
 
 #[tokio::test]
 async fn client_secret_credential_round_trips_against_the_emulator_with_one_token_request() {
-    let entra = FakeEntra::start().await;
-    let emu = start_emulator(Some(trust())).await;
+    let entra = start_entra().await;
+    let emu = start_emulator(Some(trust(&entra))).await;
     let client = entra_client(
         &emu,
-        &entra.client_secret_config(),
+        &client_secret_config(&entra),
         entra.http_client(),
         Duration::from_secs(10),
     );
@@ -170,7 +213,7 @@ async fn client_secret_credential_round_trips_against_the_emulator_with_one_toke
     round_trip(&client, &emu).await;
     // Ten ACS calls, one token request: azure_identity caches the token.
     assert_eq!(entra.token_calls(), 1);
-    let requests = entra.requests();
+    let requests = entra.token_requests();
     let form = &requests[0];
     assert_eq!(form["scope"], ACS_SCOPE);
     assert_eq!(form["grant_type"], "client_credentials");
@@ -185,12 +228,12 @@ async fn client_secret_credential_round_trips_against_the_emulator_with_one_toke
 
 #[tokio::test]
 async fn from_entra_config_builds_the_same_client() {
-    let entra = FakeEntra::start().await;
-    let emu = start_emulator(Some(trust())).await;
+    let entra = start_entra().await;
+    let emu = start_emulator(Some(trust(&entra))).await;
     let client = AcsClient::from_entra_config(
         entra.http_client(),
         endpoint_of(&emu),
-        &entra.client_secret_config(),
+        &client_secret_config(&entra),
         Duration::from_secs(10),
     )
     .unwrap();
@@ -201,7 +244,7 @@ async fn from_entra_config_builds_the_same_client() {
 /// What a bearer-authenticated request looks like on the wire.
 #[tokio::test]
 async fn bearer_requests_carry_the_token_and_no_hmac_headers() {
-    let entra = FakeEntra::start().await;
+    let entra = start_entra().await;
     let seen: Arc<Mutex<Vec<poem::http::HeaderMap>>> = Arc::default();
     let recorder = {
         let seen = seen.clone();
@@ -220,7 +263,7 @@ async fn bearer_requests_carry_the_token_and_no_hmac_headers() {
             .run(recorder)
             .await;
     });
-    let credential = build_credential(&entra.client_secret_config(), &entra.http_client()).unwrap();
+    let credential = build_credential(&client_secret_config(&entra), &entra.http_client()).unwrap();
     let client = AcsClient::with_credential(
         reqwest::Client::new(),
         Url::parse(&format!("http://{addr}/")).unwrap(),
@@ -244,13 +287,21 @@ async fn bearer_requests_carry_the_token_and_no_hmac_headers() {
 
 #[tokio::test]
 async fn emulator_accepts_only_verified_bearer_tokens() {
-    let emu = start_emulator(Some(trust())).await;
-    let key = entra_key();
+    let entra = start_entra().await;
+    let emu = start_emulator(Some(trust(&entra))).await;
     let valid = app_claims(ACS_RESOURCE, CLIENT_ID);
-    assert_eq!(post_with_bearer(&emu, &key.sign(&valid)).await.0, 201);
+    assert_eq!(
+        post_with_bearer(&emu, &entra.token_with(valid.clone()))
+            .await
+            .0,
+        201
+    );
     // The single-slash scope's audience is accepted too.
     let no_slash = app_claims("https://communication.azure.com", CLIENT_ID);
-    assert_eq!(post_with_bearer(&emu, &key.sign(&no_slash)).await.0, 201);
+    assert_eq!(
+        post_with_bearer(&emu, &entra.token_with(no_slash)).await.0,
+        201
+    );
 
     let mut wrong_aud = valid.clone();
     wrong_aud["aud"] = json!("https://management.azure.com/");
@@ -272,15 +323,15 @@ async fn emulator_accepts_only_verified_bearer_tokens() {
     .unwrap();
     // (case, token, what the message says)
     let rejected = [
-        ("wrong audience", key.sign(&wrong_aud), "audience"),
-        ("Teams audience", key.sign(&teams_aud), "audience"),
-        ("untrusted issuer", key.sign(&wrong_iss), "issuer"),
-        ("expired", key.sign(&expired), "expired"),
-        ("not yet valid", key.sign(&not_yet), "not valid yet"),
-        ("no exp", key.sign(&no_exp), "'exp'"),
+        ("wrong audience", entra.token_with(wrong_aud), "audience"),
+        ("Teams audience", entra.token_with(teams_aud), "audience"),
+        ("untrusted issuer", entra.token_with(wrong_iss), "issuer"),
+        ("expired", entra.token_with(expired), "expired"),
+        ("not yet valid", entra.token_with(not_yet), "not valid yet"),
+        ("no exp", entra.token_with(no_exp), "'exp'"),
         (
             "signed by another key with the same kid",
-            rogue_key().sign(&valid),
+            entra.sign_with_unpublished_key(valid.clone()),
             "signature",
         ),
         ("HS256", hs256, "RS256"),
@@ -300,14 +351,15 @@ async fn emulator_accepts_only_verified_bearer_tokens() {
 
 #[tokio::test]
 async fn emulator_without_entra_trust_refuses_bearer_tokens_and_keeps_hmac() {
+    let entra = start_entra().await;
     let emu = start_emulator(None).await;
-    let token = entra_key().sign(&app_claims(ACS_RESOURCE, CLIENT_ID));
+    let token = entra.token_with(app_claims(ACS_RESOURCE, CLIENT_ID));
     assert_eq!(
         post_with_bearer(&emu, &token).await,
         (401, "InvalidAuthenticationInfo".to_owned())
     );
     // With a trust configured, HMAC keeps working.
-    let emu = start_emulator(Some(trust())).await;
+    let emu = start_emulator(Some(trust(&entra))).await;
     let conn = ConnectionString::parse(&emu.connection_string()).unwrap();
     let client = AcsClient::new(reqwest::Client::new(), &conn, Duration::from_secs(10));
     assert_eq!(client.auth_kind(), "access_key");
@@ -316,10 +368,11 @@ async fn emulator_without_entra_trust_refuses_bearer_tokens_and_keeps_hmac() {
 
 #[tokio::test]
 async fn a_refused_bearer_token_is_a_final_401() {
-    let emu = start_emulator(Some(trust())).await;
+    let entra = start_entra().await;
+    let emu = start_emulator(Some(trust(&entra))).await;
     let mut claims = app_claims(ACS_RESOURCE, CLIENT_ID);
     claims["aud"] = json!("https://management.azure.com/");
-    let credential = Arc::new(StaticCredential(entra_key().sign(&claims)));
+    let credential = Arc::new(StaticCredential(entra.token_with(claims)));
     let client = AcsClient::with_credential(
         reqwest::Client::new(),
         endpoint_of(&emu),
@@ -333,12 +386,12 @@ async fn a_refused_bearer_token_is_a_final_401() {
 
 #[tokio::test]
 async fn token_endpoint_refusals_are_final_credential_errors() {
-    let entra = FakeEntra::start().await;
-    let emu = start_emulator(Some(trust())).await;
-    entra.set_mode(Mode::Status(400));
+    let entra = start_entra().await;
+    let emu = start_emulator(Some(trust(&entra))).await;
+    entra.set_token_mode(Mode::Status(400));
     let client = entra_client(
         &emu,
-        &entra.client_secret_config(),
+        &client_secret_config(&entra),
         entra.http_client(),
         Duration::from_secs(10),
     );
@@ -350,12 +403,12 @@ async fn token_endpoint_refusals_are_final_credential_errors() {
     assert_eq!(entra.token_calls(), 1, "a 400 is not retried");
 
     // A wrong secret: 401 invalid_client, final; the secret is not in the message.
-    entra.set_mode(Mode::Ok);
+    entra.set_token_mode(Mode::Ok);
     let config = EntraCredentialConfig::ClientSecret {
         tenant_id: TENANT.into(),
         client_id: CLIENT_ID.into(),
         client_secret: SecretString::from("wrong-secret-value"),
-        authority_host: Some(entra.authority()),
+        authority_host: Some(entra.https_authority()),
     };
     let client = entra_client(&emu, &config, entra.http_client(), Duration::from_secs(10));
     let err = client.create_identity(None).await.unwrap_err();
@@ -368,12 +421,12 @@ async fn token_endpoint_refusals_are_final_credential_errors() {
 
 #[tokio::test]
 async fn token_endpoint_outages_are_retryable_credential_errors() {
-    let entra = FakeEntra::start().await;
-    let emu = start_emulator(Some(trust())).await;
-    entra.set_mode(Mode::Status(503));
+    let entra = start_entra().await;
+    let emu = start_emulator(Some(trust(&entra))).await;
+    entra.set_token_mode(Mode::Status(503));
     let client = entra_client(
         &emu,
-        &entra.client_secret_config(),
+        &client_secret_config(&entra),
         entra.http_client(),
         Duration::from_secs(20),
     );
@@ -384,14 +437,15 @@ async fn token_endpoint_outages_are_retryable_credential_errors() {
     assert_eq!(entra.token_calls(), 4, "one try and three retries");
 
     // Recovered: the next call gets a token.
-    entra.set_mode(Mode::Ok);
+    entra.set_token_mode(Mode::Ok);
     client.create_identity(None).await.unwrap();
     assert_eq!(emu.emulator().live_identity_count(), 1);
 }
 
 #[tokio::test]
 async fn unreachable_token_endpoint_is_a_retryable_credential_error() {
-    let emu = start_emulator(Some(trust())).await;
+    let entra = start_entra().await;
+    let emu = start_emulator(Some(trust(&entra))).await;
     let closed = {
         let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         listener.local_addr().unwrap()
@@ -416,12 +470,12 @@ async fn unreachable_token_endpoint_is_a_retryable_credential_error() {
 
 #[tokio::test]
 async fn a_hanging_token_endpoint_times_out_as_a_retryable_credential_error() {
-    let entra = FakeEntra::start().await;
-    let emu = start_emulator(Some(trust())).await;
-    entra.set_mode(Mode::Hang);
+    let entra = start_entra().await;
+    let emu = start_emulator(Some(trust(&entra))).await;
+    entra.set_token_mode(Mode::Hang);
     let client = entra_client(
         &emu,
-        &entra.client_secret_config(),
+        &client_secret_config(&entra),
         entra.http_client(),
         Duration::from_millis(500),
     );
@@ -435,24 +489,24 @@ async fn a_hanging_token_endpoint_times_out_as_a_retryable_credential_error() {
 
 #[tokio::test]
 async fn workload_identity_exchanges_the_token_file_at_the_authority() {
-    let entra = FakeEntra::start().await;
-    let emu = start_emulator(Some(trust())).await;
+    let entra = start_entra().await;
+    let emu = start_emulator(Some(trust(&entra))).await;
     let dir = tempfile::tempdir().unwrap();
     let token_file = dir.path().join("azure-identity-token");
     let assertion =
         "eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJzeXN0ZW06c2VydmljZWFjY291bnQ6YWNzOmFjcy1hdXRoIn0.c2ln";
     std::fs::write(&token_file, assertion).unwrap();
-    *entra.state.assertion.lock().unwrap() = Some(assertion.to_owned());
+    entra.accept_client_assertion(TENANT, CLIENT_ID, assertion);
     let config = EntraCredentialConfig::WorkloadIdentity {
         tenant_id: Some(TENANT.into()),
         client_id: Some(CLIENT_ID.into()),
         token_file: Some(token_file),
-        authority_host: Some(entra.authority()),
+        authority_host: Some(entra.https_authority()),
     };
     let client = entra_client(&emu, &config, entra.http_client(), Duration::from_secs(10));
     round_trip(&client, &emu).await;
     assert_eq!(entra.token_calls(), 1);
-    let form = &entra.requests()[0];
+    let form = &entra.token_requests()[0];
     assert_eq!(form["client_assertion"], assertion);
     assert_eq!(form["client_assertion_type"], ASSERTION_TYPE);
     assert_eq!(form["scope"], ACS_SCOPE);
@@ -485,8 +539,8 @@ async fn managed_identity_gets_its_token_from_imds() {
         eprintln!("skipped: this host configures a non-IMDS managed identity");
         return;
     }
-    let entra = FakeEntra::start().await;
-    let emu = start_emulator(Some(trust())).await;
+    let entra = start_entra().await;
+    let emu = start_emulator(Some(trust(&entra))).await;
     let config = EntraCredentialConfig::ManagedIdentity {
         client_id: Some(MI_CLIENT_ID.into()),
         object_id: None,
@@ -501,7 +555,7 @@ async fn managed_identity_gets_its_token_from_imds() {
     round_trip(&client, &emu).await;
     assert_eq!(entra.imds_calls(), 1);
     assert_eq!(entra.token_calls(), 0);
-    let query = &entra.requests()[0];
+    let query = &entra.token_requests()[0];
     assert_eq!(query["resource"], ACS_RESOURCE);
     assert_eq!(query["client_id"], MI_CLIENT_ID);
     assert_eq!(query["api-version"], "2019-08-01");

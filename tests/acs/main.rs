@@ -2,12 +2,11 @@
 //! the crate's public API only. One binary, one file per feature: the client ↔ emulator round
 //! trips and the emulator's answers (emulator.rs), the client's timeouts, retries, circuit
 //! breaker and pacing against injected faults (resilience.rs), and Entra ID authentication
-//! against a fake authority (entra.rs, fake_entra.rs). Shared helpers in helpers.rs.
+//! against the project's one fake authority, `acs_auth_providers::testing::FakeEntra` (entra.rs). Shared helpers in helpers.rs.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod helpers;
 
 mod emulator;
 mod entra;
-mod fake_entra;
 mod resilience;
