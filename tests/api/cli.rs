@@ -18,32 +18,52 @@ fn acs_auth(args: &[&str], config: &std::path::Path) -> (bool, String, String) {
     )
 }
 
+/// A configuration file: a SQLite database in `dir` and the emulator as the default resource.
+fn config_file(
+    dir: &std::path::Path,
+    emulator: &acs_auth::acs::RunningEmulator,
+) -> std::path::PathBuf {
+    let config = dir.join("c.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[database]\nurl = \"sqlite://{}?mode=rwc\"\n[acs]\nconnection_string = \"{}\"\n",
+            dir.join("db.sqlite").display(),
+            emulator.connection_string()
+        ),
+    )
+    .unwrap();
+    config
+}
+
+/// A tenant file for `acs-auth tenants add`: an OIDC tenant of `idp`, then `extra` TOML.
+fn tenant_file(
+    dir: &std::path::Path,
+    id: &str,
+    idp: &acs_auth_providers::testing::TestIssuer,
+    extra: &str,
+) -> std::path::PathBuf {
+    let tenant = dir.join(format!("{id}.toml"));
+    std::fs::write(
+        &tenant,
+        format!(
+            "id = \"{id}\"\n[provider]\nkind = \"oidc\"\nissuer = \"{}\"\naudiences = [\"{}\"]\nallow_http = true\n{extra}",
+            idp.issuer(),
+            idp.audience()
+        ),
+    )
+    .unwrap();
+    tenant
+}
+
 // Multi-threaded: the fake IdP must keep serving while the test waits on the CLI process.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn tenants_add_list_disable_and_enable_work_on_the_database() {
     let dir = tempfile::tempdir().unwrap();
     let emulator = start_emulator().await;
     let idp = acs_auth_providers::testing::TestIssuer::start().await;
-    let config = dir.path().join("c.toml");
-    std::fs::write(
-        &config,
-        format!(
-            "[database]\nurl = \"sqlite://{}?mode=rwc\"\n[acs]\nconnection_string = \"{}\"\n",
-            dir.path().join("db.sqlite").display(),
-            emulator.connection_string()
-        ),
-    )
-    .unwrap();
-    let tenant = dir.path().join("globex.toml");
-    std::fs::write(
-        &tenant,
-        format!(
-            "id = \"globex\"\n[provider]\nkind = \"oidc\"\nissuer = \"{}\"\naudiences = [\"{}\"]\nallow_http = true\n",
-            idp.issuer(),
-            idp.audience()
-        ),
-    )
-    .unwrap();
+    let config = config_file(dir.path(), &emulator);
+    let tenant = tenant_file(dir.path(), "globex", &idp, "");
 
     let (ok, out, err) = acs_auth(
         &["tenants", "add", "--file", tenant.to_str().unwrap()],
@@ -109,26 +129,8 @@ async fn tenants_add_takes_an_acs_resource_with_an_entra_credential() {
     let dir = tempfile::tempdir().unwrap();
     let emulator = start_emulator().await;
     let idp = acs_auth_providers::testing::TestIssuer::start().await;
-    let config = dir.path().join("c.toml");
-    std::fs::write(
-        &config,
-        format!(
-            "[database]\nurl = \"sqlite://{}?mode=rwc\"\n[acs]\nconnection_string = \"{}\"\n",
-            dir.path().join("db.sqlite").display(),
-            emulator.connection_string()
-        ),
-    )
-    .unwrap();
-    let tenant = dir.path().join("initech.toml");
-    std::fs::write(
-        &tenant,
-        format!(
-            "id = \"initech\"\n[provider]\nkind = \"oidc\"\nissuer = \"{}\"\naudiences = [\"{}\"]\nallow_http = true\n{ENTRA_ACS}",
-            idp.issuer(),
-            idp.audience()
-        ),
-    )
-    .unwrap();
+    let config = config_file(dir.path(), &emulator);
+    let tenant = tenant_file(dir.path(), "initech", &idp, ENTRA_ACS);
     let (ok, out, err) = acs_auth(
         &["tenants", "add", "--file", tenant.to_str().unwrap()],
         &config,
