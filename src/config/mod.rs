@@ -246,6 +246,14 @@ pub struct CacheSettings {
     pub max_entries: u64,
     /// How long a mapping is trusted from memory before it is read again from the database.
     pub mapping_ttl_secs: u64,
+    /// Keep the verdict on a bearer token that verified, so the same token is not verified
+    /// again while it is valid (keyed by tenant, provider configuration and the token's
+    /// SHA-256; dropped on tenant and key changes).
+    pub verified_tokens: bool,
+    /// The longest a verdict is kept, whatever the token's `exp` (which always ends it).
+    pub verified_token_max_age_secs: u64,
+    /// How many verdicts are kept in memory.
+    pub verified_token_max_entries: u64,
 }
 
 impl Default for CacheSettings {
@@ -255,6 +263,9 @@ impl Default for CacheSettings {
             min_remaining_percent: 75,
             max_entries: 100_000,
             mapping_ttl_secs: 300,
+            verified_tokens: true,
+            verified_token_max_age_secs: 600,
+            verified_token_max_entries: 10_000,
         }
     }
 }
@@ -408,6 +419,12 @@ impl Settings {
             return Err(ConfigError::invalid(
                 "cache.min_remaining_percent",
                 "must be between 0 and 100",
+            ));
+        }
+        if self.cache.verified_tokens && self.cache.verified_token_max_age_secs == 0 {
+            return Err(ConfigError::invalid(
+                "cache.verified_token_max_age_secs",
+                "must be at least 1 (or set cache.verified_tokens = false)",
             ));
         }
         if self.server.max_body_bytes < 1024 {
