@@ -164,6 +164,7 @@ impl Services {
             &settings.cache,
             deletions.clone(),
             audit.clone(),
+            clock.clone(),
         );
         let admin = TenantAdmin::new(
             store.clone(),

@@ -84,6 +84,7 @@ impl TokenService {
         cache: &CacheSettings,
         deletions: DeletionWorker,
         audit: AuditLog,
+        clock: Clock,
     ) -> Self {
         let mappings = Cache::builder()
             .max_capacity(cache.max_entries)
@@ -94,7 +95,7 @@ impl TokenService {
             store,
             resources,
             mappings,
-            tokens: TokenCache::new(cache),
+            tokens: TokenCache::new(cache, clock),
             deletions,
             audit,
         }

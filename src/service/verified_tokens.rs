@@ -30,6 +30,7 @@ use std::time::{Duration, Instant, SystemTime};
 use acs_auth_providers::{JwksCache, VerifiedIdentity};
 use moka::Expiry;
 use moka::future::Cache;
+use moka::ops::compute::Op;
 use sha2::{Digest, Sha256};
 
 use super::ServiceError;
@@ -169,7 +170,15 @@ impl VerifiedTokens {
                 self.counters.cache_hits.fetch_add(1, Ordering::Relaxed);
                 return Ok(entry.who);
             }
-            cache.invalidate(&key).await;
+            // Unusable now: drop it unless a concurrent caller already put a fresh verdict in
+            // its place.
+            cache
+                .entry(key.clone())
+                .and_compute_with(|current| {
+                    let void = current.is_some_and(|e| !self.usable(e.value()));
+                    std::future::ready(if void { Op::Remove } else { Op::Nop })
+                })
+                .await;
         }
         let clock = self.clock.clone();
         let entry = cache
