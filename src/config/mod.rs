@@ -516,6 +516,34 @@ mod tests {
     }
 
     #[test]
+    fn the_verified_token_cache_is_on_by_default_and_configurable() {
+        Jail::expect_with(|jail| {
+            let s = Settings::load(None).map_err(|e| e.to_string())?;
+            assert!(s.cache.verified_tokens);
+            assert_eq!(s.cache.verified_token_max_age_secs, 600);
+            assert_eq!(s.cache.verified_token_max_entries, 10_000);
+
+            jail.create_file("z.toml", "[cache]\nverified_token_max_age_secs = 0\n")?;
+            let err = Settings::load(Some(Path::new("z.toml")))
+                .unwrap_err()
+                .to_string();
+            assert!(err.contains("cache.verified_token_max_age_secs"), "{err}");
+
+            jail.create_file(
+                "c.toml",
+                "[cache]\nverified_tokens = false\nverified_token_max_entries = 5\n",
+            )?;
+            jail.set_env("ACS_AUTH_CACHE__VERIFIED_TOKEN_MAX_AGE_SECS", "30");
+            let s = Settings::load(Some(Path::new("c.toml"))).map_err(|e| e.to_string())?;
+            assert!(!s.cache.verified_tokens);
+            assert_eq!(s.cache.verified_token_max_age_secs, 30);
+            assert_eq!(s.cache.verified_token_max_entries, 5);
+
+            Ok(())
+        });
+    }
+
+    #[test]
     fn unknown_key_is_refused_with_its_name() {
         Jail::expect_with(|jail| {
             jail.create_file("c.toml", "[server]\nbnd = \"127.0.0.1:1\"\n")?;

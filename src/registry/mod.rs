@@ -519,3 +519,38 @@ pub fn stored_settings(
 pub async fn check(ctx: &ProviderContext, t: &TenantSettings) -> Vec<Check> {
     t.provider.check(ctx).await
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::TokenPolicySettings;
+    use acs_auth_providers::{OidcConfig, ProviderConfig};
+
+    fn tenant(audience: &str) -> TenantSettings {
+        TenantSettings {
+            id: "acme".into(),
+            display_name: None,
+            enabled: true,
+            provider: ProviderConfig::Oidc(OidcConfig::new(
+                "https://idp.example",
+                vec![audience.to_owned()],
+            )),
+            access: Default::default(),
+            tokens: TokenPolicySettings::default(),
+            acs: None,
+        }
+    }
+
+    #[test]
+    fn the_provider_version_follows_the_provider_configuration_only() {
+        let base = ProviderVersion::of(&tenant("api://a"));
+        assert_eq!(base, ProviderVersion::of(&tenant("api://a")));
+        let mut renamed = tenant("api://a");
+        renamed.display_name = Some("Acme".into());
+        renamed.enabled = false;
+        renamed.access.required_scopes = vec!["x".into()];
+        assert_eq!(base, ProviderVersion::of(&renamed));
+        assert_ne!(base, ProviderVersion::of(&tenant("api://b")));
+        assert!(format!("{base:?}").starts_with("ProviderVersion("));
+    }
+}
