@@ -386,7 +386,7 @@ async fn tenants(command: TenantsCommand) -> Result<(), AnyError> {
 async fn cli_services(config: Option<&Path>) -> Result<Services, AnyError> {
     let settings = Settings::load(config)?;
     crate::telemetry::init("warn", settings.log.format);
-    Ok(Services::build(&settings, None).await?)
+    Ok(Services::build(&settings, None, crate::service::Clock::system()).await?)
 }
 
 #[cfg(feature = "emulator")]
@@ -438,6 +438,7 @@ async fn dev(
             dev_issuer: Some(Arc::clone(&issuer)),
             listener: Some(listener),
             acs_resource_name: Some("dev-emulator".into()),
+            clock: None,
         },
     )
     .await?;

@@ -18,7 +18,7 @@ use crate::config::Settings;
 #[cfg(feature = "emulator")]
 use crate::dev::DevIssuer;
 use crate::registry::{AcsResource, AcsResources, TenantDirectory, TenantError};
-use crate::service::{AdminKeys, AuditLog, DeletionWorker, Gate, TenantAdmin, TokenService};
+use crate::service::{AdminKeys, AuditLog, Clock, DeletionWorker, Gate, TenantAdmin, TokenService};
 use crate::state::AppState;
 use crate::store::{Store, StoreError};
 use acs_auth_providers::ProviderContext;
@@ -58,6 +58,8 @@ pub struct BuildOptions {
     pub listener: Option<tokio::net::TcpListener>,
     /// Name recorded in mappings for the default ACS resource (defaults to its endpoint).
     pub acs_resource_name: Option<String>,
+    /// The time the service decides by (default: the system clock; tests move their own).
+    pub clock: Option<Clock>,
 }
 
 pub struct Application {
@@ -103,6 +105,7 @@ impl Services {
     pub async fn build(
         settings: &Settings,
         acs_resource_name: Option<String>,
+        clock: Clock,
     ) -> Result<Self, StartupError> {
         crate::acs::install_crypto_provider();
         let store = Store::connect(
@@ -161,6 +164,7 @@ impl Services {
             &settings.cache,
             deletions.clone(),
             audit.clone(),
+            clock.clone(),
         );
         let admin = TenantAdmin::new(
             store.clone(),
@@ -177,7 +181,7 @@ impl Services {
             resources,
             audit: audit.clone(),
             admin,
-            gate: Gate::new(Arc::clone(&tenants), limits.clone()),
+            gate: Gate::new(Arc::clone(&tenants), limits.clone(), &settings.cache, clock),
             limits,
             admin_keys: AdminKeys::new(&settings.admin.key_hashes, audit.clone()),
             accepting: Arc::new(AtomicBool::new(true)),
@@ -205,7 +209,12 @@ impl Application {
                 })?,
         };
         let addr = listener.local_addr()?;
-        let services = Services::build(&settings, options.acs_resource_name).await?;
+        let services = Services::build(
+            &settings,
+            options.acs_resource_name,
+            options.clock.unwrap_or_default(),
+        )
+        .await?;
 
         let background = vec![
             services.deletions.clone().spawn(Duration::from_secs(
@@ -336,7 +345,7 @@ pub async fn spec_json() -> Result<String, StartupError> {
     settings.acs.connection_string = Some(secrecy::SecretString::from(
         "endpoint=https://spec.invalid/;accesskey=AAAA",
     ));
-    let services = Services::build(&settings, None).await?;
+    let services = Services::build(&settings, None, Clock::system()).await?;
     let mut spec = api::openapi_service(services.state).spec();
     spec.push('\n');
     Ok(spec)

@@ -44,7 +44,7 @@ use crate::validate::{
     check_size_and_shape, parse_header, peek_claims_unverified, peek_header_unverified,
     verify_token,
 };
-use crate::{IdentityProvider, VerifiedIdentity, VerifyError};
+use crate::{IdentityProvider, SigningKeyRef, VerifiedIdentity, VerifyError};
 
 /// The public cloud's authority host (the default `authority_host`).
 pub const DEFAULT_AUTHORITY_HOST: &str = "https://login.microsoftonline.com";
@@ -725,6 +725,7 @@ impl IdentityProvider for AadProvider {
             roles: validate::roles_from_claims(&claims),
             expires_at,
             claims,
+            signing_key: SigningKeyRef::new(&jwks_uri, &key),
         })
     }
 

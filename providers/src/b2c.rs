@@ -29,7 +29,7 @@ use crate::validate::{
     self, ClaimRules, Claims, DEFAULT_LEEWAY_SECS, DEFAULT_MAX_TOKEN_BYTES, VerifiedClaims,
     check_size_and_shape, parse_header, peek_claims_unverified, verify_token,
 };
-use crate::{IdentityProvider, VerifiedIdentity, VerifyError};
+use crate::{IdentityProvider, SigningKeyRef, VerifiedIdentity, VerifyError};
 
 fn default_leeway_secs() -> u64 {
     DEFAULT_LEEWAY_SECS
@@ -425,6 +425,7 @@ impl IdentityProvider for B2cProvider {
             roles: validate::roles_from_claims(&claims),
             expires_at,
             claims,
+            signing_key: SigningKeyRef::new(&metadata.jwks_uri, &key),
         })
     }
 

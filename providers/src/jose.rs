@@ -5,6 +5,8 @@
 //! Pure data and parsing: no I/O, no cache (see [`crate::jwks`]), no token checks (see
 //! [`crate::validate`]).
 
+use std::collections::HashSet;
+use std::fmt;
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -13,6 +15,7 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use jsonwebtoken::{Algorithm, DecodingKey};
 use serde::Deserialize;
 use serde_json::Value;
+use sha2::{Digest, Sha256};
 
 /// The algorithms a key may ever be used with: asymmetric only (no HMAC, never `none`).
 pub const ALLOWED_ALGORITHMS: &[Algorithm] = &[
@@ -65,6 +68,47 @@ pub struct VerificationKey {
     pub issuer: Option<String>,
     /// The JWK's `x5t` (certificate SHA-1 thumbprint), when published.
     pub x5t: Option<String>,
+    /// SHA-256 of everything verification takes from the JWK (`kid`, the algorithm, the key
+    /// material, `issuer`): two keys with the same fingerprint verify the same tokens.
+    pub fingerprint: KeyFingerprint,
+}
+
+/// The fingerprint of a [`VerificationKey`]: which key verified a token, so that a verdict can
+/// be dropped once the key leaves its set ([`KeySet::contains`]).
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+pub struct KeyFingerprint([u8; 32]);
+
+impl KeyFingerprint {
+    /// The SHA-256 digest of the given fields, each length-prefixed (absent and empty differ).
+    fn of(fields: &[Option<&str>]) -> Self {
+        let mut hash = Sha256::new();
+        for field in fields {
+            match field {
+                None => hash.update([0u8]),
+                Some(value) => {
+                    hash.update([1u8]);
+                    hash.update((value.len() as u64).to_be_bytes());
+                    hash.update(value.as_bytes());
+                }
+            }
+        }
+        Self(hash.finalize().into())
+    }
+
+    /// The digest.
+    pub fn as_bytes(&self) -> &[u8; 32] {
+        &self.0
+    }
+}
+
+impl fmt::Debug for KeyFingerprint {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("KeyFingerprint(")?;
+        for byte in &self.0[..8] {
+            write!(f, "{byte:02x}")?;
+        }
+        f.write_str("…)")
+    }
 }
 
 /// The members of a JWK we read. Unknown members are ignored.
@@ -166,12 +210,24 @@ impl VerificationKey {
             }
             other => return Err(format!("key type {other:?} is not accepted")),
         };
+        let fingerprint = KeyFingerprint::of(&[
+            Some(raw.kty.as_str()),
+            Some(algorithm_name(algorithm)),
+            raw.kid.as_deref(),
+            raw.crv.as_deref(),
+            raw.n.as_deref(),
+            raw.e.as_deref(),
+            raw.x.as_deref(),
+            raw.y.as_deref(),
+            raw.issuer.as_deref(),
+        ]);
         Ok(Self {
             kid: raw.kid,
             algorithm,
             decoding_key,
             issuer: raw.issuer,
             x5t: raw.x5t,
+            fingerprint,
         })
     }
 }
@@ -180,6 +236,7 @@ impl VerificationKey {
 #[derive(Debug, Clone)]
 pub struct KeySet {
     keys: Vec<Arc<VerificationKey>>,
+    fingerprints: HashSet<KeyFingerprint>,
     fetched_at: Instant,
 }
 
@@ -203,8 +260,10 @@ impl KeySet {
         if keys.is_empty() {
             return Err("the JWKS has no usable signature key".to_owned());
         }
+        let fingerprints = keys.iter().map(|k| k.fingerprint).collect();
         Ok(Self {
             keys,
+            fingerprints,
             fetched_at: Instant::now(),
         })
     }
@@ -212,6 +271,11 @@ impl KeySet {
     /// The usable keys.
     pub fn keys(&self) -> &[Arc<VerificationKey>] {
         &self.keys
+    }
+
+    /// Whether the key with this fingerprint is in the set (O(1)).
+    pub fn contains(&self, fingerprint: &KeyFingerprint) -> bool {
+        self.fingerprints.contains(fingerprint)
     }
 
     /// When the set was fetched.
@@ -365,5 +429,37 @@ mod tests {
         );
         assert!(KeySet::from_json(b"{\"keys\": 5}").is_err());
         assert!(KeySet::from_json(b"<html>").is_err());
+    }
+
+    #[test]
+    fn fingerprints_name_the_key_material_kid_and_issuer() {
+        let key = |jwk: Value| VerificationKey::from_jwk(&jwk).unwrap().fingerprint;
+        let base = key(rsa_jwk(json!({})));
+        assert_eq!(
+            base,
+            key(rsa_jwk(json!({}))),
+            "the same JWK, the same fingerprint"
+        );
+        // x5t and use do not change which tokens verify; kid, material, alg and issuer do.
+        assert_eq!(base, key(rsa_jwk(json!({"x5t": "abc", "use": "sig"}))));
+        assert_ne!(base, key(rsa_jwk(json!({"kid": "r2"}))));
+        assert_ne!(base, key(rsa_jwk(json!({"n": b64(&[0xc6; 256])}))));
+        assert_ne!(base, key(rsa_jwk(json!({"alg": "PS256"}))));
+        assert_ne!(
+            base,
+            key(rsa_jwk(json!({"issuer": "https://x/{tenantid}/v2.0"})))
+        );
+        assert_ne!(key(ec_jwk("P-256", 32)), key(ec_jwk("P-384", 48)));
+    }
+
+    #[test]
+    fn a_set_knows_its_fingerprints() {
+        let set = |jwks: Value| KeySet::from_json(jwks.to_string().as_bytes()).unwrap();
+        let one = set(json!({ "keys": [rsa_jwk(json!({}))] }));
+        let other = set(json!({ "keys": [rsa_jwk(json!({"kid": "r2"}))] }));
+        let fingerprint = one.keys()[0].fingerprint;
+        assert!(one.contains(&fingerprint));
+        assert!(!other.contains(&fingerprint));
+        assert!(format!("{fingerprint:?}").starts_with("KeyFingerprint("));
     }
 }

@@ -20,8 +20,8 @@ use std::time::{Duration, Instant};
 use tokio::task::JoinHandle;
 use url::Url;
 
-use crate::VerifyError;
 use crate::jose::algorithm_name;
+use crate::{SigningKeyRef, VerifyError};
 
 /// Tuning of the [`JwksCache`].
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -298,6 +298,19 @@ impl JwksCache {
                 inner.refresh_due().await;
             }
         })
+    }
+
+    /// Whether `key` is still in the cached set of its JWKS, and that set is still usable (not
+    /// older than `max_stale`). Memory only, O(1): no fetch, no wait. A verdict on a token
+    /// that `key` verified is only as good as this answer (see the verified-token cache).
+    pub fn holds_key(&self, key: &SigningKeyRef) -> bool {
+        self.inner
+            .existing_entry(&key.jwks_uri)
+            .and_then(|entry| entry.keys())
+            .is_some_and(|set| {
+                set.fetched_at().elapsed() <= self.inner.config.max_stale
+                    && set.contains(&key.fingerprint)
+            })
     }
 
     /// How many requests were sent to `jwks_uri` (for tests and metrics).

@@ -5,6 +5,7 @@
 //! Nothing in a token is trusted before [`IdentityProvider::verify`] returns `Ok`.
 
 use async_trait::async_trait;
+use url::Url;
 
 pub mod aad;
 pub mod b2c;
@@ -22,6 +23,7 @@ pub mod testing;
 pub use aad::{AadConfig, AadProvider};
 pub use b2c::{B2cConfig, B2cProvider};
 pub use config::{BuiltProvider, Check, InvalidProviderConfig, ProviderConfig, ProviderContext};
+pub use jose::KeyFingerprint;
 pub use jwks::{JwksCache, JwksCacheConfig};
 pub use oidc::{OidcConfig, OidcProvider};
 
@@ -45,6 +47,31 @@ pub struct VerifiedIdentity {
     pub expires_at: i64,
     /// All claims of the verified payload.
     pub claims: serde_json::Map<String, serde_json::Value>,
+    /// The key whose signature verified the token: whoever keeps this verdict drops it once
+    /// the key leaves its set ([`JwksCache::holds_key`]).
+    pub signing_key: SigningKeyRef,
+}
+
+/// Which key of which JWKS verified a token.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct SigningKeyRef {
+    /// The JWKS the key came from.
+    pub jwks_uri: Url,
+    /// The key's `kid`, when it has one.
+    pub kid: Option<String>,
+    /// The key's fingerprint (material, algorithm, `kid`, `issuer`).
+    pub fingerprint: KeyFingerprint,
+}
+
+impl SigningKeyRef {
+    /// The reference to `key`, taken from the set at `jwks_uri`.
+    pub fn new(jwks_uri: &Url, key: &jose::VerificationKey) -> Self {
+        Self {
+            jwks_uri: jwks_uri.clone(),
+            kid: key.kid.clone(),
+            fingerprint: key.fingerprint,
+        }
+    }
 }
 
 /// Why a token was refused. `code()` is stable and reaches API clients; `Display` is for logs

@@ -14,7 +14,7 @@ use crate::validate::{
     self, ClaimRules, DEFAULT_LEEWAY_SECS, DEFAULT_MAX_TOKEN_BYTES, VerifiedClaims,
     check_size_and_shape, parse_header, verify_token,
 };
-use crate::{IdentityProvider, VerifiedIdentity, VerifyError};
+use crate::{IdentityProvider, SigningKeyRef, VerifiedIdentity, VerifyError};
 
 fn default_subject_claim() -> String {
     "sub".to_owned()
@@ -225,6 +225,7 @@ impl IdentityProvider for OidcProvider {
             roles: validate::roles_from_claims(&claims),
             expires_at,
             claims,
+            signing_key: SigningKeyRef::new(&jwks_uri, &key),
         })
     }
 

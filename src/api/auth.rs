@@ -43,7 +43,7 @@ pub async fn authorize(
     state: &AppState,
     tenant: &Tenant,
     auth: &BearerAuth,
-) -> Result<VerifiedIdentity, ErrorInfo> {
+) -> Result<Arc<VerifiedIdentity>, ErrorInfo> {
     state
         .gate
         .admit(tenant, &auth.0.token)

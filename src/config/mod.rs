@@ -246,6 +246,14 @@ pub struct CacheSettings {
     pub max_entries: u64,
     /// How long a mapping is trusted from memory before it is read again from the database.
     pub mapping_ttl_secs: u64,
+    /// Keep the verdict on a bearer token that verified, so the same token is not verified
+    /// again while it is valid (keyed by tenant, provider configuration and the token's
+    /// SHA-256; dropped on tenant and key changes).
+    pub verified_tokens: bool,
+    /// The longest a verdict is kept, whatever the token's `exp` (which always ends it).
+    pub verified_token_max_age_secs: u64,
+    /// How many verdicts are kept in memory.
+    pub verified_token_max_entries: u64,
 }
 
 impl Default for CacheSettings {
@@ -255,6 +263,9 @@ impl Default for CacheSettings {
             min_remaining_percent: 75,
             max_entries: 100_000,
             mapping_ttl_secs: 300,
+            verified_tokens: true,
+            verified_token_max_age_secs: 600,
+            verified_token_max_entries: 10_000,
         }
     }
 }
@@ -410,6 +421,12 @@ impl Settings {
                 "must be between 0 and 100",
             ));
         }
+        if self.cache.verified_tokens && self.cache.verified_token_max_age_secs == 0 {
+            return Err(ConfigError::invalid(
+                "cache.verified_token_max_age_secs",
+                "must be at least 1 (or set cache.verified_tokens = false)",
+            ));
+        }
         if self.server.max_body_bytes < 1024 {
             return Err(ConfigError::invalid(
                 "server.max_body_bytes",
@@ -494,6 +511,34 @@ mod tests {
                 .unwrap_err()
                 .to_string();
             assert!(err.contains("tenants[0].tokens.lifetime_minutes"), "{err}");
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn the_verified_token_cache_is_on_by_default_and_configurable() {
+        Jail::expect_with(|jail| {
+            let s = Settings::load(None).map_err(|e| e.to_string())?;
+            assert!(s.cache.verified_tokens);
+            assert_eq!(s.cache.verified_token_max_age_secs, 600);
+            assert_eq!(s.cache.verified_token_max_entries, 10_000);
+
+            jail.create_file("z.toml", "[cache]\nverified_token_max_age_secs = 0\n")?;
+            let err = Settings::load(Some(Path::new("z.toml")))
+                .unwrap_err()
+                .to_string();
+            assert!(err.contains("cache.verified_token_max_age_secs"), "{err}");
+
+            jail.create_file(
+                "c.toml",
+                "[cache]\nverified_tokens = false\nverified_token_max_entries = 5\n",
+            )?;
+            jail.set_env("ACS_AUTH_CACHE__VERIFIED_TOKEN_MAX_AGE_SECS", "30");
+            let s = Settings::load(Some(Path::new("c.toml"))).map_err(|e| e.to_string())?;
+            assert!(!s.cache.verified_tokens);
+            assert_eq!(s.cache.verified_token_max_age_secs, 30);
+            assert_eq!(s.cache.verified_token_max_entries, 5);
+
             Ok(())
         });
     }

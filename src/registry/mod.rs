@@ -4,8 +4,8 @@
 //! (polled every `registry.reload_interval_secs`), so admin changes need no restart.
 
 use std::collections::HashMap;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 pub use acs_auth_providers::{BuiltProvider, Check};
@@ -65,8 +65,67 @@ pub struct Tenant {
     pub source: TenantSource,
     /// The settings the tenant was built from.
     pub settings: TenantSettings,
+    /// Names the provider configuration the tenant was built from: equal for equal
+    /// configurations, different when it changes. Whoever keeps a verdict of `provider`
+    /// (the verified-token cache) keys it by this.
+    pub provider_version: ProviderVersion,
     fingerprint: String,
 }
+
+/// The SHA-256 of a tenant's serialized [`acs_auth_providers::ProviderConfig`].
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+pub struct ProviderVersion([u8; 32]);
+
+impl ProviderVersion {
+    /// The version of `settings`' provider configuration.
+    pub fn of(settings: &TenantSettings) -> Self {
+        use sha2::Digest;
+        let serialized = serde_json::to_vec(&settings.provider).unwrap_or_default();
+        Self(sha2::Sha256::digest(serialized).into())
+    }
+}
+
+impl std::fmt::Debug for ProviderVersion {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("ProviderVersion(")?;
+        for byte in &self.0[..6] {
+            write!(f, "{byte:02x}")?;
+        }
+        f.write_str("…)")
+    }
+}
+
+/// What one reload of the registry changed: tenants rebuilt (their settings changed: provider,
+/// enabled flag, policies, …) and tenants gone. Given to the listeners of
+/// [`TenantDirectory::on_change`] right after the new registry is in place.
+#[derive(Debug, Default)]
+pub struct RegistryChange {
+    /// Tenants that existed before and were rebuilt, as they are now.
+    pub changed: Vec<Arc<Tenant>>,
+    /// Tenants that no longer exist.
+    pub removed: Vec<TenantId>,
+}
+
+impl RegistryChange {
+    fn between(previous: &TenantRegistry, current: &HashMap<String, Arc<Tenant>>) -> Self {
+        let mut change = Self::default();
+        for (id, old) in &previous.tenants {
+            match current.get(id) {
+                Some(new) if Arc::ptr_eq(old, new) => {}
+                Some(new) => change.changed.push(Arc::clone(new)),
+                None => change.removed.push(old.id.clone()),
+            }
+        }
+        change
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.changed.is_empty() && self.removed.is_empty()
+    }
+}
+
+/// Told of every [`RegistryChange`]; must be quick (it runs inside the reload).
+pub type ChangeListener = Box<dyn Fn(&RegistryChange) + Send + Sync>;
 
 impl std::fmt::Debug for Tenant {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -152,6 +211,7 @@ pub struct TenantDirectory {
     store: Store,
     loaded_version: AtomicI64,
     reload_lock: tokio::sync::Mutex<()>,
+    listeners: Mutex<Vec<ChangeListener>>,
 }
 
 impl TenantDirectory {
@@ -172,6 +232,7 @@ impl TenantDirectory {
             store,
             loaded_version: AtomicI64::new(i64::MIN),
             reload_lock: tokio::sync::Mutex::new(()),
+            listeners: Mutex::new(Vec::new()),
         });
         dir.rebuild(true).await?;
         Ok(dir)
@@ -203,6 +264,15 @@ impl TenantDirectory {
 
     pub fn factory(&self) -> &ProviderContext {
         &self.factory
+    }
+
+    /// Calls `listener` after every reload that rebuilt or removed a tenant (the registry
+    /// knows nothing of who listens: this is how what lies above it hears of changes).
+    pub fn on_change(&self, listener: impl Fn(&RegistryChange) + Send + Sync + 'static) {
+        self.listeners
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .push(Box::new(listener));
     }
 
     /// Re-reads the database when the registry version moved. True when it did.
@@ -281,11 +351,22 @@ impl TenantDirectory {
         {
             tracing::warn!(tenant = %default, "default_tenant names no tenant");
         }
+        let change = RegistryChange::between(&previous, &tenants);
         self.current.store(Arc::new(TenantRegistry {
             tenants,
             default_tenant: self.default_tenant.clone(),
         }));
         self.loaded_version.store(version, Ordering::SeqCst);
+        if !change.is_empty() {
+            for listener in self
+                .listeners
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .iter()
+            {
+                listener(&change);
+            }
+        }
         Ok(())
     }
 
@@ -360,6 +441,7 @@ impl TenantDirectory {
             acs_resource,
             source,
             settings: t.clone(),
+            provider_version: ProviderVersion::of(t),
             fingerprint,
         })
     }
@@ -436,4 +518,39 @@ pub fn stored_settings(
 /// Fetches the tenant's discovery documents and keys and reports each step, issuing nothing.
 pub async fn check(ctx: &ProviderContext, t: &TenantSettings) -> Vec<Check> {
     t.provider.check(ctx).await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::TokenPolicySettings;
+    use acs_auth_providers::{OidcConfig, ProviderConfig};
+
+    fn tenant(audience: &str) -> TenantSettings {
+        TenantSettings {
+            id: "acme".into(),
+            display_name: None,
+            enabled: true,
+            provider: ProviderConfig::Oidc(OidcConfig::new(
+                "https://idp.example",
+                vec![audience.to_owned()],
+            )),
+            access: Default::default(),
+            tokens: TokenPolicySettings::default(),
+            acs: None,
+        }
+    }
+
+    #[test]
+    fn the_provider_version_follows_the_provider_configuration_only() {
+        let base = ProviderVersion::of(&tenant("api://a"));
+        assert_eq!(base, ProviderVersion::of(&tenant("api://a")));
+        let mut renamed = tenant("api://a");
+        renamed.display_name = Some("Acme".into());
+        renamed.enabled = false;
+        renamed.access.required_scopes = vec!["x".into()];
+        assert_eq!(base, ProviderVersion::of(&renamed));
+        assert_ne!(base, ProviderVersion::of(&tenant("api://b")));
+        assert!(format!("{base:?}").starts_with("ProviderVersion("));
+    }
 }

@@ -1,14 +1,18 @@
 //! The way into the user API: find the caller's tenant (by id, or on the seed's bare paths by
 //! the token's issuer), hold back floods, and verify the bearer token with the tenant's
 //! provider. getToken, deleteUser, getUser and exchangeToken all pass here before their use
-//! case runs.
+//! case runs. A token that verified is not verified again while it is valid (see
+//! [`VerifiedTokens`]); the enabled flag and the rate limits are checked on every call.
 
 use std::sync::Arc;
 
 use acs_auth_providers::validate::{DEFAULT_MAX_TOKEN_BYTES, peek_claims_unverified};
 use acs_auth_providers::{VerifiedIdentity, VerifyError};
 
+use super::clock::Clock;
+use super::verified_tokens::{VerificationStats, VerifiedTokens};
 use super::{RateLimits, ServiceError};
+use crate::config::CacheSettings;
 use crate::domain::{Subject, TenantId};
 use crate::registry::{Resolution, Tenant, TenantDirectory};
 
@@ -17,11 +21,31 @@ use crate::registry::{Resolution, Tenant, TenantDirectory};
 pub struct Gate {
     tenants: Arc<TenantDirectory>,
     limits: RateLimits,
+    verified: VerifiedTokens,
 }
 
 impl Gate {
-    pub fn new(tenants: Arc<TenantDirectory>, limits: RateLimits) -> Self {
-        Self { tenants, limits }
+    /// A gate whose verified-token cache (`cache.verified_tokens`, …) follows the registry's
+    /// changes and the shared JWKS cache's keys, and tells time by `clock`.
+    pub fn new(
+        tenants: Arc<TenantDirectory>,
+        limits: RateLimits,
+        cache: &CacheSettings,
+        clock: Clock,
+    ) -> Self {
+        let verified = VerifiedTokens::new(cache, Arc::clone(&tenants.factory().jwks), clock);
+        let listener = verified.clone();
+        tenants.on_change(move |change| listener.tenants_changed(change));
+        Self {
+            tenants,
+            limits,
+            verified,
+        }
+    }
+
+    /// How many tokens were verified, and how many calls a kept verdict served.
+    pub fn verification_stats(&self) -> VerificationStats {
+        self.verified.stats()
     }
 
     /// The tenant named in the path.
@@ -46,12 +70,13 @@ impl Gate {
         }
     }
 
-    /// The tenant's rate limit, the bearer token, then the user's rate limit.
+    /// The tenant's rate limit, the enabled flag, the bearer token (verified, or a verdict kept
+    /// from an earlier call with the very same token), then the user's rate limit.
     pub async fn admit(
         &self,
         tenant: &Tenant,
         token: &str,
-    ) -> Result<VerifiedIdentity, ServiceError> {
+    ) -> Result<Arc<VerifiedIdentity>, ServiceError> {
         self.limits
             .check_tenant(&tenant.id)
             .map_err(|r| ServiceError::RateLimited {
@@ -60,14 +85,10 @@ impl Gate {
         if !tenant.enabled {
             return Err(ServiceError::TenantDisabled);
         }
-        let who = tenant.provider.verify(token).await?;
-        // The store keys users by these; longer ones are refused here, not by the database.
-        if Subject::parse(&who.subject).is_err() || Subject::parse(&who.issuer_key).is_err() {
-            return Err(ServiceError::Token(VerifyError::InvalidClaim(format!(
-                "the subject (or issuer) is longer than {} characters",
-                Subject::MAX_CHARS
-            ))));
-        }
+        let who = self
+            .verified
+            .get_or_verify(tenant, token, || verify(tenant, token))
+            .await?;
         self.limits
             .check_subject(&tenant.id, &who.subject)
             .map_err(|r| ServiceError::RateLimited {
@@ -75,6 +96,19 @@ impl Gate {
             })?;
         Ok(who)
     }
+}
+
+/// The provider's verdict, and the subject limits of the store (a verdict kept passed them).
+async fn verify(tenant: &Tenant, token: &str) -> Result<VerifiedIdentity, ServiceError> {
+    let who = tenant.provider.verify(token).await?;
+    // The store keys users by these; longer ones are refused here, not by the database.
+    if Subject::parse(&who.subject).is_err() || Subject::parse(&who.issuer_key).is_err() {
+        return Err(ServiceError::Token(VerifyError::InvalidClaim(format!(
+            "the subject (or issuer) is longer than {} characters",
+            Subject::MAX_CHARS
+        ))));
+    }
+    Ok(who)
 }
 
 /// The `iss` claim read WITHOUT verification.

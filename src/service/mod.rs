@@ -3,12 +3,14 @@
 
 pub mod admin_keys;
 pub mod audit;
+pub mod clock;
 pub mod deletion;
 mod error;
 pub mod gate;
 pub mod limits;
 pub mod tenant_admin;
 pub mod token_cache;
+pub mod verified_tokens;
 
 use std::sync::Arc;
 
@@ -27,12 +29,14 @@ use audit::actions;
 
 pub use admin_keys::AdminKeys;
 pub use audit::AuditLog;
+pub use clock::Clock;
 pub use deletion::DeletionWorker;
 pub use error::{AcsFailure, ServiceError};
 pub use gate::Gate;
 pub use limits::{RateLimited, RateLimits};
 pub use tenant_admin::{Actor, TenantAdmin};
 pub use token_cache::{TokenCache, TokenKey};
+pub use verified_tokens::{VerificationStats, VerifiedTokens};
 
 // The records the service hands out (the API shapes them; it does not reach into the store).
 pub use crate::store::Mapping;
@@ -80,6 +84,7 @@ impl TokenService {
         cache: &CacheSettings,
         deletions: DeletionWorker,
         audit: AuditLog,
+        clock: Clock,
     ) -> Self {
         let mappings = Cache::builder()
             .max_capacity(cache.max_entries)
@@ -90,7 +95,7 @@ impl TokenService {
             store,
             resources,
             mappings,
-            tokens: TokenCache::new(cache),
+            tokens: TokenCache::new(cache, clock),
             deletions,
             audit,
         }

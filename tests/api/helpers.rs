@@ -2,10 +2,13 @@
 //! emulator and a fake OpenID Connect issuer; plus request helpers.
 
 use std::net::SocketAddr;
-use std::sync::OnceLock;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, OnceLock};
+use std::time::{Duration, SystemTime};
 
 use acs_auth::acs::{EmulatorConfig, RunningEmulator, TokenSigningKey};
 use acs_auth::config::{Settings, TenantSettings, TokenPolicySettings};
+use acs_auth::service::{Clock, VerificationStats};
 use acs_auth::startup::{Application, BuildOptions};
 use acs_auth::state::AppState;
 use acs_auth_providers::testing::TestIssuer;
@@ -45,6 +48,27 @@ pub fn loopback() -> SocketAddr {
     SocketAddr::from(([127, 0, 0, 1], 0))
 }
 
+/// The time the server's service layer decides by: the system time, plus however far the test
+/// moved it (only forward), so expiry is tested without waiting.
+#[derive(Clone, Default)]
+pub struct TestClock {
+    ahead_ms: Arc<AtomicU64>,
+}
+
+impl TestClock {
+    pub fn advance(&self, by: Duration) {
+        let ms = u64::try_from(by.as_millis()).expect("a sane duration");
+        self.ahead_ms.fetch_add(ms, Ordering::SeqCst);
+    }
+
+    pub fn clock(&self) -> Clock {
+        let ahead = Arc::clone(&self.ahead_ms);
+        Clock::from_fn(move || {
+            SystemTime::now() + Duration::from_millis(ahead.load(Ordering::SeqCst))
+        })
+    }
+}
+
 pub struct TestApp {
     pub address: String,
     pub client: reqwest::Client,
@@ -52,6 +76,8 @@ pub struct TestApp {
     pub emulator: RunningEmulator,
     pub settings: Settings,
     pub state: AppState,
+    /// The server's clock (see [`TestClock`]).
+    pub clock: TestClock,
     pub _db_dir: tempfile::TempDir,
     server: tokio::task::JoinHandle<()>,
 }
@@ -104,7 +130,12 @@ pub async fn spawn_app_with(customize: impl FnOnce(&mut Settings, &TestIssuer)) 
     customize(&mut settings, &idp);
     settings.validate().expect("test settings are valid");
 
-    let (address, state, server) = start(settings.clone(), BuildOptions::default()).await;
+    let clock = TestClock::default();
+    let options = BuildOptions {
+        clock: Some(clock.clock()),
+        ..BuildOptions::default()
+    };
+    let (address, state, server) = start(settings.clone(), options).await;
     TestApp {
         address,
         client: reqwest::Client::new(),
@@ -112,6 +143,7 @@ pub async fn spawn_app_with(customize: impl FnOnce(&mut Settings, &TestIssuer)) 
         emulator,
         settings,
         state,
+        clock,
         _db_dir: db_dir,
         server,
     }
@@ -175,6 +207,11 @@ impl TestApp {
             .json()
             .await
             .expect("a JSON answer")
+    }
+
+    /// How often the server verified a bearer token, and how often a kept verdict served.
+    pub fn verification_stats(&self) -> VerificationStats {
+        self.state.gate.verification_stats()
     }
 
     pub fn url(&self, path: &str) -> String {

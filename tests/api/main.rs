@@ -21,3 +21,4 @@ mod limits;
 mod oidc_interop;
 mod shutdown;
 mod spec;
+mod verified_cache;

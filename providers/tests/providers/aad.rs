@@ -64,6 +64,7 @@ async fn single_tenant_v1_token_is_accepted() {
     assert_eq!(identity.issuer_key, format!("aad:{FAKE_ENTRA_TENANT_A}"));
     assert_eq!(identity.tenant_hint.as_deref(), Some(FAKE_ENTRA_TENANT_A));
     assert_eq!(identity.claims["ver"], "1.0");
+    assert_eq!(identity.signing_key.kid, Some(entra.kid()));
     assert!(provider.supports_teams_exchange());
 }
 

@@ -54,6 +54,7 @@ async fn token_of_an_allowed_policy_is_accepted() {
     assert_eq!(identity.tenant_hint, None);
     assert_eq!(identity.claims["emails"], json!(["alex@contoso.example"]));
     assert_eq!(identity.scopes, ["demo.read"]);
+    assert_eq!(identity.signing_key.kid, Some(b2c.kid()));
     assert!(!provider.supports_teams_exchange());
 }
 

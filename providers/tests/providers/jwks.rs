@@ -124,6 +124,36 @@ async fn key_rotation_is_picked_up_on_demand() {
 }
 
 #[tokio::test]
+async fn holds_key_says_whether_the_key_that_verified_a_token_is_still_in_its_set() {
+    let idp = TestIssuer::start().await;
+    let cache = cache(no_cooldown());
+    let uri = jwks_uri(&idp);
+    let old = cache.key_for(&uri, Some(&idp.kid()), true).await.unwrap();
+    let old = SigningKeyRef::new(&uri, &old);
+    assert!(cache.holds_key(&old));
+    let elsewhere = SigningKeyRef {
+        jwks_uri: Url::parse("http://127.0.0.1:1/keys").unwrap(),
+        ..old.clone()
+    };
+    assert!(
+        !cache.holds_key(&elsewhere),
+        "a set never fetched holds nothing"
+    );
+
+    // During an overlap both keys are held; once the old one is unpublished and the set
+    // refetched (here: for the next new kid), it is not.
+    let overlap = idp.rotate_key_keeping_old();
+    let overlap = cache.key_for(&uri, Some(&overlap), true).await.unwrap();
+    assert!(cache.holds_key(&old));
+    assert!(cache.holds_key(&SigningKeyRef::new(&uri, &overlap)));
+    let newest = idp.rotate_key();
+    cache.key_for(&uri, Some(&newest), true).await.unwrap();
+    assert!(!cache.holds_key(&old));
+    assert!(!cache.holds_key(&SigningKeyRef::new(&uri, &overlap)));
+    assert_eq!(idp.jwks_fetch_count(), 3, "holds_key never fetches");
+}
+
+#[tokio::test]
 async fn last_known_good_keys_are_used_while_the_issuer_is_unavailable_until_max_stale() {
     let idp = TestIssuer::start().await;
     let config = JwksCacheConfig {
