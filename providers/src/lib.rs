@@ -9,6 +9,7 @@ use async_trait::async_trait;
 pub mod aad;
 pub mod b2c;
 mod config;
+pub mod crypto;
 mod discovery;
 pub mod fetch;
 pub mod jose;
@@ -22,6 +23,7 @@ pub mod testing;
 pub use aad::{AadConfig, AadProvider};
 pub use b2c::{B2cConfig, B2cProvider};
 pub use config::{BuiltProvider, Check, InvalidProviderConfig, ProviderConfig, ProviderContext};
+pub use crypto::{http_client, http_client_builder, install_crypto_provider};
 pub use jwks::{JwksCache, JwksCacheConfig};
 pub use oidc::{OidcConfig, OidcProvider};
 

@@ -10,14 +10,15 @@ use std::time::Duration;
 
 use acs_auth::acs::emulator::tls;
 use acs_auth::acs::{EntraCredentialConfig, install_crypto_provider};
+use aws_lc_rs::encoding::AsDer as _;
+use aws_lc_rs::rsa::{KeyPair, KeySize, PublicKeyComponents};
+use aws_lc_rs::signature::KeyPair as _;
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
 use poem::http::{Method, StatusCode};
 use poem::listener::{AcceptorExt as _, RustlsCertificate, RustlsConfig, TcpAcceptor};
 use poem::{Body, Endpoint, Request, Response, Server};
-use rsa::pkcs1::EncodeRsaPrivateKey;
-use rsa::traits::PublicKeyParts;
 use secrecy::SecretString;
 use serde_json::{Value, json};
 use tokio::task::JoinHandle;
@@ -45,19 +46,23 @@ pub struct TestKey {
 
 impl TestKey {
     pub fn generate(kid: &str) -> Self {
-        let private = rsa::RsaPrivateKey::new(&mut rand::rngs::OsRng, 2048).unwrap();
-        let der = private.to_pkcs1_der().unwrap();
-        let public = private.to_public_key();
+        // aws-lc-rs, like the server (PKCS#8 out; jsonwebtoken's PEM reader unwraps it).
+        let pair = KeyPair::generate(KeySize::Rsa2048).unwrap();
+        let pem = pem::encode(&pem::Pem::new(
+            "PRIVATE KEY",
+            pair.as_der().unwrap().as_ref(),
+        ));
+        let public = PublicKeyComponents::<Vec<u8>>::from(pair.public_key());
         let jwks = json!({"keys": [{
             "kty": "RSA",
             "use": "sig",
             "kid": kid,
-            "n": URL_SAFE_NO_PAD.encode(public.n().to_bytes_be()),
-            "e": URL_SAFE_NO_PAD.encode(public.e().to_bytes_be()),
+            "n": URL_SAFE_NO_PAD.encode(&public.n),
+            "e": URL_SAFE_NO_PAD.encode(&public.e),
         }]})
         .to_string();
         Self {
-            encoding: EncodingKey::from_rsa_der(der.as_bytes()),
+            encoding: EncodingKey::from_rsa_pem(pem.as_bytes()).unwrap(),
             kid: kid.to_owned(),
             jwks,
         }
@@ -360,7 +365,7 @@ impl FakeEntra {
 
     /// A client that trusts the authority's certificate.
     pub fn http_client(&self) -> reqwest::Client {
-        reqwest::Client::builder()
+        acs_auth_providers::http_client_builder()
             .add_root_certificate(reqwest::Certificate::from_pem(self.cert_pem.as_bytes()).unwrap())
             .build()
             .unwrap()
@@ -369,7 +374,7 @@ impl FakeEntra {
     /// A client that sends whatever goes to IMDS (`169.254.169.254`) to the fake instead.
     pub fn imds_http_client(&self) -> reqwest::Client {
         let proxy = format!("http://{}", self.http_addr);
-        reqwest::Client::builder()
+        acs_auth_providers::http_client_builder()
             .proxy(reqwest::Proxy::custom(move |url| {
                 (url.host_str() == Some(IMDS_HOST)).then(|| proxy.clone())
             }))
