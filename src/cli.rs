@@ -164,6 +164,9 @@ type AnyError = Box<dyn std::error::Error + Send + Sync>;
 
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
+    // aws-lc-rs is the one crypto provider of the binary: rustls' process default, before any
+    // TLS config or HTTP client exists (reqwest has no provider of its own).
+    crate::acs::install_crypto_provider();
     // Fault-injection points from `FAILPOINTS` (only in builds with the `failpoints` feature).
     #[cfg(feature = "failpoints")]
     let _failpoints = fail::FailScenario::setup();

@@ -6,12 +6,11 @@
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+use aws_lc_rs::rand::SystemRandom;
+use aws_lc_rs::signature::{ECDSA_P256_SHA256_FIXED_SIGNING, EcdsaKeyPair, KeyPair as _};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
-use p256::SecretKey;
-use p256::elliptic_curve::sec1::ToEncodedPoint;
-use p256::pkcs8::{DecodePrivateKey, EncodePrivateKey, LineEnding};
 use poem::endpoint::BoxEndpoint;
 use poem::http::StatusCode;
 use poem::web::{Data, Json};
@@ -100,15 +99,22 @@ impl DevIssuer {
         Self::from_key(&key, info.issuer)
     }
 
-    fn from_key(key: &SecretKey, issuer: String) -> Result<Self, DevError> {
-        let pem = key
-            .to_pkcs8_pem(LineEnding::LF)
+    /// `pkcs8`: the P-256 key, PKCS#8 DER.
+    fn from_key(pkcs8: &[u8], issuer: String) -> Result<Self, DevError> {
+        let pair = EcdsaKeyPair::from_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, pkcs8)
             .map_err(|e| DevError::Key(e.to_string()))?;
-        let encoding = EncodingKey::from_ec_pem(pem.as_bytes())?;
-        let point = key.public_key().to_encoded_point(false);
-        let (x, y) = match (point.x(), point.y()) {
-            (Some(x), Some(y)) => (URL_SAFE_NO_PAD.encode(x), URL_SAFE_NO_PAD.encode(y)),
-            _ => return Err(DevError::Key("public key has no affine coordinates".into())),
+        let encoding = EncodingKey::from_ec_der(pkcs8);
+        // The uncompressed SEC1 point: 0x04, x (32 bytes), y (32 bytes).
+        let (x, y) = match pair.public_key().as_ref() {
+            [0x04, xy @ ..] if xy.len() == 64 => (
+                URL_SAFE_NO_PAD.encode(&xy[..32]),
+                URL_SAFE_NO_PAD.encode(&xy[32..]),
+            ),
+            _ => {
+                return Err(DevError::Key(
+                    "public key is not an uncompressed P-256 point".into(),
+                ));
+            }
         };
         // RFC 7638 thumbprint as the kid.
         let canonical = format!(r#"{{"crv":"P-256","kty":"EC","x":"{x}","y":"{y}"}}"#);
@@ -171,18 +177,30 @@ impl DevIssuer {
     }
 }
 
-fn load_or_create_key(path: &Path) -> Result<SecretKey, DevError> {
+/// The issuer's P-256 key, PKCS#8 DER, from its PEM file (created on first use).
+fn load_or_create_key(path: &Path) -> Result<Vec<u8>, DevError> {
+    const LABEL: &str = "PRIVATE KEY";
     if path.exists() {
-        let pem = std::fs::read_to_string(path).map_err(io_err(path))?;
-        return SecretKey::from_pkcs8_pem(&pem)
-            .map_err(|e| DevError::Key(format!("{}: {e}", path.display())));
+        let text = std::fs::read_to_string(path).map_err(io_err(path))?;
+        let pem = pem::parse(&text)
+            .ok()
+            .filter(|pem| pem.tag() == LABEL)
+            .ok_or_else(|| DevError::Key(format!("{}: not a PKCS#8 PEM key", path.display())))?;
+        EcdsaKeyPair::from_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, pem.contents())
+            .map_err(|e| DevError::Key(format!("{}: {e}", path.display())))?;
+        return Ok(pem.into_contents());
     }
-    let key = SecretKey::random(&mut rand::rngs::OsRng);
-    let pem = key
-        .to_pkcs8_pem(LineEnding::LF)
-        .map_err(|e| DevError::Key(e.to_string()))?;
+    let pkcs8 =
+        EcdsaKeyPair::generate_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, &SystemRandom::new())
+            .map_err(|e| DevError::Key(e.to_string()))?
+            .as_ref()
+            .to_vec();
+    let pem = pem::encode_config(
+        &pem::Pem::new(LABEL, pkcs8.clone()),
+        pem::EncodeConfig::new().set_line_ending(pem::LineEnding::LF),
+    );
     write_private(path, pem.as_bytes())?;
-    Ok(key)
+    Ok(pkcs8)
 }
 
 fn write_private(path: &Path, bytes: &[u8]) -> Result<(), DevError> {

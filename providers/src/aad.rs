@@ -765,7 +765,7 @@ mod tests {
 
     fn jwks() -> Arc<JwksCache> {
         Arc::new(JwksCache::new(
-            reqwest::Client::new(),
+            crate::http_client(),
             JwksCacheConfig {
                 refetch_cooldown: Duration::ZERO,
                 ..JwksCacheConfig::default()
@@ -774,7 +774,7 @@ mod tests {
     }
 
     fn config_err(config: AadConfig) -> String {
-        match AadProvider::new(config, reqwest::Client::new(), jwks()) {
+        match AadProvider::new(config, crate::http_client(), jwks()) {
             Err(VerifyError::Config(message)) => message,
             Err(other) => panic!("not a Config error: {other}"),
             Ok(_) => panic!("the configuration was accepted"),
@@ -957,7 +957,7 @@ mod tests {
         assert!(!config.allow_http);
         assert_eq!(config.leeway_secs, DEFAULT_LEEWAY_SECS);
         assert_eq!(config.max_token_bytes, DEFAULT_MAX_TOKEN_BYTES);
-        let provider = AadProvider::new(config, reqwest::Client::new(), jwks()).unwrap();
+        let provider = AadProvider::new(config, crate::http_client(), jwks()).unwrap();
         assert_eq!(provider.client_id(), FAKE_ENTRA_API_CLIENT_ID);
         assert!(!provider.is_multi_tenant());
 

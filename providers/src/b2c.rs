@@ -463,7 +463,7 @@ mod tests {
 
     fn jwks() -> Arc<JwksCache> {
         Arc::new(JwksCache::new(
-            reqwest::Client::new(),
+            crate::http_client(),
             JwksCacheConfig {
                 refetch_cooldown: Duration::ZERO,
                 ..JwksCacheConfig::default()
@@ -472,11 +472,11 @@ mod tests {
     }
 
     fn new_provider(config: B2cConfig) -> B2cProvider {
-        B2cProvider::new(config, reqwest::Client::new(), jwks()).unwrap()
+        B2cProvider::new(config, crate::http_client(), jwks()).unwrap()
     }
 
     fn config_err(config: B2cConfig) -> String {
-        match B2cProvider::new(config, reqwest::Client::new(), jwks()) {
+        match B2cProvider::new(config, crate::http_client(), jwks()) {
             Err(VerifyError::Config(message)) => message,
             Err(other) => panic!("not a Config error: {other}"),
             Ok(_) => panic!("the configuration was accepted"),

@@ -478,7 +478,7 @@ mod tests {
     use crate::validate::{DEFAULT_LEEWAY_SECS, DEFAULT_MAX_TOKEN_BYTES};
 
     fn ctx() -> ProviderContext {
-        let http = reqwest::Client::new();
+        let http = crate::http_client();
         ProviderContext {
             jwks: Arc::new(JwksCache::new(http.clone(), JwksCacheConfig::default())),
             http,

@@ -243,14 +243,14 @@ mod tests {
     use crate::jwks::JwksCacheConfig;
 
     fn jwks(config: JwksCacheConfig) -> Arc<JwksCache> {
-        Arc::new(JwksCache::new(reqwest::Client::new(), config))
+        Arc::new(JwksCache::new(crate::http_client(), config))
     }
 
     #[test]
     fn config_is_validated_at_construction() {
         let cache = jwks(JwksCacheConfig::default());
         let good = OidcConfig::new("https://idp.example/tenant/", vec!["api://x".to_owned()]);
-        assert!(OidcProvider::new(good.clone(), reqwest::Client::new(), cache.clone()).is_ok());
+        assert!(OidcProvider::new(good.clone(), crate::http_client(), cache.clone()).is_ok());
         let broken = [
             OidcConfig {
                 issuer: "idp.example".to_owned(),
@@ -290,8 +290,8 @@ mod tests {
             },
         ];
         for config in broken {
-            let err = OidcProvider::new(config.clone(), reqwest::Client::new(), cache.clone())
-                .unwrap_err();
+            let err =
+                OidcProvider::new(config.clone(), crate::http_client(), cache.clone()).unwrap_err();
             assert!(matches!(err, VerifyError::Config(_)), "{config:?}");
             assert_eq!(err.code(), "provider_misconfigured");
         }
@@ -320,7 +320,7 @@ mod tests {
     fn accepts_issuer_compares_exactly() {
         let provider = OidcProvider::new(
             OidcConfig::new("https://idp.example/", vec!["a".to_owned()]),
-            reqwest::Client::new(),
+            crate::http_client(),
             jwks(JwksCacheConfig::default()),
         )
         .unwrap();

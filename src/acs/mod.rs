@@ -31,9 +31,10 @@ pub use emulator::{
 pub use error::AcsError;
 pub use wire::{API_VERSION, Operation, Scope};
 
-/// Install rustls' `ring` provider as the process default. Both `ring` (reqwest) and
-/// `aws-lc-rs` (poem) are compiled in, so rustls cannot pick one by itself; call this before
-/// building any TLS config. Idempotent.
+/// Install rustls' `aws-lc-rs` provider as the process default: the one crypto provider of
+/// the binary (server TLS, reqwest's client TLS, the emulator's HTTPS; JWTs use aws-lc-rs
+/// through jsonwebtoken). reqwest is built without a provider of its own and takes this one,
+/// so call this before building any TLS config or HTTP client. Idempotent.
 pub fn install_crypto_provider() {
-    let _ = rustls::crypto::ring::default_provider().install_default();
+    acs_auth_providers::install_crypto_provider();
 }

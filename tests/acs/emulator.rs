@@ -216,7 +216,7 @@ async fn tampered_body_is_401() {
 async fn missing_or_malformed_authorization_is_401() {
     let emu = start().await;
     let url = format!("{}identities?{V}", emu.http_endpoint());
-    let http = reqwest::Client::new();
+    let http = acs_auth_providers::http_client();
     let resp = http.post(&url).body("{}").send().await.unwrap();
     assert_eq!(resp.status(), StatusCode::UNAUTHORIZED);
     let body: Value = resp.json().await.unwrap();
@@ -535,7 +535,7 @@ async fn https_serves_the_same_api_with_the_written_certificate() {
     assert_eq!(cert_path, dir.path().join("cert.pem"));
     assert!(dir.path().join("key.pem").exists());
     let pem = std::fs::read(&cert_path).unwrap();
-    let http = reqwest::Client::builder()
+    let http = acs_auth_providers::http_client_builder()
         .add_root_certificate(reqwest::Certificate::from_pem(&pem).unwrap())
         .build()
         .unwrap();
@@ -591,7 +591,11 @@ async fn client_times_out_on_a_silent_server() {
         STANDARD.encode(b"k")
     ))
     .unwrap();
-    let client = AcsClient::new(reqwest::Client::new(), &conn, Duration::from_millis(200));
+    let client = AcsClient::new(
+        acs_auth_providers::http_client(),
+        &conn,
+        Duration::from_millis(200),
+    );
     let err = client.create_identity(None).await.unwrap_err();
     assert!(matches!(err, AcsError::Timeout), "{err:?}");
     assert!(err.is_retryable());
@@ -608,7 +612,11 @@ async fn transport_errors_are_retryable() {
         STANDARD.encode(b"k")
     ))
     .unwrap();
-    let client = AcsClient::new(reqwest::Client::new(), &conn, Duration::from_secs(5));
+    let client = AcsClient::new(
+        acs_auth_providers::http_client(),
+        &conn,
+        Duration::from_secs(5),
+    );
     let err = client.delete_identity("8:acs:x").await.unwrap_err();
     assert!(matches!(err, AcsError::Transport(_)), "{err:?}");
     assert!(err.is_retryable());
@@ -634,7 +642,7 @@ async fn fault_api_over_http_needs_the_signature_and_drives_the_faults() {
 
     // Not signed, or signed with another key: refused, nothing changes.
     let url = format!("http://{}/_emulator/faults", emu.http_addr);
-    let resp = reqwest::Client::new()
+    let resp = acs_auth_providers::http_client()
         .put(&url)
         .body(plan.to_vec())
         .send()

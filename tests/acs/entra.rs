@@ -103,7 +103,7 @@ fn entra_client(
 ) -> AcsClient {
     let credential = build_credential(config, &http).unwrap();
     AcsClient::with_credential(
-        reqwest::Client::new(),
+        acs_auth_providers::http_client(),
         endpoint_of(emu),
         credential,
         timeout,
@@ -147,7 +147,7 @@ async fn round_trip(client: &AcsClient, emu: &RunningEmulator) {
 /// Send `POST /identities` with `Authorization: Bearer <token>`; the status, error code and
 /// message.
 async fn post_with_bearer_verbose(emu: &RunningEmulator, token: &str) -> (u16, String, String) {
-    let resp = reqwest::Client::new()
+    let resp = acs_auth_providers::http_client()
         .post(format!(
             "{}identities?api-version=2023-10-01",
             emu.http_endpoint()
@@ -265,7 +265,7 @@ async fn bearer_requests_carry_the_token_and_no_hmac_headers() {
     });
     let credential = build_credential(&client_secret_config(&entra), &entra.http_client()).unwrap();
     let client = AcsClient::with_credential(
-        reqwest::Client::new(),
+        acs_auth_providers::http_client(),
         Url::parse(&format!("http://{addr}/")).unwrap(),
         credential,
         Duration::from_secs(10),
@@ -361,7 +361,11 @@ async fn emulator_without_entra_trust_refuses_bearer_tokens_and_keeps_hmac() {
     // With a trust configured, HMAC keeps working.
     let emu = start_emulator(Some(trust(&entra))).await;
     let conn = ConnectionString::parse(&emu.connection_string()).unwrap();
-    let client = AcsClient::new(reqwest::Client::new(), &conn, Duration::from_secs(10));
+    let client = AcsClient::new(
+        acs_auth_providers::http_client(),
+        &conn,
+        Duration::from_secs(10),
+    );
     assert_eq!(client.auth_kind(), "access_key");
     round_trip(&client, &emu).await;
 }
@@ -374,7 +378,7 @@ async fn a_refused_bearer_token_is_a_final_401() {
     claims["aud"] = json!("https://management.azure.com/");
     let credential = Arc::new(StaticCredential(entra.token_with(claims)));
     let client = AcsClient::with_credential(
-        reqwest::Client::new(),
+        acs_auth_providers::http_client(),
         endpoint_of(&emu),
         credential,
         Duration::from_secs(10),
@@ -459,7 +463,7 @@ async fn unreachable_token_endpoint_is_a_retryable_credential_error() {
     let client = entra_client(
         &emu,
         &config,
-        reqwest::Client::new(),
+        acs_auth_providers::http_client(),
         Duration::from_secs(20),
     );
     let err = client.create_identity(None).await.unwrap_err();
@@ -521,7 +525,7 @@ async fn workload_identity_with_a_missing_token_file_fails_to_build() {
         token_file: Some(PathBuf::from("/nonexistent/acs-auth/azure-identity-token")),
         authority_host: None,
     };
-    let err = build_credential(&config, &reqwest::Client::new()).unwrap_err();
+    let err = build_credential(&config, &acs_auth_providers::http_client()).unwrap_err();
     let (message, retryable) = credential_failure(&err);
     assert!(!retryable);
     assert!(message.contains("token"), "{message}");
@@ -567,7 +571,7 @@ fn managed_identity_configs_build_and_reject_two_ids() {
     if managed_identity_env_is_set() {
         return;
     }
-    let http = reqwest::Client::new();
+    let http = acs_auth_providers::http_client();
     let system = EntraCredentialConfig::ManagedIdentity {
         client_id: None,
         object_id: None,
@@ -592,7 +596,7 @@ fn managed_identity_configs_build_and_reject_two_ids() {
 #[test]
 fn entra_clients_have_no_secondary_key() {
     let client = AcsClient::with_credential(
-        reqwest::Client::new(),
+        acs_auth_providers::http_client(),
         Url::parse("https://x.communication.azure.com/").unwrap(),
         Arc::new(StaticCredential("t".into())),
         Duration::from_secs(1),

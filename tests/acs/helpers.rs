@@ -40,7 +40,11 @@ pub async fn start() -> RunningEmulator {
 
 pub fn client_for(conn: &str) -> AcsClient {
     let conn = ConnectionString::parse(conn).unwrap();
-    AcsClient::new(reqwest::Client::new(), &conn, Duration::from_secs(10))
+    AcsClient::new(
+        acs_auth_providers::http_client(),
+        &conn,
+        Duration::from_secs(10),
+    )
 }
 
 pub fn scopes(s: &[&str]) -> Vec<String> {
@@ -96,7 +100,7 @@ impl<'a> Raw<'a> {
         );
         let sig = signing::compute_signature(&key, &sts);
         let url = format!("http://{host}{}", self.path_and_query);
-        let mut req = reqwest::Client::new()
+        let mut req = acs_auth_providers::http_client()
             .request(self.method.parse().unwrap(), &url)
             .header("x-ms-date", date)
             .header("x-ms-content-sha256", hash)

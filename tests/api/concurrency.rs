@@ -164,7 +164,7 @@ async fn fifty_concurrent_first_calls_make_one_mapping_and_one_identity() {
 async fn concurrent_first_calls_on_two_replicas_leave_one_live_identity() {
     let app = spawn_app().await;
     let (replica, _server) = app.spawn_replica().await;
-    let client = reqwest::Client::new();
+    let client = acs_auth_providers::http_client();
 
     for round in 0..5 {
         let bearer = app.idp.token(&format!("user-{round}"));

@@ -57,7 +57,7 @@ async fn dev_mode_serves_the_readme_walkthrough() {
     );
     let token = String::from_utf8(out.stdout).unwrap().trim().to_owned();
 
-    let client = reqwest::Client::new();
+    let client = acs_auth_providers::http_client();
     let resp = client
         .post(format!("{base}/tenants/dev/getToken"))
         .bearer_auth(&token)

@@ -173,7 +173,7 @@ async fn start_server(config: &std::path::Path, failpoints: Option<&str>) -> Ser
         base: format!("http://127.0.0.1:{port}"),
     };
     let started = Instant::now();
-    let client = reqwest::Client::new();
+    let client = acs_auth_providers::http_client();
     loop {
         if let Ok(r) = client.get(format!("{}/readyz", server.base)).send().await
             && r.status().is_success()
@@ -230,7 +230,7 @@ async fn send_and_crash(
     token: &str,
     held: impl AsyncFn() -> bool,
 ) {
-    let client = reqwest::Client::new();
+    let client = acs_auth_providers::http_client();
     let url = format!("{}{path}", server.base);
     let token = token.to_owned();
     let request =
@@ -257,7 +257,7 @@ async fn crash_after_delete_commit_is_finished_after_restart() {
     let emulator = start_emulator().await;
     let config = write_config(dir.path(), &idp, &emulator.connection_string());
     let token = idp.token("alice");
-    let client = reqwest::Client::new();
+    let client = acs_auth_providers::http_client();
 
     let server = start_server(&config, Some("delete_user::after_commit=sleep(60000)")).await;
     let body: Value = client
@@ -346,7 +346,7 @@ async fn crash_after_the_mapping_is_stored_keeps_one_identity_after_restart() {
     let stored = store.mappings_of_tenant(TENANT).await.unwrap();
 
     let server = start_server(&config, None).await;
-    let resp = reqwest::Client::new()
+    let resp = acs_auth_providers::http_client()
         .post(format!("{}/tenants/{TENANT}/getToken", server.base))
         .bearer_auth(&token)
         .send()

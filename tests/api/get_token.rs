@@ -267,7 +267,7 @@ async fn a_mapping_whose_identity_vanished_from_acs_is_replaced() {
         .to_owned();
     // Deleted behind acs-auth's back.
     let client = acs_auth::acs::AcsClient::new(
-        reqwest::Client::new(),
+        acs_auth_providers::http_client(),
         &acs_auth::acs::ConnectionString::parse(&app.emulator.connection_string()).unwrap(),
         std::time::Duration::from_secs(5),
     );

@@ -138,7 +138,7 @@ pub async fn spawn_app_with(customize: impl FnOnce(&mut Settings, &TestIssuer)) 
     let (address, state, server) = start(settings.clone(), options).await;
     TestApp {
         address,
-        client: reqwest::Client::new(),
+        client: acs_auth_providers::http_client(),
         idp,
         emulator,
         settings,

@@ -563,7 +563,6 @@ async fn algorithms_the_key_does_not_allow() {
 
 #[tokio::test]
 async fn keys_the_jwks_publishes_for_other_uses_never_verify() {
-    use rsa::pkcs1::EncodeRsaPrivateKey;
     use rsa::traits::PublicKeyParts;
     let app = spawn_app().await;
     let idp = &app.idp;
@@ -586,7 +585,17 @@ async fn keys_the_jwks_publishes_for_other_uses_never_verify() {
         "kty": "RSA", "kid": "weak-key", "use": "sig", "alg": "RS256",
         "n": b64(&weak.n().to_bytes_be()), "e": b64(&weak.e().to_bytes_be()),
     }));
-    let weak = EncodingKey::from_rsa_der(weak.to_pkcs1_der().unwrap().as_bytes());
+    // jsonwebtoken's aws-lc-rs backend will not sign with a key under 2048 bits, so the
+    // attacker's RS256 signature with the weak key is made with the `rsa` crate directly.
+    let weak_rs256 = |header: &Value| {
+        use sha2::Digest as _;
+        let message = format!("{}.{}", seg(header), seg(&claims));
+        let digest = sha2::Sha256::digest(message.as_bytes());
+        let signature = weak
+            .sign(rsa::Pkcs1v15Sign::new::<sha2::Sha256>(), &digest)
+            .unwrap();
+        format!("{message}.{}", b64(&signature))
+    };
     let ec = ec_key("ec-384");
     let mut ec_jwk = ec.jwk.clone();
     ec_jwk["alg"] = json!("ES384");
@@ -617,7 +626,7 @@ async fn keys_the_jwks_publishes_for_other_uses_never_verify() {
         );
     }
     let header = json!({ "alg": "RS256", "kid": "weak-key" });
-    let token = sign_json(&header, &claims, &weak, Algorithm::RS256);
+    let token = weak_rs256(&header);
     cases.add("RS256 with a 1024-bit key", token, UNKNOWN_KEY);
     let header = json!({ "alg": "ES256", "kid": "ec-384" });
     let token = sign_json(&header, &claims, &ec.encoding, Algorithm::ES256);

@@ -74,7 +74,7 @@ impl MockOidcServer {
             kid: String::new(),
             stdin,
             stdout,
-            http: reqwest::Client::new(),
+            http: acs_auth_providers::http_client(),
             child,
         };
         let ready = server.next_reply().await;

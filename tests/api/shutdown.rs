@@ -43,7 +43,7 @@ async fn sigterm_lets_in_flight_requests_finish_and_exits_cleanly() {
         .stderr(Stdio::null())
         .spawn()
         .unwrap();
-    let client = reqwest::Client::new();
+    let client = acs_auth_providers::http_client();
     let started = Instant::now();
     loop {
         if let Ok(r) = client.get(format!("{base}/readyz")).send().await

@@ -300,7 +300,7 @@ fn self_signed() -> std::io::Result<(String, String)> {
 }
 
 pub(super) async fn serve_https(state: Arc<EntraState>) -> std::io::Result<HttpsListener> {
-    let _ = rustls::crypto::ring::default_provider().install_default();
+    crate::install_crypto_provider();
     let (cert_pem, key_pem) = tokio::task::spawn_blocking(self_signed)
         .await
         .map_err(std::io::Error::other)??;
@@ -385,7 +385,7 @@ impl FakeEntra {
             "certificate",
         );
         must(
-            reqwest::Client::builder()
+            crate::http_client_builder()
                 .add_root_certificate(cert)
                 .build(),
             "HTTP client",
@@ -397,7 +397,7 @@ impl FakeEntra {
     pub fn imds_http_client(&self) -> reqwest::Client {
         let proxy = self.state.base_url.clone();
         must(
-            reqwest::Client::builder()
+            crate::http_client_builder()
                 .proxy(reqwest::Proxy::custom(move |url| {
                     (url.host_str() == Some(IMDS_HOST)).then(|| proxy.clone())
                 }))

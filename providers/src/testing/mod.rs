@@ -14,7 +14,7 @@
 //! use acs_auth_providers::{IdentityProvider, JwksCache, JwksCacheConfig, OidcProvider};
 //!
 //! let idp = TestIssuer::start().await;
-//! let http = reqwest::Client::new();
+//! let http = acs_auth_providers::http_client();
 //! let jwks = Arc::new(JwksCache::new(http.clone(), JwksCacheConfig::default()));
 //! let provider = OidcProvider::new(oidc_config_for(&idp), http, jwks).unwrap();
 //! let identity = provider.verify(&idp.token("alice")).await.unwrap();
@@ -22,8 +22,11 @@
 //! # }
 //! ```
 //!
-//! Keys are generated with the `rsa` crate; a 2048-bit key takes a moment in debug builds, so
-//! [`TestIssuer::rotate_key`] blocks briefly.
+//! Keys are generated with aws-lc-rs (the crypto provider of the whole binary); generating a
+//! 2048-bit key still takes a moment, so [`TestIssuer::rotate_key`] blocks briefly.
+//!
+//! reqwest clients need the process crypto provider installed before they are built: use
+//! [`crate::http_client`] (or install it with [`crate::install_crypto_provider`]).
 
 //!
 //! ## FakeEntra as the authority of an ACS Entra ID credential
@@ -64,16 +67,15 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, OnceLock, PoisonError};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
+use aws_lc_rs::encoding::AsDer as _;
+use aws_lc_rs::rsa::{KeyPair, KeySize, PublicKeyComponents};
+use aws_lc_rs::signature::KeyPair as _;
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use jsonwebtoken::{Algorithm, EncodingKey};
 use poem::http::StatusCode;
 use poem::listener::{Acceptor, Listener, TcpAcceptor, TcpListener};
 use poem::{Request, Response, Server};
-use rsa::RsaPrivateKey;
-use rsa::pkcs1::EncodeRsaPrivateKey;
-use rsa::pkcs8::{EncodePublicKey, LineEnding};
-use rsa::traits::PublicKeyParts;
 use serde_json::{Map, Value, json};
 use tokio::sync::oneshot;
 
@@ -201,7 +203,8 @@ fn now_unix() -> i64 {
 /// An RSA signing key of the fake issuer.
 struct TestKey {
     kid: String,
-    private: RsaPrivateKey,
+    /// The public key, SubjectPublicKeyInfo DER.
+    public_spki: Vec<u8>,
     encoding: EncodingKey,
     jwk: Value,
 }
@@ -214,22 +217,27 @@ impl TestKey {
 
     /// A key whose JWK is `kty`, `kid`, `n`, `e` and the members of `extra` (an object).
     fn generate_with(kid: String, extra: Value) -> Self {
-        let private = must(
-            RsaPrivateKey::new(&mut rand::thread_rng(), 2048),
-            "RSA key generation",
-        );
-        let der = must(private.to_pkcs1_der(), "RSA key encoding");
-        let encoding = EncodingKey::from_rsa_der(der.as_bytes());
+        // aws-lc-rs, like the binary (not the pure-Rust `rsa` crate).
+        let pair = must(KeyPair::generate(KeySize::Rsa2048), "RSA key generation");
+        let pkcs8 = must(pair.as_der(), "RSA key encoding");
+        // jsonwebtoken's RSA `EncodingKey` holds PKCS#1 DER; its PEM reader unwraps PKCS#8.
+        let pem = pem::encode(&pem::Pem::new("PRIVATE KEY", pkcs8.as_ref()));
+        let encoding = must(EncodingKey::from_rsa_pem(pem.as_bytes()), "RSA key import");
+        let public = pair.public_key();
+        let public_spki = must(public.as_der(), "public key encoding")
+            .as_ref()
+            .to_vec();
+        let components = PublicKeyComponents::<Vec<u8>>::from(public);
         let mut jwk = json!({
             "kty": "RSA",
             "kid": kid,
-            "n": b64(&private.n().to_bytes_be()),
-            "e": b64(&private.e().to_bytes_be()),
+            "n": b64(&components.n),
+            "e": b64(&components.e),
         });
         apply_patch(&mut jwk, &extra);
         Self {
             kid,
-            private,
+            public_spki,
             encoding,
             jwk,
         }

@@ -12,7 +12,7 @@ use acs_auth_providers::testing::{
 use acs_auth_providers::*;
 
 fn ctx() -> ProviderContext {
-    let http = reqwest::Client::new();
+    let http = acs_auth_providers::http_client();
     ProviderContext {
         jwks: Arc::new(JwksCache::new(http.clone(), JwksCacheConfig::default())),
         http,

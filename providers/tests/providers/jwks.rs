@@ -13,7 +13,7 @@ use acs_auth_providers::testing::TestIssuer;
 use acs_auth_providers::*;
 
 fn cache(config: JwksCacheConfig) -> JwksCache {
-    JwksCache::new(reqwest::Client::new(), config)
+    JwksCache::new(acs_auth_providers::http_client(), config)
 }
 
 fn no_cooldown() -> JwksCacheConfig {

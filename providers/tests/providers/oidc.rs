@@ -22,11 +22,11 @@ fn b64(bytes: &[u8]) -> String {
 }
 
 fn jwks(config: JwksCacheConfig) -> Arc<JwksCache> {
-    Arc::new(JwksCache::new(reqwest::Client::new(), config))
+    Arc::new(JwksCache::new(acs_auth_providers::http_client(), config))
 }
 
 fn provider_with(config: OidcConfig, cache: Arc<JwksCache>) -> OidcProvider {
-    OidcProvider::new(config, reqwest::Client::new(), cache).unwrap()
+    OidcProvider::new(config, acs_auth_providers::http_client(), cache).unwrap()
 }
 
 async fn setup() -> (TestIssuer, OidcProvider) {
@@ -633,7 +633,7 @@ async fn http_issuer_is_refused_unless_allowed() {
     config.allow_http = false;
     let err = OidcProvider::new(
         config,
-        reqwest::Client::new(),
+        acs_auth_providers::http_client(),
         jwks(JwksCacheConfig::default()),
     )
     .unwrap_err();

@@ -11,7 +11,11 @@ use acs_auth_providers::testing::*;
 use acs_auth_providers::validate::peek_claims_unverified;
 
 async fn get(url: &str) -> (u16, Value) {
-    let response = reqwest::get(url).await.unwrap();
+    let response = acs_auth_providers::http_client()
+        .get(url)
+        .send()
+        .await
+        .unwrap();
     let status = response.status().as_u16();
     let body = response.json::<Value>().await.unwrap_or(Value::Null);
     (status, body)

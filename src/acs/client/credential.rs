@@ -456,7 +456,7 @@ mod tests {
 
     #[test]
     fn invalid_client_secret_configs_fail_to_build() {
-        let http = reqwest::Client::new();
+        let http = acs_auth_providers::http_client();
         let config =
             |tenant: &str, secret: &str, host: Option<&str>| EntraCredentialConfig::ClientSecret {
                 tenant_id: tenant.into(),

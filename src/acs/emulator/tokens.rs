@@ -9,12 +9,13 @@
 use std::fmt;
 use std::sync::Arc;
 
+use aws_lc_rs::encoding::AsDer as _;
+use aws_lc_rs::rsa::{KeyPair, KeySize, PublicKeyComponents};
+use aws_lc_rs::signature::KeyPair as _;
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use chrono::{DateTime, Utc};
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
-use rsa::pkcs1::{EncodeRsaPrivateKey, EncodeRsaPublicKey};
-use rsa::traits::PublicKeyParts;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
@@ -22,7 +23,7 @@ use super::EmulatorError;
 use crate::acs::wire::Scope;
 
 /// RSA modulus size of the token signing key.
-const RSA_BITS: usize = 2048;
+const RSA_BITS: KeySize = KeySize::Rsa2048;
 
 /// The `scp` bitmask of one scope. Emulator-defined (the real values are not published);
 /// chosen so that `chat` + `voip` gives 1792, the value in the published sample token:
@@ -38,8 +39,8 @@ pub fn scope_mask(scope: Scope) -> u32 {
     }
 }
 
-/// The key the emulator signs access tokens with. Generating one costs a few hundred
-/// milliseconds, so tests may generate it once and pass clones (cheap: `Arc` inside) in
+/// The key the emulator signs access tokens with. Generating an RSA key takes a moment, so
+/// tests may generate it once and pass clones (cheap: `Arc` inside) in
 /// [`super::EmulatorConfig::signing_key`].
 #[derive(Clone)]
 pub struct TokenSigningKey {
@@ -62,29 +63,25 @@ impl fmt::Debug for TokenSigningKey {
 }
 
 impl TokenSigningKey {
-    /// Generate a fresh RSA-2048 key.
+    /// Generate a fresh RSA-2048 key (aws-lc-rs, like all crypto of the binary).
     pub fn generate() -> Result<Self, EmulatorError> {
-        let mut rng = rand::rngs::OsRng;
-        let private = rsa::RsaPrivateKey::new(&mut rng, RSA_BITS)
-            .map_err(|e| EmulatorError::Key(e.to_string()))?;
-        let der = private
-            .to_pkcs1_der()
-            .map_err(|e| EmulatorError::Key(e.to_string()))?;
-        let public = private.to_public_key();
-        let public_der = public
-            .to_pkcs1_der()
-            .map_err(|e| EmulatorError::Key(e.to_string()))?;
-        let thumb = Sha256::digest(public_der.as_bytes());
+        let key = |e: &dyn fmt::Display| EmulatorError::Key(e.to_string());
+        let pair = KeyPair::generate(RSA_BITS).map_err(|e| key(&e))?;
+        let pkcs8 = pair.as_der().map_err(|e| key(&e))?;
+        // jsonwebtoken's RSA `EncodingKey` holds PKCS#1 DER; its PEM reader unwraps PKCS#8.
+        let pem = pem::encode(&pem::Pem::new("PRIVATE KEY", pkcs8.as_ref()));
+        let encoding = EncodingKey::from_rsa_pem(pem.as_bytes()).map_err(|e| key(&e))?;
+        // `as_ref` of the public key is its PKCS#1 `RSAPublicKey` DER.
+        let public = pair.public_key();
+        let thumb = Sha256::digest(public.as_ref());
         let thumb = &thumb[..20];
         let kid = thumb.iter().map(|b| format!("{b:02X}")).collect();
         let x5t = URL_SAFE_NO_PAD.encode(thumb);
-        let decoding = DecodingKey::from_rsa_raw_components(
-            &public.n().to_bytes_be(),
-            &public.e().to_bytes_be(),
-        );
+        let components = PublicKeyComponents::<Vec<u8>>::from(public);
+        let decoding = DecodingKey::from_rsa_raw_components(&components.n, &components.e);
         Ok(Self {
             inner: Arc::new(KeyInner {
-                encoding: EncodingKey::from_rsa_der(der.as_bytes()),
+                encoding,
                 decoding,
                 kid,
                 x5t,
