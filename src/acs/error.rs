@@ -112,17 +112,23 @@ impl AcsError {
     }
 }
 
+/// An ACS error answer with `status`, for the tests of the layers that classify them.
+#[cfg(test)]
+pub(crate) fn api_error(status: u16, retry_after: Option<Duration>) -> AcsError {
+    AcsError::Api {
+        status,
+        code: "X".into(),
+        message: "m".into(),
+        retry_after,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     fn api(status: u16) -> AcsError {
-        AcsError::Api {
-            status,
-            code: "X".into(),
-            message: "m".into(),
-            retry_after: Some(Duration::from_secs(3)),
-        }
+        super::api_error(status, Some(Duration::from_secs(3)))
     }
 
     #[test]

@@ -10,7 +10,7 @@ use poem_openapi::SecurityScheme;
 use poem_openapi::auth::Bearer;
 
 use super::error::ErrorInfo;
-use crate::registry::Tenant;
+use crate::service::Tenant;
 use crate::state::AppState;
 
 /// The user's access token from the tenant's identity provider.

@@ -15,7 +15,7 @@ use super::dto::{
 };
 use super::error::{ApiError, ErrorInfo, ErrorSet};
 use super::extract::OptionalJson;
-use crate::registry::Tenant;
+use crate::service::Tenant;
 use crate::service::{DeleteOutcome, IssuedToken, TokenRequest};
 use crate::state::AppState;
 

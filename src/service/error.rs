@@ -177,12 +177,7 @@ mod tests {
     use super::*;
 
     fn api(status: u16) -> AcsError {
-        AcsError::Api {
-            status,
-            code: "X".into(),
-            message: "m".into(),
-            retry_after: Some(Duration::from_secs(3)),
-        }
+        crate::acs::error::api_error(status, Some(Duration::from_secs(3)))
     }
 
     #[test]

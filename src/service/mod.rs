@@ -22,7 +22,7 @@ use secrecy::SecretString;
 use crate::acs::wire::{MAX_TOKEN_MINUTES, MIN_TOKEN_MINUTES};
 use crate::acs::{AccessToken, AcsError};
 use crate::config::CacheSettings;
-use crate::registry::{AcsResources, Tenant};
+use crate::registry::AcsResources;
 use crate::store::admin::NewAuditEvent;
 use crate::store::{NewMapping, Store, StoreError, SubjectKey};
 use audit::actions;
@@ -39,6 +39,7 @@ pub use token_cache::{TokenCache, TokenKey};
 pub use verified_tokens::{VerificationStats, VerifiedTokens};
 
 // The records the service hands out (the API shapes them; it does not reach into the store).
+pub use crate::registry::Tenant;
 pub use crate::store::Mapping;
 pub use crate::store::admin::{AuditEvent, AuditFilter, StoredTenant};
 

@@ -112,12 +112,7 @@ mod tests {
     use super::*;
 
     fn api(status: u16) -> AcsError {
-        AcsError::Api {
-            status,
-            code: "X".into(),
-            message: "m".into(),
-            retry_after: None,
-        }
+        crate::acs::error::api_error(status, None)
     }
 
     #[test]
