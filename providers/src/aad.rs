@@ -705,7 +705,8 @@ impl IdentityProvider for AadProvider {
             audiences: self.checked.audiences.clone(),
             leeway_secs: self.config.leeway_secs,
         };
-        let VerifiedClaims { claims, expires_at } = verify_token(token, &header, &key, &rules)?;
+        let VerifiedClaims { claims, expires_at } =
+            verify_token(token, &header, peeked, &key, &rules)?;
 
         // The claims are verified now (the very payload peeked above): the choices stand.
         self.check_signing_key_issuer(&key, &tenant, &rules.issuer)
@@ -724,7 +725,6 @@ impl IdentityProvider for AadProvider {
             scopes: validate::scopes_from_claims(&claims),
             roles: validate::roles_from_claims(&claims),
             expires_at,
-            claims,
             signing_key: SigningKeyRef::new(&jwks_uri, &key),
         })
     }

@@ -399,7 +399,8 @@ impl IdentityProvider for B2cProvider {
         check_size_and_shape(token, self.config.max_token_bytes)?;
         let header = parse_header(token)?;
         // Peeked only to choose the policy; verified below.
-        let policy = self.policy_of(&peek_claims_unverified(token)?)?;
+        let peeked = peek_claims_unverified(token)?;
+        let policy = self.policy_of(&peeked)?;
         let metadata = self.metadata(policy).await?;
         let key = self
             .jwks
@@ -414,7 +415,8 @@ impl IdentityProvider for B2cProvider {
             audiences: self.checked.audiences.clone(),
             leeway_secs: self.config.leeway_secs,
         };
-        let VerifiedClaims { claims, expires_at } = verify_token(token, &header, &key, &rules)?;
+        let VerifiedClaims { claims, expires_at } =
+            verify_token(token, &header, peeked, &key, &rules)?;
         let subject = validate::subject_from_claims(&claims, "sub")?;
         Ok(VerifiedIdentity {
             issuer: rules.issuer,
@@ -424,7 +426,6 @@ impl IdentityProvider for B2cProvider {
             scopes: validate::scopes_from_claims(&claims),
             roles: validate::roles_from_claims(&claims),
             expires_at,
-            claims,
             signing_key: SigningKeyRef::new(&metadata.jwks_uri, &key),
         })
     }

@@ -47,8 +47,6 @@ pub struct VerifiedIdentity {
     pub roles: Vec<String>,
     /// `exp`, seconds since the epoch.
     pub expires_at: i64,
-    /// All claims of the verified payload.
-    pub claims: serde_json::Map<String, serde_json::Value>,
     /// The key whose signature verified the token: whoever keeps this verdict drops it once
     /// the key leaves its set ([`JwksCache::holds_key`]).
     pub signing_key: SigningKeyRef,

@@ -207,14 +207,14 @@ impl IdentityProvider for OidcProvider {
         // A payload that is not one strict JSON object (duplicate keys, not UTF-8, …) is refused
         // before the issuer is asked for anything: a malformed token is 401 even while the
         // issuer is down (not 503), and costs no request to it. Nothing here is trusted.
-        validate::peek_claims_unverified(token)?;
+        let claims = validate::peek_claims_unverified(token)?;
         let jwks_uri = self.jwks_uri().await?;
         let key = self
             .jwks
             .key_for(&jwks_uri, header.kid.as_deref(), self.config.allow_http)
             .await?;
         let VerifiedClaims { claims, expires_at } =
-            verify_token(token, &header, &key, &self.rules)?;
+            verify_token(token, &header, claims, &key, &self.rules)?;
         let subject = validate::subject_from_claims(&claims, &self.config.subject_claim)?;
         Ok(VerifiedIdentity {
             issuer: self.config.issuer.clone(),
@@ -224,7 +224,6 @@ impl IdentityProvider for OidcProvider {
             scopes: validate::scopes_from_claims(&claims),
             roles: validate::roles_from_claims(&claims),
             expires_at,
-            claims,
             signing_key: SigningKeyRef::new(&jwks_uri, &key),
         })
     }

@@ -216,10 +216,13 @@ pub fn now_unix() -> i64 {
 /// [`parse_header`]) with the key found for its `kid`: the header's `alg` must be exactly the
 /// key's single algorithm; the signature and the registered claims are then checked by
 /// `jsonwebtoken` (with `exp`, `iss`, `aud` required and `nbf` validated), and the claims again
-/// by [`check_claims`] on the strictly parsed payload, which is returned.
+/// by [`check_claims`] on `claims`, the token's own payload as the provider peeked it
+/// ([`peek_claims_unverified`] of this very `token`: the payload is parsed once), which is
+/// returned once verified.
 pub fn verify_token(
     token: &str,
     header: &JoseHeader,
+    claims: Claims,
     key: &VerificationKey,
     rules: &ClaimRules,
 ) -> Result<VerifiedClaims, VerifyError> {
@@ -228,7 +231,6 @@ pub fn verify_token(
             algorithm_name(header.alg).to_owned(),
         ));
     }
-    let claims = peek_claims_unverified(token)?;
 
     let mut validation = jsonwebtoken::Validation::new(key.algorithm);
     validation.set_required_spec_claims(&["exp", "iss", "aud"]);

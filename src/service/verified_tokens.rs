@@ -265,7 +265,6 @@ mod tests {
             scopes: Vec::new(),
             roles: Vec::new(),
             expires_at,
-            claims: serde_json::Map::new(),
             signing_key: SigningKeyRef::new(&uri, &key),
         }
     }
