@@ -17,7 +17,7 @@ use secrecy::ExposeSecret;
 use secrecy::SecretString;
 
 #[cfg(feature = "emulator")]
-use crate::acs::{EmulatorConfig, RunningEmulator};
+use crate::acs::{EmulatorConfig, RunningEmulator, ServiceLimits};
 #[cfg(feature = "emulator")]
 use crate::config::{LogFormat, TokenPolicySettings};
 use crate::config::{Settings, TenantSettings};
@@ -96,6 +96,10 @@ pub enum Command {
         /// Where to write cert.pem and key.pem for HTTPS.
         #[arg(long)]
         tls_dir: Option<PathBuf>,
+        /// Enforce the documented ACS service limits (1000 creates and 1000 token issues per
+        /// 30 s, 500 deletes, revocations and exchanges): `429` with `Retry-After` past them.
+        #[arg(long)]
+        enforce_limits: bool,
     },
     /// Inspect the configured tenants.
     Tenants {
@@ -119,6 +123,10 @@ pub enum Command {
         /// Delegated scopes to put in `scp` (repeatable).
         #[arg(long)]
         scope: Vec<String>,
+        /// Print this many tokens, one a line, for the subjects SUBJECT-0 … SUBJECT-(N-1)
+        /// (load tests).
+        #[arg(long)]
+        count: Option<u32>,
     },
 }
 
@@ -242,6 +250,7 @@ pub async fn run(cli: Cli) -> Result<(), AnyError> {
             https_bind,
             access_key,
             tls_dir,
+            enforce_limits,
         } => {
             crate::telemetry::init("info", LogFormat::Text);
             crate::acs::install_crypto_provider();
@@ -250,8 +259,14 @@ pub async fn run(cli: Cli) -> Result<(), AnyError> {
                 None => EmulatorConfig::with_random_key(),
             };
             config.tls_dir = tls_dir;
+            if enforce_limits {
+                config.service_limits = Some(ServiceLimits::documented());
+            }
             let running = RunningEmulator::start(config, bind, https_bind).await?;
             println!("ACS emulator listening");
+            if enforce_limits {
+                println!("  enforcing the documented ACS service limits (429 past them)");
+            }
             println!("  connection string: {}", running.connection_string());
             if let Some(https) = running.https_connection_string() {
                 println!("  https connection string: {https}");
@@ -295,10 +310,25 @@ pub async fn run(cli: Cli) -> Result<(), AnyError> {
             data_dir,
             minutes,
             scope,
+            count,
         } => {
             let issuer = DevIssuer::from_data_dir(&data_dir)?;
-            let token = issuer.mint(&subject, minutes.clamp(1, 1440), &scope)?;
-            println!("{}", token.expose_secret());
+            let minutes = minutes.clamp(1, 1440);
+            match count {
+                None => {
+                    let token = issuer.mint(&subject, minutes, &scope)?;
+                    println!("{}", token.expose_secret());
+                }
+                Some(count) => {
+                    use std::io::Write as _;
+                    let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+                    for i in 0..count {
+                        let token = issuer.mint(&format!("{subject}-{i}"), minutes, &scope)?;
+                        writeln!(out, "{}", token.expose_secret())?;
+                    }
+                    out.flush()?;
+                }
+            }
         }
     }
     Ok(())

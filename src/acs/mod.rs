@@ -26,7 +26,7 @@ pub use connection_string::ConnectionString;
 #[cfg(feature = "emulator")]
 pub use emulator::{
     AuthScheme, Emulator, EmulatorConfig, EmulatorEntraTrust, EmulatorError, RunningEmulator,
-    TokenInfo, TokenSigningKey,
+    ServiceLimits, TokenInfo, TokenSigningKey,
 };
 pub use error::AcsError;
 pub use wire::{API_VERSION, Operation, Scope};

@@ -8,6 +8,9 @@ use serde::{Deserialize, Serialize};
 
 use super::{ConfigError, EntraCredentialConfig};
 
+/// The longest `max_queue_wait_ms` accepted: a caller waits no longer than this for ACS.
+const MAX_QUEUE_WAIT_MS: u64 = 60_000;
+
 /// How to reach an ACS resource: the default one (`[acs]`) or a tenant's own (`[tenants.acs]`).
 #[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields, default)]
@@ -35,6 +38,15 @@ pub struct AcsSettings {
     pub circuit_breaker_threshold: u32,
     /// How long an open circuit fails calls at once before one trial call, in seconds.
     pub circuit_breaker_cooldown_secs: u64,
+    /// The longest a call over the resource's documented ACS limits waits for its turn, in
+    /// milliseconds; past that the caller gets `503` with `Retry-After` at once.
+    pub max_queue_wait_ms: u64,
+    /// Client-side pacing under the documented ACS limits (1000 creates and 1000 token issues
+    /// per 30 s, 500 deletes, revocations and exchanges). **For tests and benchmarks against the
+    /// ACS emulator only** (warming 100k users for a load test): with `false` nothing holds
+    /// calls back, so a real ACS resource answers `429` instead. A `429` still pauses the
+    /// operation either way.
+    pub pacing: bool,
 }
 
 impl Default for AcsSettings {
@@ -49,6 +61,8 @@ impl Default for AcsSettings {
             max_retries: 2,
             circuit_breaker_threshold: 5,
             circuit_breaker_cooldown_secs: 10,
+            max_queue_wait_ms: 2000,
+            pacing: true,
         }
     }
 }
@@ -68,6 +82,12 @@ impl AcsSettings {
     }
 
     pub fn validate(&self, key: &str) -> Result<(), ConfigError> {
+        if self.max_queue_wait_ms > MAX_QUEUE_WAIT_MS {
+            return Err(ConfigError::invalid(
+                format!("{key}.max_queue_wait_ms"),
+                format!("must be at most {MAX_QUEUE_WAIT_MS} (a minute)"),
+            ));
+        }
         if let Some(cs) = &self.connection_string {
             crate::acs::ConnectionString::parse(cs.expose_secret()).map_err(|e| {
                 ConfigError::invalid(format!("{key}.connection_string"), e.to_string())

@@ -265,7 +265,7 @@ impl Default for CacheSettings {
             mapping_ttl_secs: 300,
             verified_tokens: true,
             verified_token_max_age_secs: 600,
-            verified_token_max_entries: 10_000,
+            verified_token_max_entries: 100_000,
         }
     }
 }
@@ -521,7 +521,7 @@ mod tests {
             let s = Settings::load(None).map_err(|e| e.to_string())?;
             assert!(s.cache.verified_tokens);
             assert_eq!(s.cache.verified_token_max_age_secs, 600);
-            assert_eq!(s.cache.verified_token_max_entries, 10_000);
+            assert_eq!(s.cache.verified_token_max_entries, 100_000);
 
             jail.create_file("z.toml", "[cache]\nverified_token_max_age_secs = 0\n")?;
             let err = Settings::load(Some(Path::new("z.toml")))
@@ -539,6 +539,27 @@ mod tests {
             assert_eq!(s.cache.verified_token_max_age_secs, 30);
             assert_eq!(s.cache.verified_token_max_entries, 5);
 
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn acs_pacing_is_on_by_default_and_its_queue_time_is_bounded() {
+        Jail::expect_with(|jail| {
+            let s = Settings::load(None).map_err(|e| e.to_string())?;
+            assert!(s.acs.pacing);
+            assert_eq!(s.acs.max_queue_wait_ms, 2000);
+
+            jail.create_file("q.toml", "[acs]\nmax_queue_wait_ms = 60001\n")?;
+            let err = Settings::load(Some(Path::new("q.toml")))
+                .unwrap_err()
+                .to_string();
+            assert!(err.contains("acs.max_queue_wait_ms"), "{err}");
+
+            jail.create_file("p.toml", "[acs]\npacing = false\nmax_queue_wait_ms = 0\n")?;
+            let s = Settings::load(Some(Path::new("p.toml"))).map_err(|e| e.to_string())?;
+            assert!(!s.acs.pacing);
+            assert_eq!(s.acs.max_queue_wait_ms, 0);
             Ok(())
         });
     }

@@ -10,7 +10,7 @@ use std::time::Duration;
 use arc_swap::ArcSwap;
 use secrecy::{ExposeSecret, SecretString};
 
-use crate::acs::{AcsClient, AcsError, ConnectionString};
+use crate::acs::{AcsClient, AcsError, ConnectionString, PacingLimits};
 use crate::config::AcsSettings;
 
 /// One ACS resource and the client that talks to it.
@@ -74,7 +74,8 @@ impl AcsResource {
             .with_circuit_breaker(crate::acs::CircuitBreakerConfig {
                 failure_threshold: settings.circuit_breaker_threshold,
                 cool_down: Duration::from_secs(settings.circuit_breaker_cooldown_secs.max(1)),
-            });
+            })
+            .with_pacing_limits(pacing_limits(settings));
         let settings_json = serde_json::to_string(settings).map_err(|e| {
             AcsError::InvalidConnectionString(format!("cannot serialize the settings: {e}"))
         })?;
@@ -84,6 +85,21 @@ impl AcsResource {
             settings_json,
         })
     }
+}
+
+/// The client-side pacing of `settings`: the documented ACS limits, or none (`pacing = false`,
+/// tests and benchmarks only), with its queue time.
+fn pacing_limits(settings: &AcsSettings) -> PacingLimits {
+    let limits = if settings.pacing {
+        PacingLimits::default()
+    } else {
+        tracing::warn!(
+            "ACS pacing is off (`acs.pacing = false`): for tests and benchmarks against the \
+             emulator only; a real ACS resource will answer 429"
+        );
+        PacingLimits::unlimited()
+    };
+    limits.with_max_wait(Duration::from_millis(settings.max_queue_wait_ms))
 }
 
 /// Every known resource by name; the default one is always there. Replaced as a whole when

@@ -373,7 +373,9 @@ async fn pacing_limits_calls_per_window() {
     let AcsError::Throttled { retry_after } = err else {
         panic!("expected client-side throttling, got {err:?}");
     };
-    assert!(retry_after <= Duration::from_millis(300));
+    // Room comes when the first call leaves the 600 ms window.
+    assert!(retry_after <= Duration::from_millis(600), "{retry_after:?}");
+    assert!(retry_after > Duration::ZERO);
     assert_eq!(e.call_count(Operation::Issue), 2, "the third never left");
     // Other operations have their own budget.
     client.revoke_access_tokens(&id).await.unwrap();
@@ -388,7 +390,8 @@ async fn pacing_limits_calls_per_window() {
             .await
             .unwrap();
     }
-    assert!(started.elapsed() >= Duration::from_millis(250));
+    // Two at once, the third a whole window after the first.
+    assert!(started.elapsed() >= Duration::from_millis(600));
     assert_eq!(e.call_count(Operation::Issue), 5);
 }
 

@@ -73,6 +73,38 @@ async fn dev_mode_serves_the_readme_walkthrough() {
             .starts_with("8:acs:")
     );
 
+    // `--count` mints one token a line for SUBJECT-0 … SUBJECT-(N-1) (the load test's users).
+    let out = Command::new(bin)
+        .args(["dev-token", "load", "--count", "3", "--data-dir"])
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let tokens: Vec<String> = String::from_utf8(out.stdout)
+        .unwrap()
+        .lines()
+        .map(str::to_owned)
+        .collect();
+    assert_eq!(tokens.len(), 3);
+    let mut users = std::collections::HashSet::new();
+    for token in &tokens {
+        let resp = client
+            .post(format!("{base}/tenants/dev/getToken"))
+            .bearer_auth(token)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(resp.status().as_u16(), 201, "each line is another user");
+        let body: Value = resp.json().await.unwrap();
+        users.insert(
+            body["user"]["communicationUserId"]
+                .as_str()
+                .unwrap()
+                .to_owned(),
+        );
+    }
+    assert_eq!(users.len(), 3);
+
     // The dev issuer's token endpoint works too, and the seed's bare path finds the dev tenant.
     let minted: Value = client
         .post(format!("{base}/dev/idp/token"))

@@ -511,10 +511,14 @@ impl AcsClient {
                 Ok(permit) => permit,
                 Err(open) => return Err(last.unwrap_or(open)),
             };
-            if let Err(throttled) = self.inner.pacer.acquire(operation).await {
-                return Err(last.unwrap_or(throttled));
-            }
-            let failed = match self.attempt(&method, &url, &body).await {
+            let slot = match self.inner.pacer.acquire(operation).await {
+                Ok(slot) => slot,
+                Err(throttled) => return Err(last.unwrap_or(throttled)),
+            };
+            let answer = self.attempt(&method, &url, &body).await;
+            // The call counts against the limit from its answer on (see `pacer::Window`).
+            drop(slot);
+            let failed = match answer {
                 Ok(resp) if resp.status.is_success() => {
                     permit.success();
                     if retries > 0 {

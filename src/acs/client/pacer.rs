@@ -1,20 +1,21 @@
 //! Client-side pacing of one ACS resource per operation, under the documented service limits
 //! ([`PacingLimits`], [`PacingLimit`]), and the pause of an operation after ACS answered `429`.
 
+use std::collections::VecDeque;
 use std::num::NonZeroU32;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
-use governor::clock::Clock as _;
-use governor::{DefaultDirectRateLimiter, Quota};
 use tokio::time::Instant;
 
 use crate::acs::error::AcsError;
 use crate::acs::wire::Operation;
 
-/// A rate: at most `requests` per `per` (a GCRA: a burst of `requests`, then one every
-/// `per / requests`).
+/// A rate: at most `requests` in any window of `per` (a sliding window: a burst of `requests`,
+/// then the next call when the oldest of them is `per` old). This is the strictest reading of
+/// the documented "1000 per 30 s", so a resource that counts by fixed or sliding windows never
+/// sees more than it allows.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct PacingLimit {
     pub requests: NonZeroU32,
@@ -27,12 +28,96 @@ impl PacingLimit {
         let requests = NonZeroU32::new(requests)?;
         (!per.is_zero()).then_some(Self { requests, per })
     }
+}
 
-    fn quota(self) -> Quota {
-        let interval = (self.per / self.requests.get()).max(Duration::from_nanos(1));
-        Quota::with_period(interval)
-            .unwrap_or_else(|| Quota::per_second(self.requests))
-            .allow_burst(self.requests)
+/// The calls of one paced operation that still count against its limit: those in flight, and
+/// those that ended less than `per` ago. A call counts from its grant until `per` after its
+/// answer came back — not after it was sent — so however late ACS counted its arrival (queues,
+/// a slow network, a descheduled task), ACS never sees more than the limit in any `per`.
+struct Window {
+    limit: PacingLimit,
+    state: Mutex<WindowState>,
+}
+
+#[derive(Default)]
+struct WindowState {
+    /// (slot id, when its call ended; `None` while in flight).
+    slots: VecDeque<(u64, Option<Instant>)>,
+    next_id: u64,
+}
+
+impl Window {
+    fn new(limit: PacingLimit) -> Self {
+        Self {
+            limit,
+            state: Mutex::new(WindowState::default()),
+        }
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, WindowState> {
+        self.state
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// Grants a call now (its slot's id), or tells how long until the window has room.
+    fn try_grant(&self, now: Instant) -> Result<u64, Duration> {
+        let per = self.limit.per;
+        let mut state = self.lock();
+        state
+            .slots
+            .retain(|(_, ended)| ended.is_none_or(|t| now.saturating_duration_since(t) < per));
+        if state.slots.len() < self.limit.requests.get() as usize {
+            let id = state.next_id;
+            state.next_id += 1;
+            state.slots.push_back((id, None));
+            return Ok(id);
+        }
+        Err(self.free_in(&state, 1, now))
+    }
+
+    /// The call of slot `id` ended at `now`: it counts for `per` more.
+    fn complete(&self, id: u64, now: Instant) {
+        let mut state = self.lock();
+        if let Some(slot) = state.slots.iter_mut().rev().find(|(slot, _)| *slot == id) {
+            slot.1 = Some(now);
+        }
+    }
+
+    /// How long until `queued` more calls than the window holds now could be granted.
+    fn wait_for(&self, queued: usize, now: Instant) -> Duration {
+        let state = self.lock();
+        let limit = self.limit.requests.get() as usize;
+        let over = (state.slots.len() + queued).saturating_sub(limit);
+        if over == 0 {
+            return Duration::ZERO;
+        }
+        self.free_in(&state, over, now)
+    }
+
+    /// When `n` slots will have left the window: the `n`-th earliest end plus `per`; a whole
+    /// `per` from now when fewer calls than that have ended (the others are still in flight).
+    fn free_in(&self, state: &WindowState, n: usize, now: Instant) -> Duration {
+        let mut ended: Vec<Instant> = state.slots.iter().filter_map(|(_, t)| *t).collect();
+        ended.sort_unstable();
+        match ended.get(n.saturating_sub(1)) {
+            Some(t) => (*t + self.limit.per).saturating_duration_since(now),
+            None => self.limit.per,
+        }
+    }
+}
+
+/// A paced call's place in its operation's window: dropped when the call's answer came back
+/// (or it was never sent), from when it counts for one more window.
+pub(crate) struct Slot<'a> {
+    held: Option<(&'a Window, u64)>,
+}
+
+impl Drop for Slot<'_> {
+    fn drop(&mut self) {
+        if let Some((window, id)) = self.held {
+            window.complete(id, Instant::now());
+        }
     }
 }
 
@@ -116,9 +201,8 @@ impl PacingLimits {
 
 /// The pacing of one operation.
 struct Lane {
-    limiter: Option<DefaultDirectRateLimiter>,
-    interval: Duration,
-    /// Callers take turns (FIFO): only the head of the queue polls the limiter.
+    window: Option<Window>,
+    /// Callers take turns (FIFO): only the head of the queue polls the window.
     turn: tokio::sync::Mutex<()>,
     waiting: AtomicUsize,
     /// Paused until then after a `429`.
@@ -142,15 +226,11 @@ impl Drop for Waiting<'_> {
 
 impl Pacer {
     pub(crate) fn new(limits: &PacingLimits) -> Self {
-        let lane = |operation: Operation| {
-            let limit = limits.get(operation);
-            Lane {
-                limiter: limit.map(|l| DefaultDirectRateLimiter::direct(l.quota())),
-                interval: limit.map_or(Duration::ZERO, |l| l.quota().replenish_interval()),
-                turn: tokio::sync::Mutex::new(()),
-                waiting: AtomicUsize::new(0),
-                paused_until: Mutex::new(None),
-            }
+        let lane = |operation: Operation| Lane {
+            window: limits.get(operation).map(Window::new),
+            turn: tokio::sync::Mutex::new(()),
+            waiting: AtomicUsize::new(0),
+            paused_until: Mutex::new(None),
         };
         Self {
             lanes: Operation::ALL.map(lane),
@@ -195,11 +275,12 @@ impl Pacer {
             .map(|u| u.saturating_duration_since(Instant::now()))
     }
 
-    /// Wait for `operation`'s turn, at most `max_wait`; else [`AcsError::Throttled`].
-    pub(crate) async fn acquire(&self, operation: Operation) -> Result<(), AcsError> {
+    /// Wait for `operation`'s turn, at most `max_wait`; else [`AcsError::Throttled`]. Hold
+    /// the [`Slot`] until the call's answer is back.
+    pub(crate) async fn acquire(&self, operation: Operation) -> Result<Slot<'_>, AcsError> {
         let lane = self.lane(operation);
-        if lane.limiter.is_none() && Self::paused_until(lane).is_none() {
-            return Ok(());
+        if lane.window.is_none() && Self::paused_until(lane).is_none() {
+            return Ok(Slot { held: None });
         }
         let deadline = Instant::now() + self.max_wait;
         let ahead = lane.waiting.fetch_add(1, Ordering::Relaxed);
@@ -215,8 +296,10 @@ impl Pacer {
             })
         };
         let Ok(_turn) = tokio::time::timeout_at(deadline, lane.turn.lock()).await else {
-            let queued = u32::try_from(ahead + 1).unwrap_or(u32::MAX);
-            let estimate = lane.interval.saturating_mul(queued);
+            let estimate = lane
+                .window
+                .as_ref()
+                .map_or(Duration::ZERO, |w| w.wait_for(ahead + 1, Instant::now()));
             let paused = Self::paused_until(lane).map_or(Duration::ZERO, |u| {
                 u.saturating_duration_since(Instant::now())
             });
@@ -231,13 +314,16 @@ impl Pacer {
                 tokio::time::sleep_until(until).await;
                 continue;
             }
-            let Some(limiter) = &lane.limiter else {
-                return Ok(());
+            let Some(window) = &lane.window else {
+                return Ok(Slot { held: None });
             };
-            match limiter.check() {
-                Ok(()) => return Ok(()),
-                Err(not_until) => {
-                    let wait = not_until.wait_time_from(limiter.clock().now());
+            match window.try_grant(now) {
+                Ok(id) => {
+                    return Ok(Slot {
+                        held: Some((window, id)),
+                    });
+                }
+                Err(wait) => {
                     if now + wait > deadline {
                         return throttled(wait);
                     }
@@ -252,7 +338,7 @@ impl Pacer {
 mod tests {
     use super::*;
 
-    #[tokio::test]
+    #[tokio::test(start_paused = true)]
     async fn pacer_waits_briefly_or_refuses() {
         let limit = PacingLimit::new(2, Duration::from_millis(400));
         let limits = PacingLimits::unlimited()
@@ -260,11 +346,13 @@ mod tests {
             .with_max_wait(Duration::ZERO);
         let p = Pacer::new(&limits);
         p.acquire(Operation::Issue).await.unwrap();
+        tokio::time::advance(Duration::from_millis(100)).await;
         p.acquire(Operation::Issue).await.unwrap();
         let Err(AcsError::Throttled { retry_after }) = p.acquire(Operation::Issue).await else {
             panic!("expected throttling");
         };
-        assert!(retry_after <= Duration::from_millis(200), "{retry_after:?}");
+        // The first grant leaves the window 400 ms after it was made.
+        assert_eq!(retry_after, Duration::from_millis(300));
         // Unpaced operations are not affected.
         for _ in 0..10 {
             p.acquire(Operation::Create).await.unwrap();
@@ -275,7 +363,84 @@ mod tests {
         for _ in 0..3 {
             waiting.acquire(Operation::Issue).await.unwrap();
         }
-        assert!(started.elapsed() >= Duration::from_millis(150));
+        assert_eq!(started.elapsed(), Duration::from_millis(400));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn no_window_of_the_period_holds_more_calls_than_the_limit() {
+        let per = Duration::from_millis(300);
+        let limits = PacingLimits::unlimited()
+            .with(Operation::Create, PacingLimit::new(3, per))
+            .with_max_wait(Duration::from_secs(5));
+        let p = std::sync::Arc::new(Pacer::new(&limits));
+        let calls: Vec<_> = (0..10)
+            .map(|_| {
+                let p = std::sync::Arc::clone(&p);
+                tokio::spawn(async move {
+                    p.acquire(Operation::Create).await.unwrap();
+                    Instant::now()
+                })
+            })
+            .collect();
+        let mut granted = Vec::new();
+        for call in calls {
+            granted.push(call.await.unwrap());
+        }
+        granted.sort();
+        // A burst of the limit at once, then the limit again a whole period later.
+        for (i, t) in granted.iter().enumerate() {
+            let in_window = granted[i..].iter().filter(|u| **u - *t < per).count();
+            assert!(
+                in_window <= 3,
+                "{in_window} calls within {per:?} of call {i}"
+            );
+        }
+        let start = granted[0];
+        assert_eq!(granted[2] - start, Duration::ZERO);
+        assert_eq!(granted[3] - start, per);
+        assert_eq!(granted[9] - start, per * 3);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_call_counts_from_when_its_answer_came_back_not_from_when_it_was_sent() {
+        let per = Duration::from_millis(100);
+        let limits = PacingLimits::unlimited()
+            .with(Operation::Issue, PacingLimit::new(1, per))
+            .with_max_wait(Duration::ZERO);
+        let p = Pacer::new(&limits);
+        let in_flight = p.acquire(Operation::Issue).await.unwrap();
+        tokio::time::advance(Duration::from_millis(500)).await;
+        // Still in flight long after its grant: it holds its place, for a whole window at least.
+        let Err(AcsError::Throttled { retry_after }) = p.acquire(Operation::Issue).await else {
+            panic!("expected throttling while the first call is in flight");
+        };
+        assert_eq!(retry_after, per);
+        drop(in_flight);
+        tokio::time::advance(Duration::from_millis(60)).await;
+        let Err(AcsError::Throttled { retry_after }) = p.acquire(Operation::Issue).await else {
+            panic!("expected throttling within a window of the answer");
+        };
+        assert_eq!(retry_after, Duration::from_millis(40));
+        tokio::time::advance(Duration::from_millis(40)).await;
+        p.acquire(Operation::Issue).await.unwrap();
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_call_that_cannot_get_a_turn_in_time_is_told_when_the_window_has_room() {
+        let per = Duration::from_secs(30);
+        let limits = PacingLimits::unlimited()
+            .with(Operation::Create, PacingLimit::new(2, per))
+            .with_max_wait(Duration::from_secs(2));
+        let p = Pacer::new(&limits);
+        p.acquire(Operation::Create).await.unwrap();
+        p.acquire(Operation::Create).await.unwrap();
+        let started = Instant::now();
+        let Err(AcsError::Throttled { retry_after }) = p.acquire(Operation::Create).await else {
+            panic!("expected throttling");
+        };
+        // Refused at once: waiting 30 s is past the 2 s queue time.
+        assert_eq!(started.elapsed(), Duration::ZERO);
+        assert_eq!(retry_after, per);
     }
 
     #[tokio::test]

@@ -27,11 +27,15 @@ impl Emulator {
         };
         let state = |emulator: &Emulator| {
             let faults = lock_faults(&emulator.inner.faults);
-            let calls: serde_json::Map<String, serde_json::Value> = Operation::ALL
-                .iter()
-                .map(|op| (op.as_str().to_owned(), json!(faults.calls(*op))))
-                .collect();
-            json!({"faults": faults.plan().faults, "calls": calls})
+            let per_operation = |count: &dyn Fn(Operation) -> u64| {
+                Operation::ALL
+                    .iter()
+                    .map(|op| (op.as_str().to_owned(), json!(count(*op))))
+                    .collect::<serde_json::Map<String, serde_json::Value>>()
+            };
+            let calls = per_operation(&|op| faults.calls(op));
+            let throttled = per_operation(&|op| emulator.throttled_count(op));
+            json!({"faults": faults.plan().faults, "calls": calls, "throttled": throttled})
         };
         match path.trim_end_matches('/') {
             "/_emulator/faults" => match *method {

@@ -15,6 +15,7 @@ use serde::{Deserialize, Serialize};
 
 use super::{
     CONTROL_PREFIX, Emulator, MAX_BODY_BYTES, SUPPORTED_API_VERSIONS, entra, faults, lock_faults,
+    lock_throttle,
 };
 use crate::acs::signing::{self, ReceivedRequest, SignatureError};
 use crate::acs::wire::{ErrorResponse, Operation};
@@ -208,6 +209,18 @@ impl Emulator {
         let route = route(req.method(), uri.path())?;
         let operation = route.operation();
         let applied = lock_faults(&self.inner.faults).apply(operation);
+        if applied.action.is_none()
+            && let Err(retry_after) =
+                lock_throttle(&self.inner.throttle).admit(operation, std::time::Instant::now())
+        {
+            let mut failure = ApiFailure::new(
+                StatusCode::TOO_MANY_REQUESTS,
+                "TooManyRequests",
+                format!("The {operation} operation is over the service limit; retry later."),
+            );
+            failure.retry_after = Some(retry_after);
+            return Err(failure);
+        }
         if !applied.latency.is_zero() {
             tokio::time::sleep(applied.latency).await;
         }

@@ -15,7 +15,8 @@
 //! signature over the path and query exactly as received, or, with `Authorization: Bearer`, a
 //! Microsoft Entra ID token verified against [`EmulatorConfig::entra`] (see [`entra`]; refused
 //! when no trust is configured), then `api-version` (`400`), route (`404`/`405`), then the
-//! injected faults of the operation, if any (see [`faults`]), then the operation. Error bodies
+//! injected faults of the operation, if any (see [`faults`]), then the service limits, when
+//! enforced (see [`limits`]), then the operation. Error bodies
 //! are `CommunicationErrorResponse` (`{"error":{"code","message"}}`); the codes are:
 //!
 //! | status | code | when |
@@ -38,6 +39,7 @@
 //! | 405 | `MethodNotAllowed` | known route, wrong method |
 //! | 413 | `RequestBodyTooLarge` | body over 64 KiB |
 //! | 408, 429, 500, 502, 503, 504 | `RequestTimeout`, `TooManyRequests`, `InternalServerError`, `BadGateway`, `ServiceUnavailable`, `GatewayTimeout` | an injected fault ([`Fault::Status`]: not processed; [`Fault::DropAfterProcessing`]: processed, answer lost); `Retry-After` when the fault sets it |
+//! | 429 | `TooManyRequests` | over a service limit, when [`EmulatorConfig::service_limits`] is set ([`limits`]); `Retry-After` says when there is room |
 //! | other 4xx/5xx | `InjectedFault` | an injected fault with another status |
 //!
 //! Control API (fault injection for tests of the client's resilience), signed like every other
@@ -46,12 +48,12 @@
 //! | method and path | effect |
 //! |---|---|
 //! | `PUT /_emulator/faults` | replace the faults in force with the [`FaultPlan`] in the body (`400 InvalidRequestBody` when invalid); answers like `GET` |
-//! | `GET /_emulator/faults` | `200 {"faults":[…],"calls":{"create":N,"issue":N,"revoke":N,"delete":N,"exchange":N}}` |
+//! | `GET /_emulator/faults` | `200 {"faults":[…],"calls":{"create":N,"issue":N,"revoke":N,"delete":N,"exchange":N},"throttled":{…}}` (`throttled`: requests the service limits refused) |
 //! | `DELETE /_emulator/faults` | `204`: no more faults |
 //! | `GET /_emulator/calls`, `DELETE /_emulator/calls` | the same view; `204`: call counts reset to 0 |
 //!
 //! From Rust: [`Emulator::inject`], [`Emulator::set_faults`], [`Emulator::clear_faults`],
-//! [`Emulator::call_count`].
+//! [`Emulator::call_count`], [`Emulator::throttled_count`].
 //!
 //! The Teams exchange does not verify the Teams user's Entra ID token (the emulator does not
 //! know the real Entra ID keys): it decodes the payload unverified and checks `aud`, `scp`,
@@ -63,6 +65,7 @@ pub mod entra;
 pub mod faults;
 mod http;
 mod identities;
+pub mod limits;
 mod server;
 mod teams;
 pub mod tls;
@@ -95,6 +98,7 @@ pub enum AuthScheme {
 }
 pub use faults::{Fault, FaultPlan, FaultRule};
 pub use http::EmulatorEndpoint;
+pub use limits::ServiceLimits;
 pub use server::RunningEmulator;
 pub use tokens::TokenSigningKey;
 
@@ -140,6 +144,9 @@ pub struct EmulatorConfig {
     /// Entra ID issuers and keys whose bearer tokens are accepted instead of the HMAC
     /// signature; `None` (the default) refuses every bearer token.
     pub entra: Option<EmulatorEntraTrust>,
+    /// The service limits to enforce (`429` past them, see [`limits`]); `None` (the default)
+    /// enforces none.
+    pub service_limits: Option<ServiceLimits>,
 }
 
 impl fmt::Debug for EmulatorConfig {
@@ -151,6 +158,7 @@ impl fmt::Debug for EmulatorConfig {
             .field("tls_dir", &self.tls_dir)
             .field("signing_key", &self.signing_key)
             .field("entra", &self.entra)
+            .field("service_limits", &self.service_limits)
             .finish()
     }
 }
@@ -165,6 +173,7 @@ impl EmulatorConfig {
             tls_dir: None,
             signing_key: None,
             entra: None,
+            service_limits: None,
         }
     }
 
@@ -207,6 +216,7 @@ struct Inner {
     entra_requests: AtomicU64,
     state: Mutex<State>,
     faults: Mutex<faults::Faults>,
+    throttle: Mutex<limits::Throttle>,
 }
 
 #[derive(Default)]
@@ -244,6 +254,12 @@ fn lock_faults(faults: &Mutex<faults::Faults>) -> MutexGuard<'_, faults::Faults>
         .unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
+fn lock_throttle(throttle: &Mutex<limits::Throttle>) -> MutexGuard<'_, limits::Throttle> {
+    throttle
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
 fn token_hash(token: &str) -> [u8; 32] {
     Sha256::digest(token.as_bytes()).into()
 }
@@ -276,6 +292,7 @@ impl Emulator {
                 entra: config.entra,
                 state: Mutex::new(State::default()),
                 faults: Mutex::new(faults::Faults::default()),
+                throttle: Mutex::new(limits::Throttle::new(config.service_limits)),
                 key_requests: AtomicU64::new(0),
                 entra_requests: AtomicU64::new(0),
             }),
@@ -329,8 +346,15 @@ impl Emulator {
         }
     }
 
+    /// How many requests of `operation` the service limits refused with `429` (see
+    /// [`EmulatorConfig::service_limits`]), since the start or [`Emulator::reset_call_counts`].
+    pub fn throttled_count(&self, operation: Operation) -> u64 {
+        lock_throttle(&self.inner.throttle).refused(operation)
+    }
+
     pub fn reset_call_counts(&self) {
         lock_faults(&self.inner.faults).reset_calls();
+        lock_throttle(&self.inner.throttle).reset_counts();
     }
 
     /// The HTTP API, to be served (or mounted) by the caller.
