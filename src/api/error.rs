@@ -463,9 +463,11 @@ pub async fn problem_middleware<E: Endpoint>(
     mut req: Request,
     allowed: std::sync::Arc<AllowedMethods>,
 ) -> poem::Result<Response> {
-    let path = req.uri().path().to_owned();
+    // Cheap handles (the URI's bytes are shared), read again only when the call failed.
+    let uri = req.uri().clone();
+    let method = req.method().clone();
     let request_id = request_id_of(&req);
-    let admin = req.uri().path().starts_with("/admin");
+    let admin = uri.path().starts_with("/admin");
     if let Ok(v) = HeaderValue::from_str(&request_id) {
         req.headers_mut().insert(REQUEST_ID_HEADER, v);
     }
@@ -489,8 +491,14 @@ pub async fn problem_middleware<E: Endpoint>(
         Ok(r) => r.into_response(),
         Err(err) => {
             let mut resp = error_response(&err, &request_id, admin);
+            if resp.status().is_server_error() {
+                tracing::warn!(
+                    %request_id, %method, path = uri.path(), status = resp.status().as_u16(),
+                    "request failed"
+                );
+            }
             if resp.status() == StatusCode::METHOD_NOT_ALLOWED
-                && let Some(allow) = allowed.allow_for(&path)
+                && let Some(allow) = allowed.allow_for(uri.path())
                 && let Ok(v) = HeaderValue::from_str(allow)
             {
                 resp.headers_mut().insert(header::ALLOW, v);

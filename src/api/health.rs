@@ -2,10 +2,10 @@
 
 use std::sync::atomic::Ordering;
 
-use poem_openapi::payload::Json;
 use poem_openapi::{ApiResponse, OpenApi, Tags};
 
 use super::dto::HealthStatus;
+use super::payload::JsonBody;
 use crate::state::AppState;
 
 #[derive(Tags)]
@@ -18,10 +18,10 @@ enum ApiTags {
 pub enum ReadyResponse {
     /// Ready to serve.
     #[oai(status = 200)]
-    Ready(Json<HealthStatus>),
+    Ready(JsonBody<HealthStatus>),
     /// Not ready: shutting down, or the database does not answer.
     #[oai(status = 503)]
-    NotReady(Json<HealthStatus>),
+    NotReady(JsonBody<HealthStatus>),
 }
 
 pub struct HealthApi {
@@ -37,8 +37,8 @@ impl HealthApi {
         operation_id = "healthz",
         tag = "ApiTags::Health"
     )]
-    async fn healthz(&self) -> Json<HealthStatus> {
-        Json(HealthStatus {
+    async fn healthz(&self) -> JsonBody<HealthStatus> {
+        JsonBody(HealthStatus {
             status: "ok".into(),
             checks: Vec::new(),
         })
@@ -74,9 +74,9 @@ impl HealthApi {
             checks,
         };
         if ready {
-            ReadyResponse::Ready(Json(status))
+            ReadyResponse::Ready(JsonBody(status))
         } else {
-            ReadyResponse::NotReady(Json(status))
+            ReadyResponse::NotReady(JsonBody(status))
         }
     }
 }

@@ -1,6 +1,7 @@
 //! The HTTP edge: poem-openapi services, the generated spec, Swagger UI, and the middleware
 //! that turns every error into problem+json.
 
+pub mod access_log;
 pub mod admin;
 pub mod admin_dto;
 pub mod auth;
@@ -9,11 +10,11 @@ pub mod error;
 pub mod extract;
 pub mod health;
 pub mod paging;
+pub mod payload;
 pub mod tokens;
 
 use poem::endpoint::BoxEndpoint;
 use poem::http::StatusCode;
-use poem::middleware::Tracing;
 use poem::{Body, Endpoint, EndpointExt, IntoResponse, Request, Response, Route};
 use poem_openapi::OpenApiService;
 
@@ -80,7 +81,7 @@ pub fn routes(
         .data(admin_keys)
         .around(move |ep, req| body_limit(ep, req, max_body_bytes))
         .around(move |ep, req| error::problem_middleware(ep, req, std::sync::Arc::clone(&allowed)))
-        .with(Tracing)
+        .around(access_log::access_log)
         .map_to_response();
     if options.cors.allowed_origins.is_empty() {
         return app.boxed();

@@ -4,7 +4,6 @@
 use poem::Request;
 use poem::http::StatusCode;
 use poem_openapi::param::{Header, Path};
-use poem_openapi::payload::Json;
 use poem_openapi::{ApiResponse, OpenApi, Tags};
 use secrecy::ExposeSecret;
 
@@ -15,6 +14,7 @@ use super::dto::{
 };
 use super::error::{ApiError, ErrorInfo, ErrorSet};
 use super::extract::OptionalJson;
+use super::payload::JsonBody;
 use crate::service::Tenant;
 use crate::service::{DeleteOutcome, IssuedToken, TokenRequest};
 use crate::state::AppState;
@@ -146,17 +146,17 @@ impl ErrorSet for ExchangeTokenErrors {
 pub enum ExchangeTokenResponseKind {
     /// An ACS token for the Teams user.
     #[oai(status = 200)]
-    Ok(Json<ExchangeTokenResponse>),
+    Ok(JsonBody<ExchangeTokenResponse>),
 }
 
 #[derive(ApiResponse)]
 pub enum GetTokenResponse {
     /// A token for the caller's existing ACS identity.
     #[oai(status = 200)]
-    Ok(Json<TokenResponse>),
+    Ok(JsonBody<TokenResponse>),
     /// The caller's ACS identity was created by this call; here is its first token.
     #[oai(status = 201)]
-    Created(Json<TokenResponse>),
+    Created(JsonBody<TokenResponse>),
 }
 
 #[derive(ApiResponse)]
@@ -174,7 +174,7 @@ pub enum DeleteUserResponse {
 pub enum GetUserResponse {
     /// The caller's ACS identity.
     #[oai(status = 200)]
-    Ok(Json<UserResponse>),
+    Ok(JsonBody<UserResponse>),
 }
 
 pub struct TokensApi {
@@ -243,7 +243,7 @@ impl TokensApi {
         let tenant = tenant_by_id(&self.state, &tenant.0)?;
         let who = authorize(&self.state, &tenant, &auth).await?;
         let mapping = self.state.tokens.get_user(&tenant, &who).await?;
-        Ok(GetUserResponse::Ok(Json(UserResponse {
+        Ok(GetUserResponse::Ok(JsonBody(UserResponse {
             communication_user_id: mapping.acs_user_id,
             created_at: mapping.created_at,
         })))
@@ -358,7 +358,7 @@ impl TokensApi {
             .get_token(tenant, &who, request, request_id)
             .await?;
         let created = issued.created;
-        let body = Json(token_response(issued));
+        let body = JsonBody(token_response(issued));
         Ok(if created {
             GetTokenResponse::Created(body)
         } else {
@@ -414,10 +414,12 @@ impl TokensApi {
             .tokens
             .exchange_teams_token(tenant, &who, teams_token.trim(), request_id)
             .await?;
-        Ok(ExchangeTokenResponseKind::Ok(Json(ExchangeTokenResponse {
-            token: token.token.expose_secret().to_owned(),
-            expires_on: token.expires_on,
-        })))
+        Ok(ExchangeTokenResponseKind::Ok(JsonBody(
+            ExchangeTokenResponse {
+                token: token.token.expose_secret().to_owned(),
+                expires_on: token.expires_on,
+            },
+        )))
     }
 }
 

@@ -56,7 +56,11 @@ impl AuditLog {
     /// Counts one token handed out (`from_cache`: without an ACS call).
     pub fn count_token(&self, tenant: &str, from_cache: bool) {
         if let Ok(mut counts) = self.counts.lock() {
-            let c = counts.entry(tenant.to_owned()).or_default();
+            // The tenant's name is copied only the first time in a flush period.
+            let c = match counts.get_mut(tenant) {
+                Some(c) => c,
+                None => counts.entry(tenant.to_owned()).or_default(),
+            };
             c.issued += 1;
             if from_cache {
                 c.from_cache += 1;
