@@ -36,9 +36,15 @@ fn emulator_key() -> TokenSigningKey {
 }
 
 pub async fn start_emulator() -> RunningEmulator {
+    start_emulator_with(|_| {}).await
+}
+
+/// An emulator whose configuration `customize` adjusts (e.g. to enforce the service limits).
+pub async fn start_emulator_with(customize: impl FnOnce(&mut EmulatorConfig)) -> RunningEmulator {
     acs_auth::acs::install_crypto_provider();
     let mut config = EmulatorConfig::with_random_key();
     config.signing_key = Some(emulator_key());
+    customize(&mut config);
     RunningEmulator::start(config, loopback(), None)
         .await
         .expect("emulator starts")
@@ -109,8 +115,16 @@ pub async fn spawn_app() -> TestApp {
 
 /// Like `spawn_app`, with a hook to adjust the settings (the issuer is given to build tenants).
 pub async fn spawn_app_with(customize: impl FnOnce(&mut Settings, &TestIssuer)) -> TestApp {
+    spawn_app_with_emulator(|_| {}, customize).await
+}
+
+/// Like `spawn_app_with`, with a hook to adjust the emulator's configuration too.
+pub async fn spawn_app_with_emulator(
+    emulator: impl FnOnce(&mut EmulatorConfig),
+    customize: impl FnOnce(&mut Settings, &TestIssuer),
+) -> TestApp {
     let idp = TestIssuer::start().await;
-    let emulator = start_emulator().await;
+    let emulator = start_emulator_with(emulator).await;
     let db_dir = tempfile::tempdir().expect("tempdir");
 
     let mut settings = Settings::default();

@@ -5,6 +5,7 @@
 mod helpers;
 
 mod acs_entra;
+mod acs_limits;
 mod acs_sdk;
 mod admin;
 mod bearer_errors;
