@@ -123,18 +123,15 @@ impl TokenService {
         for attempt in 0..2 {
             let (mapping, created) = self.mapping_for(tenant, &key, &scopes, minutes).await?;
             if let Some(token) = created {
-                self.audit
-                    .record(NewAuditEvent {
-                        tenant_id: Some(tenant.id.to_string()),
-                        actor: actor(who),
-                        action: actions::IDENTITY_CREATED.into(),
-                        target: Some(mapping.acs_user_id.clone()),
-                        detail: Some(
-                            serde_json::json!({"resource": mapping.acs_resource}).to_string(),
-                        ),
-                        request_id: request_id.map(str::to_owned),
-                    })
-                    .await;
+                Box::pin(self.audit.record(NewAuditEvent {
+                    tenant_id: Some(tenant.id.to_string()),
+                    actor: actor(who),
+                    action: actions::IDENTITY_CREATED.into(),
+                    target: Some(mapping.acs_user_id.clone()),
+                    detail: Some(serde_json::json!({"resource": mapping.acs_resource}).to_string()),
+                    request_id: request_id.map(str::to_owned),
+                }))
+                .await;
                 self.audit.count_token(&tenant.id, false);
                 return Ok(IssuedToken {
                     token: token.token,
@@ -159,8 +156,8 @@ impl TokenService {
                         acs_user_id = %mapping.acs_user_id,
                         "ACS no longer knows the mapped identity; dropping the stale mapping"
                     );
-                    self.store.delete_stale_mapping(&mapping).await?;
-                    self.forget(&key, &mapping.acs_user_id).await;
+                    Box::pin(self.store.delete_stale_mapping(&mapping)).await?;
+                    Box::pin(self.forget(&key, &mapping.acs_user_id)).await;
                 }
                 Err(e) => return Err(e),
             }
@@ -336,6 +333,22 @@ impl TokenService {
         scopes: &[String],
         minutes: u32,
     ) -> Result<(Arc<Mapping>, Option<AccessToken>), ServiceError> {
+        if let Some(mapping) = self.mappings.get(key).await {
+            return Ok((mapping, None));
+        }
+        // Loading or creating is a large future (store, ACS): boxed, so that a returning
+        // user's call stays small (see docs/performance.md, "The hot path").
+        Box::pin(self.load_or_create_cached(tenant, key, scopes, minutes)).await
+    }
+
+    /// A mapping cache miss: load or create once for all concurrent callers.
+    async fn load_or_create_cached(
+        &self,
+        tenant: &Tenant,
+        key: &SubjectKey,
+        scopes: &[String],
+        minutes: u32,
+    ) -> Result<(Arc<Mapping>, Option<AccessToken>), ServiceError> {
         let mut created: Option<AccessToken> = None;
         let init = async {
             let (mapping, token) = self.load_or_create(tenant, key, scopes, minutes).await?;
@@ -435,6 +448,21 @@ impl TokenService {
             .get(&mapping.acs_resource)
             .ok_or_else(|| ServiceError::UnknownResource(mapping.acs_resource.clone()))?;
         let key = TokenKey::new(&mapping.acs_user_id, scopes, minutes);
+        if let Some(token) = self.tokens.get_fresh(&key).await {
+            return Ok((token, true));
+        }
+        Box::pin(self.issue_token(mapping, &resource, key, scopes, minutes)).await
+    }
+
+    /// A token cache miss: one ACS issue for all concurrent callers.
+    async fn issue_token(
+        &self,
+        mapping: &Mapping,
+        resource: &crate::registry::AcsResource,
+        key: TokenKey,
+        scopes: &[String],
+        minutes: u32,
+    ) -> Result<(AccessToken, bool), ServiceError> {
         let mut issued_now = false;
         let issue = async {
             issued_now = true;

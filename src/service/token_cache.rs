@@ -124,6 +124,14 @@ impl TokenCache {
         Self { inner }
     }
 
+    /// The cached token for `key` while it is inside its reuse window (the returning user's
+    /// path: check it before building the `issue` future of [`TokenCache::get_or_issue`]).
+    pub async fn get_fresh(&self, key: &TokenKey) -> Option<AccessToken> {
+        let (cache, window) = self.inner.as_ref()?;
+        let cached = cache.get(key).await?;
+        (!window.time_left(&cached).is_zero()).then_some(cached.token)
+    }
+
     /// The cached token for `key` while it is inside its reuse window, or the result of
     /// `issue` (shared with concurrent callers).
     pub async fn get_or_issue<F>(

@@ -157,12 +157,8 @@ impl VerifiedTokens {
         F: FnOnce() -> Fut,
         Fut: Future<Output = Result<VerifiedIdentity, ServiceError>>,
     {
-        let counted = async {
-            self.counters.verifications.fetch_add(1, Ordering::Relaxed);
-            verify().await
-        };
         let Some(cache) = &self.inner else {
-            return counted.await.map(Arc::new);
+            return Box::pin(self.counted(verify)).await.map(Arc::new);
         };
         let key = Key::new(tenant, token);
         if let Some(entry) = cache.get(&key).await {
@@ -170,16 +166,43 @@ impl VerifiedTokens {
                 self.counters.cache_hits.fetch_add(1, Ordering::Relaxed);
                 return Ok(entry.who);
             }
-            // Unusable now: drop it unless a concurrent caller already put a fresh verdict in
-            // its place.
-            cache
-                .entry(key.clone())
-                .and_compute_with(|current| {
-                    let void = current.is_some_and(|e| !self.usable(e.value()));
-                    std::future::ready(if void { Op::Remove } else { Op::Nop })
-                })
-                .await;
         }
+        // The verification's future is large (discovery, key fetches): boxed, so the future of
+        // every call — a hit included — stays small.
+        Box::pin(self.verify_and_keep(cache, key, verify)).await
+    }
+
+    /// `verify`, counted.
+    async fn counted<F, Fut>(&self, verify: F) -> Result<VerifiedIdentity, ServiceError>
+    where
+        F: FnOnce() -> Fut,
+        Fut: Future<Output = Result<VerifiedIdentity, ServiceError>>,
+    {
+        self.counters.verifications.fetch_add(1, Ordering::Relaxed);
+        verify().await
+    }
+
+    /// A miss (or an unusable verdict): verify once for all concurrent callers, keep a success.
+    async fn verify_and_keep<F, Fut>(
+        &self,
+        cache: &Cache<Key, Entry>,
+        key: Key,
+        verify: F,
+    ) -> Result<Arc<VerifiedIdentity>, ServiceError>
+    where
+        F: FnOnce() -> Fut,
+        Fut: Future<Output = Result<VerifiedIdentity, ServiceError>>,
+    {
+        // An unusable verdict goes, unless a concurrent caller already put a fresh one in its
+        // place.
+        cache
+            .entry(key.clone())
+            .and_compute_with(|current| {
+                let void = current.is_some_and(|e| !self.usable(e.value()));
+                std::future::ready(if void { Op::Remove } else { Op::Nop })
+            })
+            .await;
+        let counted = self.counted(verify);
         let clock = self.clock.clone();
         let entry = cache
             .try_get_with(key, async move {

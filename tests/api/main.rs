@@ -14,6 +14,7 @@ mod concurrency;
 mod delete_user;
 mod dev_mode;
 mod failures;
+mod future_sizes;
 mod get_token;
 mod hostile_tokens;
 mod identity_providers;
