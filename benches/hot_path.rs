@@ -36,6 +36,7 @@ use poem::{Endpoint, Request};
 use secrecy::SecretString;
 
 const TENANT: &str = "acme";
+const GET_TOKEN: &str = "/tenants/acme/getToken";
 
 struct Bench {
     app: Application,
@@ -105,7 +106,7 @@ async fn setup() -> Bench {
 fn get_token(bearer: &str) -> Request {
     Request::builder()
         .method(Method::POST)
-        .uri_str(&format!("/tenants/{TENANT}/getToken"))
+        .uri_str(GET_TOKEN)
         .header(header::AUTHORIZATION, format!("Bearer {bearer}"))
         .finish()
 }
