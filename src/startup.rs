@@ -267,6 +267,13 @@ impl Application {
         &self.state
     }
 
+    /// The HTTP application exactly as [`Application::run_until`] serves it (routes and
+    /// middleware), for calling in-process with [`poem::Endpoint::call`], without a socket
+    /// (`benches/hot_path.rs` measures the handlers this way).
+    pub fn endpoint(&self) -> &poem::endpoint::BoxEndpoint<'static> {
+        &self.app
+    }
+
     /// Serves until `shutdown` completes; then readiness turns false, in-flight requests get up
     /// to the request timeout to finish, and background work stops.
     pub async fn run_until(
