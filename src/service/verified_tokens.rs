@@ -161,11 +161,11 @@ impl VerifiedTokens {
             return Box::pin(self.counted(verify)).await.map(Arc::new);
         };
         let key = Key::new(tenant, token);
-        if let Some(entry) = cache.get(&key).await {
-            if self.usable(&entry) {
-                self.counters.cache_hits.fetch_add(1, Ordering::Relaxed);
-                return Ok(entry.who);
-            }
+        if let Some(entry) = cache.get(&key).await
+            && self.usable(&entry)
+        {
+            self.counters.cache_hits.fetch_add(1, Ordering::Relaxed);
+            return Ok(entry.who);
         }
         // The verification's future is large (discovery, key fetches): boxed, so the future of
         // every call — a hit included — stays small.
