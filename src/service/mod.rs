@@ -8,6 +8,7 @@ pub mod deletion;
 mod error;
 pub mod gate;
 pub mod limits;
+pub mod mapping_cache;
 pub mod tenant_admin;
 pub mod token_cache;
 pub mod verified_tokens;
@@ -16,7 +17,6 @@ use std::sync::Arc;
 
 use acs_auth_providers::VerifiedIdentity;
 use chrono::{DateTime, FixedOffset, Utc};
-use moka::future::Cache;
 use secrecy::SecretString;
 
 use crate::acs::wire::{MAX_TOKEN_MINUTES, MIN_TOKEN_MINUTES};
@@ -34,6 +34,7 @@ pub use deletion::DeletionWorker;
 pub use error::{AcsFailure, ServiceError};
 pub use gate::Gate;
 pub use limits::{RateLimited, RateLimits};
+pub use mapping_cache::MappingCache;
 pub use tenant_admin::{Actor, TenantAdmin};
 pub use token_cache::{TokenCache, TokenKey};
 pub use verified_tokens::{VerificationStats, VerifiedTokens};
@@ -72,7 +73,7 @@ pub enum DeleteOutcome {
 pub struct TokenService {
     store: Store,
     resources: Arc<AcsResources>,
-    mappings: Cache<SubjectKey, Arc<Mapping>>,
+    mappings: MappingCache,
     tokens: TokenCache,
     deletions: DeletionWorker,
     audit: AuditLog,
@@ -87,11 +88,12 @@ impl TokenService {
         audit: AuditLog,
         clock: Clock,
     ) -> Self {
-        let mappings = Cache::builder()
-            .max_capacity(cache.max_entries)
-            .time_to_live(std::time::Duration::from_secs(cache.mapping_ttl_secs))
-            .support_invalidation_closures()
-            .build();
+        let mappings = MappingCache::new(
+            store.clone(),
+            cache.max_entries,
+            std::time::Duration::from_secs(cache.mapping_ttl_secs),
+            clock.clone(),
+        );
         Self {
             store,
             resources,
@@ -304,14 +306,7 @@ impl TokenService {
         tenant_id: &str,
         identities: impl Iterator<Item = &'a str>,
     ) {
-        let id = tenant_id.to_owned();
-        if let Err(e) = self
-            .mappings
-            .invalidate_entries_if(move |k, _| k.tenant_id == id)
-        {
-            tracing::error!(error = %e, "mapping cache invalidation failed; clearing it");
-            self.mappings.invalidate_all();
-        }
+        self.mappings.invalidate_tenant(tenant_id);
         for acs_user_id in identities {
             self.tokens.forget_identity(acs_user_id);
         }
@@ -363,14 +358,7 @@ impl TokenService {
             created = token;
             Ok::<_, ServiceError>(Arc::new(mapping))
         };
-        let entry = self
-            .mappings
-            .entry(key.clone())
-            .or_try_insert_with(init)
-            .await
-            .map_err(ServiceError::from)?;
-        let fresh = entry.is_fresh();
-        let mapping = entry.into_value();
+        let (mapping, fresh) = self.mappings.get_or_try_insert_with(key, init).await?;
         Ok((mapping, if fresh { created } else { None }))
     }
 

@@ -20,6 +20,7 @@ mod hostile_tokens;
 mod identity_providers;
 mod isolation;
 mod limits;
+mod mapping_cache;
 mod oidc_interop;
 mod shutdown;
 mod spec;
