@@ -25,7 +25,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 
 use acs_auth::acs::{EmulatorConfig, RunningEmulator};
-use acs_auth::config::{Settings, TenantSettings, TokenPolicySettings};
+use acs_auth::config::{Settings, TenantSettings};
 use acs_auth::service::{Clock, ServiceError, Tenant, VerifiedTokens};
 use acs_auth::startup::{Application, BuildOptions};
 use acs_auth_providers::testing::TestIssuer;
@@ -68,18 +68,13 @@ async fn setup() -> Bench {
         db_dir.path().join("acs-auth.db").display()
     ));
     settings.acs.connection_string = Some(SecretString::from(emulator.connection_string()));
-    settings.tenants = vec![TenantSettings {
-        id: TENANT.into(),
-        display_name: None,
-        enabled: true,
-        provider: ProviderConfig::Oidc(OidcConfig {
+    settings.tenants = vec![TenantSettings::new(
+        TENANT,
+        ProviderConfig::Oidc(OidcConfig {
             allow_http: true,
             ..OidcConfig::new(idp.issuer(), vec![idp.audience()])
         }),
-        access: Default::default(),
-        tokens: TokenPolicySettings::default(),
-        acs: None,
-    }];
+    )];
     // As `acs-auth dev --no-rate-limits`: one user calls far more often than a real one would.
     settings.limits.subject_requests_per_minute = 0;
     settings.limits.tenant_requests_per_second = 0;

@@ -19,7 +19,7 @@ use secrecy::SecretString;
 #[cfg(feature = "emulator")]
 use crate::acs::{EmulatorConfig, RunningEmulator, ServiceLimits};
 #[cfg(feature = "emulator")]
-use crate::config::{LogFormat, TokenPolicySettings};
+use crate::config::LogFormat;
 use crate::config::{Settings, TenantSettings};
 #[cfg(feature = "emulator")]
 use crate::dev::{DEV_AUDIENCE, DEV_TENANT, DevIssuer};
@@ -518,16 +518,14 @@ pub fn dev_settings(
     settings.acs.connection_string = Some(SecretString::from(acs_connection_string.to_owned()));
     settings.default_tenant = Some(DEV_TENANT.into());
     settings.tenants = vec![TenantSettings {
-        id: DEV_TENANT.into(),
         display_name: Some("Development tenant".into()),
-        enabled: true,
-        provider: ProviderConfig::Oidc(OidcConfig {
-            allow_http: true,
-            ..OidcConfig::new(issuer, vec![DEV_AUDIENCE.into()])
-        }),
-        access: Default::default(),
-        tokens: TokenPolicySettings::default(),
-        acs: None,
+        ..TenantSettings::new(
+            DEV_TENANT,
+            ProviderConfig::Oidc(OidcConfig {
+                allow_http: true,
+                ..OidcConfig::new(issuer, vec![DEV_AUDIENCE.into()])
+            }),
+        )
     }];
     settings
 }

@@ -69,6 +69,20 @@ impl TokenPolicySettings {
 }
 
 impl TenantSettings {
+    /// An enabled tenant `id` on `provider`, with the default access and token policies and the
+    /// default ACS resource.
+    pub fn new(id: impl Into<String>, provider: ProviderConfig) -> Self {
+        Self {
+            id: id.into(),
+            display_name: None,
+            enabled: true,
+            provider,
+            access: AccessSettings::default(),
+            tokens: TokenPolicySettings::default(),
+            acs: None,
+        }
+    }
+
     /// Every check of one tenant; `prefix` is prepended to the key names in messages
     /// (`tenants[0].` for the config file, empty for the admin API).
     pub fn validate(&self, prefix: &str) -> Result<(), ConfigError> {

@@ -7,7 +7,7 @@ use std::sync::{Arc, OnceLock};
 use std::time::{Duration, SystemTime};
 
 use acs_auth::acs::{EmulatorConfig, RunningEmulator, TokenSigningKey};
-use acs_auth::config::{Settings, TenantSettings, TokenPolicySettings};
+use acs_auth::config::{Settings, TenantSettings};
 use acs_auth::service::{Clock, VerificationStats};
 use acs_auth::startup::{Application, BuildOptions};
 use acs_auth::state::AppState;
@@ -95,18 +95,13 @@ impl Drop for TestApp {
 }
 
 pub fn oidc_tenant(id: &str, idp: &TestIssuer) -> TenantSettings {
-    TenantSettings {
-        id: id.into(),
-        display_name: None,
-        enabled: true,
-        provider: ProviderConfig::Oidc(OidcConfig {
+    TenantSettings::new(
+        id,
+        ProviderConfig::Oidc(OidcConfig {
             allow_http: true,
             ..OidcConfig::new(idp.issuer(), vec![idp.audience()])
         }),
-        access: Default::default(),
-        tokens: TokenPolicySettings::default(),
-        acs: None,
-    }
+    )
 }
 
 pub async fn spawn_app() -> TestApp {

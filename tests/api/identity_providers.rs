@@ -1,6 +1,6 @@
 //! Entra ID and Azure AD B2C tenants through the HTTP API, and the Teams token exchange.
 
-use acs_auth::config::{TenantSettings, TokenPolicySettings};
+use acs_auth::config::TenantSettings;
 use acs_auth_providers::ProviderConfig;
 use acs_auth_providers::testing::{
     FAKE_ENTRA_TENANT_A, FAKE_ENTRA_TENANT_B, FakeB2c, FakeEntra, aad_config_for, b2c_config_for,
@@ -12,15 +12,7 @@ use crate::helpers::{TestApp, assert_problem, spawn_app_with};
 const OID: &str = "4a1c6f0e-2d3b-4c5d-8e9f-0a1b2c3d4e5f";
 
 fn tenant(id: &str, provider: ProviderConfig) -> TenantSettings {
-    TenantSettings {
-        id: id.into(),
-        display_name: None,
-        enabled: true,
-        provider,
-        access: Default::default(),
-        tokens: TokenPolicySettings::default(),
-        acs: None,
-    }
+    TenantSettings::new(id, provider)
 }
 
 async fn entra_app(directory: &str, allowed: &[&str]) -> (TestApp, FakeEntra) {
