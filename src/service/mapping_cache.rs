@@ -10,7 +10,7 @@
 
 use std::future::Future;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, SystemTime};
 
 use moka::future::Cache;
@@ -43,6 +43,8 @@ pub struct MappingCache {
     ttl: Duration,
     clock: Clock,
     store: Store,
+    /// Refreshes that read the store (for tests and operators).
+    refreshed: Arc<AtomicU64>,
 }
 
 impl MappingCache {
@@ -57,7 +59,13 @@ impl MappingCache {
             ttl,
             clock,
             store,
+            refreshed: Arc::default(),
         }
+    }
+
+    /// How many background refreshes have read the store and settled their entry.
+    pub fn refreshes(&self) -> u64 {
+        self.refreshed.load(Ordering::Acquire)
     }
 
     /// The cached mapping of `key`; one past its TTL is returned too, and read again from the
@@ -106,6 +114,7 @@ impl MappingCache {
                 std::future::ready(op)
             })
             .await;
+        self.refreshed.fetch_add(1, Ordering::AcqRel);
     }
 
     /// The mapping of `key`, or the result of `init` (shared with concurrent callers), and

@@ -108,6 +108,11 @@ impl TokenService {
         &self.store
     }
 
+    /// How many mappings past their TTL were read again in the background.
+    pub fn mapping_refreshes(&self) -> u64 {
+        self.mappings.refreshes()
+    }
+
     /// getToken: find or create the caller's ACS identity and hand out a token for it.
     pub async fn get_token(
         &self,
