@@ -18,7 +18,9 @@ use crate::config::Settings;
 #[cfg(feature = "emulator")]
 use crate::dev::DevIssuer;
 use crate::registry::{AcsResource, AcsResources, TenantDirectory, TenantError};
-use crate::service::{AdminKeys, AuditLog, Clock, DeletionWorker, Gate, TenantAdmin, TokenService};
+use crate::service::{
+    AdminKeys, AuditLog, ChangeFeed, Clock, DeletionWorker, Gate, TenantAdmin, TokenService,
+};
 use crate::state::AppState;
 use crate::store::{Store, StoreError};
 use acs_auth_providers::ProviderContext;
@@ -174,7 +176,14 @@ impl Services {
             audit.clone(),
         );
         let limits = crate::service::RateLimits::new(&settings.limits);
+        let changes = ChangeFeed::new(
+            store.clone(),
+            tokens.clone(),
+            Arc::clone(&tenants),
+            &settings.cluster,
+        );
         let state = AppState {
+            changes,
             tenants: Arc::clone(&tenants),
             tokens,
             store,
@@ -216,6 +225,10 @@ impl Application {
         )
         .await?;
 
+        // Where this replica starts in the change log; its memory is current from here on.
+        if let Err(e) = services.state.changes.read_once().await {
+            tracing::warn!(error = %e, "cannot read the change log yet; mappings are read from the database until it can");
+        }
         let background = vec![
             services.deletions.clone().spawn(Duration::from_secs(
                 settings.deletion.retry_interval_secs.max(1),
@@ -225,6 +238,7 @@ impl Application {
                 settings.registry.reload_interval_secs.max(1),
             )),
             services.audit.clone().spawn_flush(Duration::from_secs(60)),
+            services.state.changes.clone().spawn(),
             services
                 .state
                 .limits

@@ -11,6 +11,8 @@ use crate::store::Store;
 pub struct AppState {
     pub tenants: Arc<TenantDirectory>,
     pub tokens: TokenService,
+    /// Reads the change log and keeps this replica's memory in step with the others.
+    pub changes: crate::service::ChangeFeed,
     pub store: Store,
     pub resources: Arc<AcsResources>,
     pub audit: AuditLog,

@@ -10,6 +10,7 @@ mod m20261129_000002_create_pending_deletions;
 mod m20261129_000003_create_tenants;
 mod m20261129_000004_create_audit_events;
 mod m20261129_000005_create_acs_resources;
+mod m20261202_000006_create_change_log;
 
 pub struct Migrator;
 
@@ -22,6 +23,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261129_000003_create_tenants::Migration),
             Box::new(m20261129_000004_create_audit_events::Migration),
             Box::new(m20261129_000005_create_acs_resources::Migration),
+            Box::new(m20261202_000006_create_change_log::Migration),
         ]
     }
 }

@@ -67,9 +67,11 @@ impl AcsError {
         }
     }
 
-    /// Whether ACS said the identity (or resource) does not exist (404).
-    pub fn is_not_found(&self) -> bool {
-        matches!(self, AcsError::Api { status: 404, .. })
+    /// Whether ACS said the identity does not exist: `404` with the code `IdentityNotFound`.
+    /// Any other `404` (a wrong endpoint or path, a proxy's page, an unknown code) is an
+    /// upstream error like any other refusal, never a reason to replace or forget an identity.
+    pub fn is_identity_not_found(&self) -> bool {
+        matches!(self, AcsError::Api { status: 404, code, .. } if code == IDENTITY_NOT_FOUND)
     }
 
     /// How long to wait before trying again, when known: the delay ACS asked for
@@ -109,6 +111,20 @@ impl AcsError {
             AcsError::Api { status, .. } => Some(*status),
             _ => None,
         }
+    }
+}
+
+/// The `CommunicationErrorResponse` code of an identity ACS does not know.
+pub const IDENTITY_NOT_FOUND: &str = "IdentityNotFound";
+
+/// ACS's answer for an identity it does not know, for the tests of the layers that classify it.
+#[cfg(test)]
+pub(crate) fn identity_not_found() -> AcsError {
+    AcsError::Api {
+        status: 404,
+        code: IDENTITY_NOT_FOUND.into(),
+        message: "Identity 'x' was not found.".into(),
+        retry_after: None,
     }
 }
 
@@ -152,9 +168,10 @@ mod tests {
     }
 
     #[test]
-    fn not_found_and_retry_after_are_exposed() {
-        assert!(api(404).is_not_found());
-        assert!(!api(400).is_not_found());
+    fn only_a_404_identity_not_found_means_the_identity_is_gone_and_retry_after_is_exposed() {
+        assert!(identity_not_found().is_identity_not_found());
+        assert!(!api(404).is_identity_not_found(), "a 404 with another code");
+        assert!(!api(400).is_identity_not_found());
         assert_eq!(api(429).retry_after(), Some(Duration::from_secs(3)));
         assert_eq!(AcsError::Timeout.retry_after(), None);
     }

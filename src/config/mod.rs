@@ -75,6 +75,8 @@ pub struct Settings {
     #[serde(default)]
     pub registry: RegistrySettings,
     #[serde(default)]
+    pub cluster: ClusterSettings,
+    #[serde(default)]
     pub outbound: OutboundSettings,
     /// Tenant used by the seed-compatible bare paths (`/getToken`, …) when the token's issuer
     /// does not name exactly one tenant.
@@ -201,6 +203,32 @@ impl Default for RegistrySettings {
     fn default() -> Self {
         Self {
             reload_interval_secs: 5,
+        }
+    }
+}
+
+/// How replicas learn of each other's changes to mappings and tenants: through the database's
+/// change log (docs/deployment.md).
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ClusterSettings {
+    /// How often each replica reads the change log, in milliseconds. On PostgreSQL a
+    /// `NOTIFY` also wakes it at once.
+    pub poll_interval_ms: u64,
+    /// A replica that has not read the change log for this long (milliseconds) stops serving
+    /// mappings from memory and reads them from the database, until it has caught up.
+    pub max_lag_ms: u64,
+    /// Changes older than this are trimmed from the log, in seconds. A replica that could not
+    /// read the log for longer drops everything it holds in memory once it can again.
+    pub log_retention_secs: u64,
+}
+
+impl Default for ClusterSettings {
+    fn default() -> Self {
+        Self {
+            poll_interval_ms: 200,
+            max_lag_ms: 1000,
+            log_retention_secs: 3600,
         }
     }
 }
@@ -392,6 +420,20 @@ impl Settings {
                     "must be a SHA-256 hash in hex (64 characters); `acs-auth admin-key` makes one",
                 ));
             }
+        }
+        if self.cluster.poll_interval_ms == 0
+            || self.cluster.max_lag_ms <= self.cluster.poll_interval_ms
+        {
+            return Err(ConfigError::invalid(
+                "cluster.max_lag_ms",
+                "must be above cluster.poll_interval_ms, which must be at least 1",
+            ));
+        }
+        if self.cluster.log_retention_secs < 60 {
+            return Err(ConfigError::invalid(
+                "cluster.log_retention_secs",
+                "must be at least 60",
+            ));
         }
         if self.registry.reload_interval_secs == 0 {
             return Err(ConfigError::invalid(

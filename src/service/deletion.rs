@@ -35,7 +35,7 @@ impl DeletionWorker {
                 .client
                 .delete_identity(&pending.acs_user_id)
                 .await
-                .map_err(|e| (e.is_not_found(), e.to_string())),
+                .map_err(|e| (e.is_identity_not_found(), e.to_string())),
             None => Err((
                 false,
                 format!("ACS resource `{}` is not configured", pending.acs_resource),

@@ -166,9 +166,9 @@ impl ServiceError {
         }
     }
 
-    /// True when ACS answered that the identity does not exist.
-    pub(crate) fn is_acs_not_found(&self) -> bool {
-        matches!(self.root(), ServiceError::Acs { source, .. } if source.is_not_found())
+    /// True when ACS answered that the identity does not exist (`IdentityNotFound`).
+    pub(crate) fn is_identity_not_found(&self) -> bool {
+        matches!(self.root(), ServiceError::Acs { source, .. } if source.is_identity_not_found())
     }
 }
 
@@ -209,8 +209,10 @@ mod tests {
 
     #[test]
     fn a_shared_not_found_is_still_not_found() {
-        let e = ServiceError::Shared(Arc::new(ServiceError::from(api(404))));
-        assert!(e.is_acs_not_found());
-        assert!(!ServiceError::from(api(400)).is_acs_not_found());
+        let gone = crate::acs::error::identity_not_found();
+        let e = ServiceError::Shared(Arc::new(ServiceError::from(gone)));
+        assert!(e.is_identity_not_found());
+        assert!(!ServiceError::from(api(404)).is_identity_not_found());
+        assert!(!ServiceError::from(api(400)).is_identity_not_found());
     }
 }

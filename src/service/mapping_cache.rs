@@ -145,6 +145,22 @@ impl MappingCache {
         self.cache.invalidate(key).await;
     }
 
+    /// Drops the mapping of `key` unless it names `acs_user_id`.
+    pub async fn invalidate_unless(&self, key: &SubjectKey, acs_user_id: &str) {
+        self.cache
+            .entry(key.clone())
+            .and_compute_with(|current| {
+                let other = current.is_some_and(|e| e.value().mapping.acs_user_id != acs_user_id);
+                std::future::ready(if other { Op::Remove } else { Op::Nop })
+            })
+            .await;
+    }
+
+    /// Drops every mapping.
+    pub fn invalidate_all(&self) {
+        self.cache.invalidate_all();
+    }
+
     /// Drops every mapping of a tenant.
     pub fn invalidate_tenant(&self, tenant_id: &str) {
         let id = tenant_id.to_owned();

@@ -3,6 +3,7 @@
 
 pub mod admin_keys;
 pub mod audit;
+pub mod changes;
 pub mod clock;
 pub mod deletion;
 mod error;
@@ -29,6 +30,7 @@ use audit::actions;
 
 pub use admin_keys::AdminKeys;
 pub use audit::AuditLog;
+pub use changes::{ChangeFeed, Freshness};
 pub use clock::Clock;
 pub use deletion::DeletionWorker;
 pub use error::{AcsFailure, ServiceError};
@@ -77,6 +79,8 @@ pub struct TokenService {
     tokens: TokenCache,
     deletions: DeletionWorker,
     audit: AuditLog,
+    /// Whether memory is current with the change log; mappings come from the database when not.
+    freshness: Freshness,
 }
 
 impl TokenService {
@@ -101,7 +105,13 @@ impl TokenService {
             tokens: TokenCache::new(cache, clock),
             deletions,
             audit,
+            freshness: Freshness::default(),
         }
+    }
+
+    /// Whether this replica's memory is current with the change log ([`ChangeFeed`] keeps it).
+    pub fn freshness(&self) -> &Freshness {
+        &self.freshness
     }
 
     pub fn store(&self) -> &Store {
@@ -157,13 +167,13 @@ impl TokenService {
                         created: false,
                     });
                 }
-                Err(e) if attempt == 0 && e.is_acs_not_found() => {
+                Err(e) if attempt == 0 && e.is_identity_not_found() => {
                     tracing::warn!(
                         tenant = %tenant.id,
                         acs_user_id = %mapping.acs_user_id,
-                        "ACS no longer knows the mapped identity; dropping the stale mapping"
+                        "ACS no longer knows the mapped identity; replacing the mapping"
                     );
-                    Box::pin(self.store.delete_stale_mapping(&mapping)).await?;
+                    Box::pin(self.drop_vanished(&mapping)).await?;
                     Box::pin(self.forget(&key, &mapping.acs_user_id)).await;
                 }
                 Err(e) => return Err(e),
@@ -172,6 +182,25 @@ impl TokenService {
         Err(ServiceError::from(AcsError::InvalidResponse(
             "identity vanished twice in a row".into(),
         )))
+    }
+
+    /// Drops a mapping whose identity ACS answered `IdentityNotFound` for, queueing that
+    /// identity's deletion in the same transaction — before any replacement is created — so
+    /// that nothing is orphaned whatever ACS meant (the deletion worker's `IdentityNotFound`
+    /// completes it). Already gone (a concurrent call replaced it): nothing to do.
+    async fn drop_vanished(&self, mapping: &Mapping) -> Result<(), ServiceError> {
+        match self
+            .store
+            .delete_mapping_and_enqueue(
+                mapping,
+                crate::store::DeletionReason::IdentityVanished,
+                Utc::now(),
+            )
+            .await
+        {
+            Ok(_) | Err(StoreError::NotFound) => Ok(()),
+            Err(e) => Err(e.into()),
+        }
     }
 
     /// deleteUser: the mapping goes and a pending deletion is recorded in one transaction, then
@@ -320,7 +349,20 @@ impl TokenService {
     /// Drops the cached mapping and tokens of an identity.
     pub async fn forget(&self, key: &SubjectKey, acs_user_id: &str) {
         self.mappings.invalidate(key).await;
-        self.tokens.forget_identity(acs_user_id);
+        if !acs_user_id.is_empty() {
+            self.tokens.forget_identity(acs_user_id);
+        }
+    }
+
+    /// Drops the cached mapping of `key` unless it names `acs_user_id`.
+    pub async fn forget_other_mapping(&self, key: &SubjectKey, acs_user_id: &str) {
+        self.mappings.invalidate_unless(key, acs_user_id).await;
+    }
+
+    /// Drops every cached mapping and token (a replica that may have missed changes).
+    pub fn forget_everything(&self) {
+        self.mappings.invalidate_all();
+        self.tokens.forget_all();
     }
 
     /// The caller's mapping, created on first use. Concurrent first calls on this replica are
@@ -333,8 +375,13 @@ impl TokenService {
         scopes: &[String],
         minutes: u32,
     ) -> Result<(Arc<Mapping>, Option<AccessToken>), ServiceError> {
-        if let Some(mapping) = self.mappings.get(key).await {
-            return Ok((mapping, None));
+        if self.freshness.is_live() {
+            if let Some(mapping) = self.mappings.get(key).await {
+                return Ok((mapping, None));
+            }
+        } else {
+            // Memory may miss another replica's change: the database decides.
+            self.mappings.invalidate(key).await;
         }
         // Loading or creating is a large future (store, ACS): boxed, so that a returning
         // user's call stays small (see docs/performance.md, "The hot path").

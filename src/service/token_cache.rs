@@ -176,6 +176,13 @@ impl TokenCache {
         }
     }
 
+    /// Drops every token.
+    pub fn forget_all(&self) {
+        if let Some((cache, _)) = &self.inner {
+            cache.invalidate_all();
+        }
+    }
+
     /// Drops every token of an identity (deleteUser, stale mapping).
     pub fn forget_identity(&self, acs_user_id: &str) {
         if let Some((cache, _)) = &self.inner {

@@ -8,6 +8,7 @@ use sea_orm::{
     QueryOrder, QuerySelect,
 };
 
+use super::changes::{self, ChangeKind};
 use super::entities::{acs_resource, audit_event, identity_mapping, tenant, tenant_registry};
 use super::{
     DeletionReason, Mapping, NAME_LEN, Store, StoreError, TENANT_ID_LEN, check_len, db_time, exec,
@@ -113,6 +114,8 @@ impl Store {
             }
         }
         bump_version(&txn).await?;
+        let change = changes::NewChange::tenant(ChangeKind::TenantChanged, &row.id);
+        changes::append(&txn, &self.origin, change, now).await?;
         let stored = tenant::Entity::find_by_id(row.id)
             .one(&txn)
             .await?
@@ -142,6 +145,8 @@ impl Store {
             return Err(StoreError::NotFound);
         }
         bump_version(&txn).await?;
+        let change = changes::NewChange::tenant(ChangeKind::TenantChanged, &row.id);
+        changes::append(&txn, &self.origin, change, now).await?;
         let stored = tenant::Entity::find_by_id(row.id)
             .one(&txn)
             .await?
@@ -198,6 +203,8 @@ impl Store {
             }
         }
         bump_version(&txn).await?;
+        let change = changes::NewChange::tenant(ChangeKind::TenantRemoved, id);
+        changes::append(&txn, &self.origin, change, now).await?;
         txn.commit().await?;
         Ok(pending)
     }

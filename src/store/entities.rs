@@ -132,3 +132,27 @@ pub mod acs_resource {
 
     impl ActiveModelBehavior for ActiveModel {}
 }
+
+pub mod change_log {
+    use sea_orm::entity::prelude::*;
+
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "change_log")]
+    pub struct Model {
+        #[sea_orm(primary_key)]
+        pub id: i64,
+        pub kind: String,
+        pub tenant_id: String,
+        pub issuer_key: Option<String>,
+        pub subject: Option<String>,
+        pub acs_user_id: Option<String>,
+        /// The replica that wrote it ([`super::super::Store::origin`]).
+        pub origin: String,
+        pub created_at: ChronoDateTimeUtc,
+    }
+
+    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+    pub enum Relation {}
+
+    impl ActiveModelBehavior for ActiveModel {}
+}

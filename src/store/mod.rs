@@ -6,6 +6,7 @@
 //! in the same transaction, until ACS confirms the deletion.
 
 pub mod admin;
+pub mod changes;
 pub mod entities;
 
 use std::time::Duration;
@@ -21,6 +22,7 @@ use sea_orm::{
     TransactionTrait,
 };
 
+use changes::ChangeKind;
 pub use entities::identity_mapping::Model as Mapping;
 pub use entities::pending_deletion::Model as PendingDeletion;
 use entities::{identity_mapping, pending_deletion};
@@ -43,6 +45,15 @@ pub struct SubjectKey {
     pub subject: String,
 }
 
+/// The natural key of a stored mapping.
+pub fn mapping_key(mapping: &Mapping) -> SubjectKey {
+    SubjectKey {
+        tenant_id: mapping.tenant_id.clone(),
+        issuer_key: mapping.issuer_key.clone(),
+        subject: mapping.subject.clone(),
+    }
+}
+
 /// A mapping about to be written.
 #[derive(Debug, Clone)]
 pub struct NewMapping {
@@ -60,6 +71,9 @@ pub enum DeletionReason {
     RaceLoser,
     /// The tenant was deleted, and with it every mapping.
     TenantDeleted,
+    /// ACS answered `IdentityNotFound` for the mapped identity; the mapping is replaced, and the
+    /// deletion is queued anyway, so that nothing is orphaned whatever ACS meant.
+    IdentityVanished,
 }
 
 impl DeletionReason {
@@ -68,6 +82,7 @@ impl DeletionReason {
             DeletionReason::UserDeleted => "user_deleted",
             DeletionReason::RaceLoser => "race_loser",
             DeletionReason::TenantDeleted => "tenant_deleted",
+            DeletionReason::IdentityVanished => "identity_vanished",
         }
     }
 }
@@ -75,6 +90,8 @@ impl DeletionReason {
 #[derive(Clone)]
 pub struct Store {
     db: DatabaseConnection,
+    /// This replica's id in the change log (see [`Store::origin`]).
+    origin: std::sync::Arc<str>,
 }
 
 impl std::fmt::Debug for Store {
@@ -220,7 +237,10 @@ impl Store {
                 redacted(&parsed)
             )))
         })?;
-        Ok(Self { db })
+        Ok(Self {
+            db,
+            origin: uuid::Uuid::new_v4().simple().to_string().into(),
+        })
     }
 
     /// Starts a read-write transaction. On SQLite it takes the write lock at once (`BEGIN
@@ -345,9 +365,27 @@ impl Store {
         // reports an affected row for a duplicate too, because sqlx connects with
         // CLIENT_FOUND_ROWS — every racer would think it won. A plain insert whose duplicate-key
         // error means "lost" is exact there (`INSERT IGNORE` would swallow other errors too).
-        match exec(&self.db, &insert).await {
-            Ok(done) => Ok(done.rows_affected() > 0),
-            Err(e) if is_unique_violation(&e) => Ok(false),
+        // The mapping and its change-log row commit together (other replicas read the log).
+        let txn = self.begin_write().await?;
+        match exec(&txn, &insert).await {
+            Ok(done) if done.rows_affected() > 0 => {
+                let change = changes::NewChange::mapping(
+                    ChangeKind::MappingCreated,
+                    &new.key,
+                    &new.acs_user_id,
+                );
+                changes::append(&txn, &self.origin, change, now).await?;
+                txn.commit().await?;
+                Ok(true)
+            }
+            Ok(_) => {
+                txn.rollback().await?;
+                Ok(false)
+            }
+            Err(e) if is_unique_violation(&e) => {
+                txn.rollback().await?;
+                Ok(false)
+            }
             Err(e) => Err(e.into()),
         }
     }
@@ -392,18 +430,12 @@ impl Store {
             now,
         )
         .await?;
+        let key = mapping_key(mapping);
+        let change =
+            changes::NewChange::mapping(ChangeKind::MappingDeleted, &key, &mapping.acs_user_id);
+        changes::append(&txn, &self.origin, change, now).await?;
         txn.commit().await?;
         Ok(pending)
-    }
-
-    /// Removes a mapping whose ACS identity no longer exists (ACS answered 404 for it).
-    pub async fn delete_stale_mapping(&self, mapping: &Mapping) -> Result<(), StoreError> {
-        identity_mapping::Entity::delete_many()
-            .filter(identity_mapping::Column::Id.eq(mapping.id))
-            .filter(identity_mapping::Column::AcsUserId.eq(&mapping.acs_user_id))
-            .exec(&self.db)
-            .await?;
-        Ok(())
     }
 
     /// Queues the deletion of an ACS identity that no mapping refers to.

@@ -80,7 +80,7 @@ async fn client_round_trip_covers_create_issue_revoke_delete() {
         .issue_access_token(&with.id, &scopes(&["chat"]), 60)
         .await
         .unwrap_err();
-    assert!(err.is_not_found());
+    assert!(err.is_identity_not_found());
     assert_eq!(api_code(&err), (404, "IdentityNotFound"));
     assert!(!err.is_retryable());
     let err = client.revoke_access_tokens(&with.id).await.unwrap_err();
@@ -99,7 +99,7 @@ async fn issuing_for_a_deleted_identity_is_404() {
         .issue_access_token(&id, &scopes(&["chat"]), 60)
         .await
         .unwrap_err();
-    assert!(err.is_not_found(), "{err:?}");
+    assert!(err.is_identity_not_found(), "{err:?}");
 }
 
 #[tokio::test]

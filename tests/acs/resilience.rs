@@ -262,7 +262,7 @@ async fn circuit_opens_after_failures_fails_fast_then_half_opens_and_closes() {
             .revoke_access_tokens("8:acs:unknown")
             .await
             .unwrap_err();
-        assert!(err.is_not_found());
+        assert!(err.is_identity_not_found());
     }
     assert_eq!(client.circuit_state(), CircuitState::Closed { failures: 0 });
 
@@ -410,7 +410,7 @@ async fn delete_retried_after_a_lost_answer_reports_not_found() {
     );
     let err = client(&emu).delete_identity(&id).await.unwrap_err();
     // The first attempt deleted it; the retry finds it gone (callers take 404 as done).
-    assert!(err.is_not_found(), "{err:?}");
+    assert!(err.is_identity_not_found(), "{err:?}");
     assert_eq!(e.call_count(Operation::Delete), 2);
     assert!(!e.identity_exists(&id));
 }

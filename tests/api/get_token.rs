@@ -281,6 +281,68 @@ async fn a_mapping_whose_identity_vanished_from_acs_is_replaced() {
     let body: Value = resp.json().await.unwrap();
     assert_ne!(body["user"]["communicationUserId"], old.as_str());
     assert_eq!(app.mappings().await.len(), 1);
+    // The old identity was queued for deletion before the new one was made, so nothing is
+    // orphaned even had ACS been wrong; the worker's `IdentityNotFound` completes it.
+    let pending = app.state.store.pending_deletions().await.unwrap();
+    assert_eq!(pending.len(), 1);
+    assert_eq!(pending[0].acs_user_id, old);
+    assert_eq!(pending[0].reason, "identity_vanished");
+    assert_eq!(app.run_deletion_worker().await, 1);
+    assert!(
+        app.state
+            .store
+            .pending_deletions()
+            .await
+            .unwrap()
+            .is_empty()
+    );
+}
+
+#[tokio::test]
+async fn an_acs_404_that_is_not_identity_not_found_is_a_502_and_keeps_the_identity() {
+    let app = spawn_app().await;
+    let bearer = app.idp.token("alice");
+    let first: Value = app.get_token(&bearer).await.json().await.unwrap();
+    let id = first["user"]["communicationUserId"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    // A 404 with another code: a wrong path or endpoint, a proxy's page — not "gone".
+    app.emulator.emulator().inject(
+        acs_auth::acs::Operation::Issue,
+        acs_auth::acs::emulator::Fault::Status {
+            status: 404,
+            retry_after: None,
+            times: Some(1),
+        },
+    );
+    let resp = app
+        .post_get_token(TENANT, &bearer, Some(json!({"scopes": ["chat"]})))
+        .await;
+    assert_problem(resp, 502, "acs_error").await;
+    let mappings = app.mappings().await;
+    assert_eq!(mappings.len(), 1);
+    assert_eq!(mappings[0].acs_user_id, id, "the mapping is kept");
+    assert_eq!(
+        app.emulator.emulator().live_identity_count(),
+        1,
+        "no second identity"
+    );
+    assert!(
+        app.state
+            .store
+            .pending_deletions()
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    // The next call (the fault used up) is served with the same identity.
+    let again = app
+        .post_get_token(TENANT, &bearer, Some(json!({"scopes": ["chat"]})))
+        .await;
+    assert_eq!(again.status().as_u16(), 200);
+    let again: Value = again.json().await.unwrap();
+    assert_eq!(again["user"]["communicationUserId"], id.as_str());
 }
 
 #[tokio::test]

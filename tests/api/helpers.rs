@@ -88,6 +88,33 @@ pub struct TestApp {
     server: tokio::task::JoinHandle<()>,
 }
 
+/// A replica of a [`TestApp`]: same database and ACS resource, its own memory.
+pub struct Replica {
+    pub address: String,
+    pub state: AppState,
+    server: tokio::task::JoinHandle<()>,
+}
+
+impl Drop for Replica {
+    fn drop(&mut self) {
+        self.server.abort();
+    }
+}
+
+/// Waits (5 s at most) until `state`'s change feed counts its memory as current.
+pub async fn wait_live(state: &AppState) {
+    wait_until("the change feed is live", || state.changes.is_live()).await;
+}
+
+/// Waits (5 s at most) until `condition` holds, checking every 10 ms.
+pub async fn wait_until(what: &str, condition: impl Fn() -> bool) {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
+    while !condition() {
+        assert!(tokio::time::Instant::now() < deadline, "timed out: {what}");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+}
+
 impl Drop for TestApp {
     fn drop(&mut self) {
         self.server.abort();
@@ -179,6 +206,20 @@ impl TestApp {
     pub async fn spawn_replica(&self) -> (String, tokio::task::JoinHandle<()>) {
         let (address, _, server) = start(self.settings.clone(), BuildOptions::default()).await;
         (address, server)
+    }
+
+    /// Another replica like [`TestApp::spawn_replica`], with its state at hand.
+    pub async fn replica(&self) -> Replica {
+        let options = BuildOptions {
+            clock: Some(self.clock.clock()),
+            ..BuildOptions::default()
+        };
+        let (address, state, server) = start(self.settings.clone(), options).await;
+        Replica {
+            address,
+            state,
+            server,
+        }
     }
 
     /// Makes the emulator answer every ACS operation `503 ServiceUnavailable` (as ACS does when

@@ -10,6 +10,7 @@ mod acs_sdk;
 mod admin;
 mod bearer_errors;
 mod cli;
+mod cluster;
 mod concurrency;
 mod delete_user;
 mod dev_mode;

@@ -7,6 +7,10 @@
 mod harness;
 
 mod audit;
+mod changes;
+// Whole servers over the ACS emulator.
+#[cfg(feature = "emulator")]
+mod cluster;
 mod deletions;
 mod mappings;
 mod migrations;
@@ -46,7 +50,6 @@ macro_rules! conformance_suite {
             case!(mappings::delete_and_enqueue_is_atomic);
             case!(mappings::second_delete_is_not_found);
             case!(mappings::concurrent_deletes_of_one_mapping_queue_it_exactly_once);
-            case!(mappings::delete_stale_mapping_removes_only_that_mapping_and_queues_nothing);
             case!(mappings::mappings_page_walks_one_tenant_in_id_order);
             case!(mappings::mappings_by_subject_and_count_see_only_their_tenant);
 
@@ -69,6 +72,19 @@ macro_rules! conformance_suite {
 
             case!(resources::upsert_acs_resource_is_idempotent_and_updates_a_changed_config);
             case!(resources::concurrent_upserts_of_one_resource_store_one_row);
+
+            case!(changes::every_mapping_and_tenant_change_is_logged_in_order_with_its_origin);
+            case!(changes::a_lost_race_and_a_refused_delete_log_nothing);
+            case!(changes::trimming_drops_old_changes_but_keeps_the_newest);
+
+            // Whole servers over the ACS emulator.
+            #[cfg(feature = "emulator")]
+            mod cluster {
+                case!(cluster::a_delete_reaches_the_other_replica_within_a_second);
+                case!(cluster::a_delete_reaches_two_other_replicas_within_a_second);
+                case!(cluster::concurrent_first_calls_on_three_replicas_make_one_identity);
+                case!(cluster::a_paused_replica_reads_from_the_database_and_catches_up);
+            }
         }
     };
 }

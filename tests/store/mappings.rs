@@ -413,34 +413,6 @@ pub async fn concurrent_deletes_of_one_mapping_queue_it_exactly_once(ctx: Ctx) {
     assert_eq!(pending[0].acs_user_id, "8:acs:contested");
 }
 
-pub async fn delete_stale_mapping_removes_only_that_mapping_and_queues_nothing(ctx: Ctx) {
-    let store = &ctx.store;
-    let stale = mapped(store, &key("acme", "iss", "stale"), "8:acs:gone").await;
-    let other = mapped(store, &key("acme", "iss", "fine"), "8:acs:fine").await;
-    store.delete_stale_mapping(&stale).await.unwrap();
-    assert!(
-        store
-            .find_mapping(&key("acme", "iss", "stale"))
-            .await
-            .unwrap()
-            .is_none()
-    );
-    assert!(store.pending_deletions().await.unwrap().is_empty());
-    assert_eq!(store.mappings_of_tenant("acme").await.unwrap(), vec![other]);
-    // Again: nothing to do, no error.
-    store.delete_stale_mapping(&stale).await.unwrap();
-    // A new mapping for the key is not removed through the stale one.
-    let fresh = mapped(store, &key("acme", "iss", "stale"), "8:acs:fresh").await;
-    store.delete_stale_mapping(&stale).await.unwrap();
-    assert_eq!(
-        store
-            .find_mapping(&key("acme", "iss", "stale"))
-            .await
-            .unwrap(),
-        Some(fresh)
-    );
-}
-
 pub async fn mappings_page_walks_one_tenant_in_id_order(ctx: Ctx) {
     let store = &ctx.store;
     for n in 0..7 {

@@ -9,13 +9,14 @@ use crate::harness::{Backend, Ctx};
 use crate::support::{key, mapped, new_mapping, t0};
 
 /// Every table, in migration order.
-const TABLES: [&str; 6] = [
+const TABLES: [&str; 7] = [
     "identity_mappings",
     "pending_deletions",
     "tenants",
     "tenant_registry",
     "audit_events",
     "acs_resources",
+    "change_log",
 ];
 
 async fn tables_present(db: &DatabaseConnection) -> Vec<&'static str> {

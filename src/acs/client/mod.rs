@@ -760,7 +760,7 @@ mod tests {
     fn error_bodies_map_to_api_errors() {
         let body = br#"{"error":{"code":"IdentityNotFound","message":"gone"}}"#;
         let e = api_error(StatusCode::NOT_FOUND, &HeaderMap::new(), body);
-        assert!(e.is_not_found());
+        assert!(e.is_identity_not_found());
         assert!(
             matches!(&e, AcsError::Api { code, message, .. } if code == "IdentityNotFound" && message == "gone")
         );
