@@ -19,7 +19,8 @@ use crate::config::Settings;
 use crate::dev::DevIssuer;
 use crate::registry::{AcsResource, AcsResources, TenantDirectory, TenantError};
 use crate::service::{
-    AdminKeys, AuditLog, ChangeFeed, Clock, DeletionWorker, Gate, TenantAdmin, TokenService,
+    AdminKeys, AuditLog, ChangeFeed, Clock, DeletionWorker, Gate, Membership, TenantAdmin,
+    TokenService,
 };
 use crate::state::AppState;
 use crate::store::{Store, StoreError};
@@ -69,8 +70,20 @@ pub struct Application {
     listener: tokio::net::TcpListener,
     app: poem::endpoint::BoxEndpoint<'static>,
     state: AppState,
-    background: Vec<tokio::task::JoinHandle<()>>,
+    background: Background,
     shutdown_grace: Duration,
+}
+
+/// The application's background tasks, aborted when it stops — also when its `run_until`
+/// future is dropped (a test aborting a server): a stopped replica sends no more heartbeats.
+struct Background(Vec<tokio::task::JoinHandle<()>>);
+
+impl Drop for Background {
+    fn drop(&mut self) {
+        for task in &self.0 {
+            task.abort();
+        }
+    }
 }
 
 /// One shared outbound HTTP client (connection pooling, rustls), trusting the built-in roots
@@ -182,8 +195,15 @@ impl Services {
             Arc::clone(&tenants),
             &settings.cluster,
         );
+        let membership = Membership::new(
+            store.clone(),
+            limits.clone(),
+            Arc::clone(&resources),
+            &settings.cluster,
+        );
         let state = AppState {
             changes,
+            membership,
             tenants: Arc::clone(&tenants),
             tokens,
             store,
@@ -229,7 +249,11 @@ impl Application {
         if let Err(e) = services.state.changes.read_once().await {
             tracing::warn!(error = %e, "cannot read the change log yet; mappings are read from the database until it can");
         }
-        let background = vec![
+        // Counted in the cluster from the start: its first requests take its share already.
+        if let Err(e) = services.state.membership.beat_once().await {
+            tracing::warn!(error = %e, "cannot record a heartbeat yet; limits are this replica's alone until it can");
+        }
+        let background = Background(vec![
             services.deletions.clone().spawn(Duration::from_secs(
                 settings.deletion.retry_interval_secs.max(1),
             )),
@@ -239,12 +263,13 @@ impl Application {
             )),
             services.audit.clone().spawn_flush(Duration::from_secs(60)),
             services.state.changes.clone().spawn(),
+            services.state.membership.clone().spawn(),
             services
                 .state
                 .limits
                 .clone()
                 .spawn_housekeeping(Duration::from_secs(60)),
-        ];
+        ]);
 
         #[cfg(feature = "emulator")]
         let extra = options.dev_issuer.map(DevIssuer::routes);
@@ -304,9 +329,8 @@ impl Application {
         let result = Server::new_with_acceptor(acceptor)
             .run_with_graceful_shutdown(self.app, signal, Some(self.shutdown_grace))
             .await;
-        for task in &self.background {
-            task.abort();
-        }
+        drop(self.background);
+        self.state.membership.leave().await;
         result.map_err(StartupError::from)
     }
 }

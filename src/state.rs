@@ -13,6 +13,8 @@ pub struct AppState {
     pub tokens: TokenService,
     /// Reads the change log and keeps this replica's memory in step with the others.
     pub changes: crate::service::ChangeFeed,
+    /// Counts the replicas and splits the cluster's limits between them.
+    pub membership: crate::service::Membership,
     pub store: Store,
     pub resources: Arc<AcsResources>,
     pub audit: AuditLog,

@@ -11,6 +11,7 @@ mod m20261129_000003_create_tenants;
 mod m20261129_000004_create_audit_events;
 mod m20261129_000005_create_acs_resources;
 mod m20261202_000006_create_change_log;
+mod m20261202_000007_create_cluster_replicas;
 
 pub struct Migrator;
 
@@ -24,6 +25,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261129_000004_create_audit_events::Migration),
             Box::new(m20261129_000005_create_acs_resources::Migration),
             Box::new(m20261202_000006_create_change_log::Migration),
+            Box::new(m20261202_000007_create_cluster_replicas::Migration),
         ]
     }
 }

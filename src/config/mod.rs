@@ -221,6 +221,11 @@ pub struct ClusterSettings {
     /// Changes older than this are trimmed from the log, in seconds. A replica that could not
     /// read the log for longer drops everything it holds in memory once it can again.
     pub log_retention_secs: u64,
+    /// How often each replica records its heartbeat, in milliseconds.
+    pub heartbeat_interval_ms: u64,
+    /// A replica not heard of for this long (milliseconds) no longer counts: the others take
+    /// its share of the rate limits and ACS pacing.
+    pub replica_timeout_ms: u64,
 }
 
 impl Default for ClusterSettings {
@@ -229,6 +234,8 @@ impl Default for ClusterSettings {
             poll_interval_ms: 200,
             max_lag_ms: 1000,
             log_retention_secs: 3600,
+            heartbeat_interval_ms: 1000,
+            replica_timeout_ms: 3000,
         }
     }
 }
@@ -427,6 +434,15 @@ impl Settings {
             return Err(ConfigError::invalid(
                 "cluster.max_lag_ms",
                 "must be above cluster.poll_interval_ms, which must be at least 1",
+            ));
+        }
+        if self.cluster.heartbeat_interval_ms == 0
+            || self.cluster.replica_timeout_ms
+                < self.cluster.heartbeat_interval_ms.saturating_mul(2)
+        {
+            return Err(ConfigError::invalid(
+                "cluster.replica_timeout_ms",
+                "must be at least twice cluster.heartbeat_interval_ms, which must be at least 1",
             ));
         }
         if self.cluster.log_retention_secs < 60 {

@@ -107,6 +107,8 @@ fn pacing_limits(settings: &AcsSettings) -> PacingLimits {
 pub struct AcsResources {
     default: Arc<AcsResource>,
     by_name: ArcSwap<HashMap<String, Arc<AcsResource>>>,
+    /// How many replicas share each resource's ACS limits ([`AcsResources::set_pacing_share`]).
+    share: std::sync::atomic::AtomicU32,
 }
 
 impl AcsResources {
@@ -117,6 +119,21 @@ impl AcsResources {
         Self {
             default,
             by_name: ArcSwap::from_pointee(by_name),
+            share: std::sync::atomic::AtomicU32::new(1),
+        }
+    }
+
+    /// How many replicas each resource's ACS limits are split between.
+    pub fn pacing_share(&self) -> u32 {
+        self.share.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    /// Paces every resource, and those added later, to a `1 / replicas` part of its ACS limits.
+    pub fn set_pacing_share(&self, replicas: u32) {
+        self.share
+            .store(replicas, std::sync::atomic::Ordering::Relaxed);
+        for r in self.by_name.load().values() {
+            r.client.set_pacing_share(replicas);
         }
     }
 
@@ -151,6 +168,10 @@ impl AcsResources {
             map.insert(r.name.clone(), r);
         }
         map.insert(self.default.name.clone(), Arc::clone(&self.default));
+        let share = self.share.load(std::sync::atomic::Ordering::Relaxed);
+        for r in map.values() {
+            r.client.set_pacing_share(share);
+        }
         self.by_name.store(Arc::new(map));
     }
 }

@@ -156,3 +156,21 @@ pub mod change_log {
 
     impl ActiveModelBehavior for ActiveModel {}
 }
+
+pub mod cluster_replica {
+    use sea_orm::entity::prelude::*;
+
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "cluster_replicas")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub id: String,
+        pub started_at: ChronoDateTimeUtc,
+        pub last_seen: ChronoDateTimeUtc,
+    }
+
+    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+    pub enum Relation {}
+
+    impl ActiveModelBehavior for ActiveModel {}
+}

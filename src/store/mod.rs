@@ -7,6 +7,7 @@
 
 pub mod admin;
 pub mod changes;
+pub mod cluster;
 pub mod entities;
 
 use std::time::Duration;

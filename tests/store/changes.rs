@@ -127,3 +127,27 @@ pub async fn trimming_drops_old_changes_but_keeps_the_newest(ctx: Ctx) {
     mapped(store, &key("acme", "iss", "later"), "8:acs:later").await;
     assert!(store.last_change_id().await.unwrap() > all[2].id);
 }
+
+pub async fn heartbeats_count_the_live_replicas_and_leaving_removes_one(ctx: Ctx) {
+    let a = &ctx.store;
+    let b = ctx.replica(1).await;
+    let c = ctx.replica(1).await;
+    assert_eq!(a.live_replicas(t0() - secs(60)).await.unwrap(), 0);
+    a.heartbeat(t0()).await.unwrap();
+    a.heartbeat(t0() + secs(1)).await.unwrap();
+    b.heartbeat(t0() + secs(1)).await.unwrap();
+    c.heartbeat(t0() - secs(10)).await.unwrap();
+    assert_eq!(a.live_replicas(t0()).await.unwrap(), 2, "c is stale");
+    assert_eq!(a.live_replicas(t0() - secs(20)).await.unwrap(), 3);
+    // Concurrent heartbeats of one replica: still one row.
+    let beats = (0..5).map(|_| b.heartbeat(t0() + secs(2)));
+    for r in futures::future::join_all(beats).await {
+        r.unwrap();
+    }
+    assert_eq!(a.live_replicas(t0() - secs(20)).await.unwrap(), 3);
+    // b leaves and sweeps c (older than t0 - 5 s) on the way.
+    b.leave_cluster(t0() - secs(5)).await.unwrap();
+    assert_eq!(a.live_replicas(t0() - secs(20)).await.unwrap(), 1);
+    assert_eq!(a.forget_replicas(t0() + secs(5)).await.unwrap(), 1);
+    assert_eq!(a.live_replicas(t0() - secs(20)).await.unwrap(), 0);
+}

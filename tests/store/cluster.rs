@@ -35,6 +35,14 @@ struct Cluster {
 }
 
 async fn cluster(ctx: &Ctx, replicas: usize) -> Cluster {
+    cluster_with(ctx, replicas, |_| {}).await
+}
+
+async fn cluster_with(
+    ctx: &Ctx,
+    replicas: usize,
+    customize: impl FnOnce(&mut Settings),
+) -> Cluster {
     let idp = TestIssuer::start().await;
     let emulator = RunningEmulator::start(
         EmulatorConfig::with_random_key(),
@@ -59,6 +67,7 @@ async fn cluster(ctx: &Ctx, replicas: usize) -> Cluster {
             ..OidcConfig::new(idp.issuer(), vec![idp.audience()])
         }),
     )];
+    customize(&mut settings);
     settings.validate().expect("valid settings");
     let mut servers = Vec::new();
     for _ in 0..replicas {
@@ -227,4 +236,142 @@ pub async fn a_paused_replica_reads_from_the_database_and_catches_up(ctx: Ctx) {
     assert!(b.applied() > applied);
     assert_eq!(cluster.get_token(0, &bearer).await, (200, new.clone()));
     assert_eq!(cluster.get_token(1, &bearer).await, (200, new));
+}
+
+/// Calls getToken as fast as 4 workers can, round robin over `servers`, for `window`; returns
+/// (admitted, refused with 429, the time it took).
+async fn drive(
+    cluster: &Cluster,
+    servers: &[usize],
+    bearer: &str,
+    window: Duration,
+) -> (usize, usize, Duration) {
+    let started = Instant::now();
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    let worker = || async {
+        let (mut ok, mut refused) = (0, 0);
+        while started.elapsed() < window {
+            let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            match cluster
+                .get_token(servers[i % servers.len()], bearer)
+                .await
+                .0
+            {
+                200 | 201 => ok += 1,
+                429 => refused += 1,
+                other => panic!("unexpected status {other}"),
+            }
+        }
+        (ok, refused)
+    };
+    let results = futures::future::join_all((0..4).map(|_| worker())).await;
+    let ok = results.iter().map(|r| r.0).sum();
+    let refused = results.iter().map(|r| r.1).sum();
+    (ok, refused, started.elapsed())
+}
+
+/// What the tenant limit (`RATE`/s, burst `BURST`) lets through in `elapsed`, cluster-wide.
+fn budget(elapsed: Duration) -> f64 {
+    f64::from(BURST) + f64::from(RATE) * elapsed.as_secs_f64()
+}
+
+const RATE: u32 = 20;
+const BURST: u32 = 20;
+
+pub async fn cluster_limits_hold_with_three_and_two_replicas_and_rebalance_when_one_stops(
+    ctx: Ctx,
+) {
+    let mut cluster = cluster_with(&ctx, 3, |s| {
+        s.limits.tenant_requests_per_second = RATE;
+        s.limits.tenant_burst = BURST;
+        s.cluster.heartbeat_interval_ms = 200;
+        s.cluster.replica_timeout_ms = 1000;
+    })
+    .await;
+    let bearer = cluster.idp.token("heidi");
+    assert_eq!(cluster.get_token(0, &bearer).await.0, 201);
+    let sizes = |c: &Cluster| {
+        c.servers
+            .iter()
+            .map(|s| s.state.membership.replicas())
+            .collect::<Vec<_>>()
+    };
+    let all = |c: &Cluster, n: u32| {
+        c.servers
+            .iter()
+            .all(|s| s.state.membership.replicas() == n && s.state.resources.pacing_share() == n)
+    };
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while !all(&cluster, 3) {
+        assert!(
+            Instant::now() < deadline,
+            "replicas never saw each other: {:?}",
+            sizes(&cluster)
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    let window = Duration::from_secs(2);
+    let mut report = Vec::new();
+    for replicas in [3, 2, 1] {
+        let servers: Vec<usize> = (0..replicas).collect();
+        let (ok, refused, elapsed) = drive(&cluster, &servers, &bearer, window).await;
+        let expected = budget(elapsed);
+        let error = (ok as f64 - expected) / expected;
+        report.push(format!("{replicas} replicas: {ok} admitted ({refused} refused) of a budget of {expected:.1} in {elapsed:?}: {:+.1}%", error * 100.0));
+        assert!(refused > 0, "the load exceeded the limit");
+        assert!(
+            error.abs() <= 0.25,
+            "{:?}: {}",
+            ctx.backend,
+            report.join("; ")
+        );
+        if replicas > 1 {
+            // One stops (without leaving cleanly); the others rebalance within 5 s.
+            cluster.servers.pop();
+            let stopped = Instant::now();
+            let n = (replicas - 1) as u32;
+            while !all(&cluster, n) {
+                assert!(
+                    stopped.elapsed() < Duration::from_secs(5),
+                    "no rebalance to {n}: {:?}",
+                    sizes(&cluster)
+                );
+                tokio::time::sleep(Duration::from_millis(10)).await;
+            }
+            report.push(format!("rebalanced to {n} after {:?}", stopped.elapsed()));
+        }
+    }
+    eprintln!("{:?}: {}", ctx.backend, report.join("; "));
+}
+
+pub async fn a_replica_that_cannot_record_heartbeats_keeps_the_largest_recent_share(ctx: Ctx) {
+    let mut cluster = cluster_with(&ctx, 3, |s| {
+        s.limits.tenant_requests_per_second = RATE;
+        s.cluster.heartbeat_interval_ms = 100;
+        s.cluster.replica_timeout_ms = 500;
+    })
+    .await;
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while !cluster
+        .servers
+        .iter()
+        .all(|s| s.state.membership.replicas() == 3)
+    {
+        assert!(Instant::now() < deadline, "replicas never saw each other");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    // The shared state is lost (the table is gone), and two replicas stop.
+    ctx.exec("DROP TABLE cluster_replicas").await;
+    cluster.servers.truncate(1);
+    let survivor = &cluster.servers[0].state.membership;
+    let failed = survivor.failed_heartbeats();
+    wait_until("two more heartbeats failed", || {
+        survivor.failed_heartbeats() >= failed + 2
+    })
+    .await;
+    assert_eq!(
+        survivor.replicas(),
+        3,
+        "a conservative share, never the whole limit"
+    );
 }

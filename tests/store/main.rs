@@ -76,6 +76,7 @@ macro_rules! conformance_suite {
             case!(changes::every_mapping_and_tenant_change_is_logged_in_order_with_its_origin);
             case!(changes::a_lost_race_and_a_refused_delete_log_nothing);
             case!(changes::trimming_drops_old_changes_but_keeps_the_newest);
+            case!(changes::heartbeats_count_the_live_replicas_and_leaving_removes_one);
 
             // Whole servers over the ACS emulator.
             #[cfg(feature = "emulator")]
@@ -84,6 +85,8 @@ macro_rules! conformance_suite {
                 case!(cluster::a_delete_reaches_two_other_replicas_within_a_second);
                 case!(cluster::concurrent_first_calls_on_three_replicas_make_one_identity);
                 case!(cluster::a_paused_replica_reads_from_the_database_and_catches_up);
+                case!(cluster::cluster_limits_hold_with_three_and_two_replicas_and_rebalance_when_one_stops);
+                case!(cluster::a_replica_that_cannot_record_heartbeats_keeps_the_largest_recent_share);
             }
         }
     };

@@ -9,7 +9,7 @@ use crate::harness::{Backend, Ctx};
 use crate::support::{key, mapped, new_mapping, t0};
 
 /// Every table, in migration order.
-const TABLES: [&str; 7] = [
+const TABLES: [&str; 8] = [
     "identity_mappings",
     "pending_deletions",
     "tenants",
@@ -17,6 +17,7 @@ const TABLES: [&str; 7] = [
     "audit_events",
     "acs_resources",
     "change_log",
+    "cluster_replicas",
 ];
 
 async fn tables_present(db: &DatabaseConnection) -> Vec<&'static str> {

@@ -385,6 +385,12 @@ impl AcsClient {
         self.inner.breaker.state()
     }
 
+    /// Paces this client to a `1 / replicas` part of its limits: one of `replicas` replicas
+    /// calling the same resource (clones share it).
+    pub fn set_pacing_share(&self, replicas: u32) {
+        self.inner.pacer.set_share(replicas);
+    }
+
     /// How long `operation` stays paused after ACS answered `429`, if it is.
     pub fn throttled_for(&self, operation: Operation) -> Option<Duration> {
         self.inner.pacer.pause_remaining(operation)

@@ -4,7 +4,7 @@
 use std::collections::VecDeque;
 use std::num::NonZeroU32;
 use std::sync::Mutex;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU32, AtomicUsize, Ordering};
 use std::time::Duration;
 
 use tokio::time::Instant;
@@ -36,6 +36,8 @@ impl PacingLimit {
 /// a slow network, a descheduled task), ACS never sees more than the limit in any `per`.
 struct Window {
     limit: PacingLimit,
+    /// How many replicas share the limit ([`Pacer::set_share`]); this one takes its part.
+    share: AtomicU32,
     state: Mutex<WindowState>,
 }
 
@@ -50,8 +52,15 @@ impl Window {
     fn new(limit: PacingLimit) -> Self {
         Self {
             limit,
+            share: AtomicU32::new(1),
             state: Mutex::new(WindowState::default()),
         }
+    }
+
+    /// This replica's part of the limit: `requests / share`, rounded down, at least 1.
+    fn requests(&self) -> usize {
+        let share = self.share.load(Ordering::Relaxed).max(1);
+        (self.limit.requests.get() / share).max(1) as usize
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, WindowState> {
@@ -67,7 +76,7 @@ impl Window {
         state
             .slots
             .retain(|(_, ended)| ended.is_none_or(|t| now.saturating_duration_since(t) < per));
-        if state.slots.len() < self.limit.requests.get() as usize {
+        if state.slots.len() < self.requests() {
             let id = state.next_id;
             state.next_id += 1;
             state.slots.push_back((id, None));
@@ -87,8 +96,7 @@ impl Window {
     /// How long until `queued` more calls than the window holds now could be granted.
     fn wait_for(&self, queued: usize, now: Instant) -> Duration {
         let state = self.lock();
-        let limit = self.limit.requests.get() as usize;
-        let over = (state.slots.len() + queued).saturating_sub(limit);
+        let over = (state.slots.len() + queued).saturating_sub(self.requests());
         if over == 0 {
             return Duration::ZERO;
         }
@@ -238,6 +246,16 @@ impl Pacer {
         }
     }
 
+    /// Takes a `1 / replicas` part of every limit, as one of `replicas` replicas calling the
+    /// same resource (calls already counted keep counting).
+    pub(crate) fn set_share(&self, replicas: u32) {
+        for lane in &self.lanes {
+            if let Some(window) = &lane.window {
+                window.share.store(replicas.max(1), Ordering::Relaxed);
+            }
+        }
+    }
+
     fn lane(&self, operation: Operation) -> &Lane {
         &self.lanes[operation.index()]
     }
@@ -364,6 +382,32 @@ mod tests {
             waiting.acquire(Operation::Issue).await.unwrap();
         }
         assert_eq!(started.elapsed(), Duration::from_millis(400));
+    }
+
+    #[test]
+    fn one_of_three_replicas_takes_a_third_of_the_limit_and_all_of_it_alone() {
+        let per = Duration::from_millis(300);
+        let limits = PacingLimits::unlimited().with(Operation::Issue, PacingLimit::new(7, per));
+        let p = Pacer::new(&limits);
+        let window = p.lane(Operation::Issue).window.as_ref().unwrap();
+        let mut now = Instant::now();
+        // Grants at `now` until the window is full; each call ends at once.
+        let granted = |now: Instant| {
+            let mut n = 0;
+            while let Ok(id) = window.try_grant(now) {
+                window.complete(id, now);
+                n += 1;
+            }
+            n
+        };
+        p.set_share(3);
+        assert_eq!(granted(now), 2, "7 / 3, rounded down");
+        now += per * 2;
+        p.set_share(1);
+        assert_eq!(granted(now), 7);
+        now += per * 2;
+        p.set_share(100);
+        assert_eq!(granted(now), 1, "never less than one call per period");
     }
 
     #[tokio::test(start_paused = true)]
