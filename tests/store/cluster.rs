@@ -29,9 +29,27 @@ impl Drop for Server {
 
 struct Cluster {
     servers: Vec<Server>,
+    settings: Settings,
     idp: TestIssuer,
     _emulator: RunningEmulator,
     client: reqwest::Client,
+}
+
+/// One replica on `settings`' database.
+async fn start_server(settings: &Settings) -> Server {
+    let app = Application::build(settings.clone(), BuildOptions::default())
+        .await
+        .expect("replica builds");
+    let address = format!("http://127.0.0.1:{}", app.port());
+    let state = app.state().clone();
+    let task = tokio::spawn(async move {
+        let _ = app.run_until(std::future::pending()).await;
+    });
+    Server {
+        address,
+        state,
+        task,
+    }
 }
 
 async fn cluster(ctx: &Ctx, replicas: usize) -> Cluster {
@@ -71,19 +89,7 @@ async fn cluster_with(
     settings.validate().expect("valid settings");
     let mut servers = Vec::new();
     for _ in 0..replicas {
-        let app = Application::build(settings.clone(), BuildOptions::default())
-            .await
-            .expect("replica builds");
-        let address = format!("http://127.0.0.1:{}", app.port());
-        let state = app.state().clone();
-        let task = tokio::spawn(async move {
-            let _ = app.run_until(std::future::pending()).await;
-        });
-        servers.push(Server {
-            address,
-            state,
-            task,
-        });
+        servers.push(start_server(&settings).await);
     }
     for s in &servers {
         wait_until("the replica's change feed is live", || {
@@ -93,6 +99,7 @@ async fn cluster_with(
     }
     Cluster {
         servers,
+        settings,
         idp,
         _emulator: emulator,
         client: acs_auth_providers::http_client(),
@@ -374,4 +381,23 @@ pub async fn a_replica_that_cannot_record_heartbeats_keeps_the_largest_recent_sh
         3,
         "a conservative share, never the whole limit"
     );
+}
+
+pub async fn a_replica_restarted_after_changes_serves_what_changed_while_it_was_down(ctx: Ctx) {
+    let mut cluster = cluster(&ctx, 2).await;
+    let bearer = cluster.idp.token("ivan");
+    let (_, old) = cluster.get_token(0, &bearer).await;
+    assert_eq!(cluster.get_token(1, &bearer).await, (200, old.clone()));
+    cluster.servers.pop();
+    assert_eq!(cluster.delete_user(0, &bearer).await, 204);
+    let restarted = start_server(&cluster.settings).await;
+    assert!(
+        restarted.state.changes.is_live(),
+        "current from its first request on"
+    );
+    cluster.servers.push(restarted);
+    let (status, new) = cluster.get_token(1, &bearer).await;
+    assert_eq!(status, 201);
+    assert_ne!(new, old);
+    assert_eq!(cluster.get_token(0, &bearer).await, (200, new));
 }

@@ -85,6 +85,7 @@ macro_rules! conformance_suite {
                 case!(cluster::a_delete_reaches_two_other_replicas_within_a_second);
                 case!(cluster::concurrent_first_calls_on_three_replicas_make_one_identity);
                 case!(cluster::a_paused_replica_reads_from_the_database_and_catches_up);
+                case!(cluster::a_replica_restarted_after_changes_serves_what_changed_while_it_was_down);
                 case!(cluster::cluster_limits_hold_with_three_and_two_replicas_and_rebalance_when_one_stops);
                 case!(cluster::a_replica_that_cannot_record_heartbeats_keeps_the_largest_recent_share);
             }
