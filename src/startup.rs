@@ -8,8 +8,6 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use acs_auth_providers::{JwksCache, JwksCacheConfig};
-use poem::Server;
-use poem::listener::TcpAcceptor;
 use secrecy::ExposeSecret;
 
 use crate::acs::AcsError;
@@ -71,7 +69,7 @@ pub struct Application {
     app: poem::endpoint::BoxEndpoint<'static>,
     state: AppState,
     background: Background,
-    shutdown_grace: Duration,
+    edge: api::server::EdgeLimits,
 }
 
 /// The application's background tasks, aborted when it stops — also when its `run_until`
@@ -230,12 +228,12 @@ impl Application {
         crate::acs::install_crypto_provider();
         let listener = match options.listener {
             Some(l) => l,
-            None => tokio::net::TcpListener::bind(settings.server.bind)
-                .await
-                .map_err(|source| StartupError::Bind {
+            None => crate::api::server::bind(settings.server.bind).map_err(|source| {
+                StartupError::Bind {
                     addr: settings.server.bind,
                     source,
-                })?,
+                }
+            })?,
         };
         let addr = listener.local_addr()?;
         let services = Services::build(
@@ -290,7 +288,13 @@ impl Application {
             app,
             state,
             background,
-            shutdown_grace: Duration::from_secs(settings.server.request_timeout_secs),
+            edge: api::server::EdgeLimits {
+                header_read_timeout: Duration::from_secs(settings.server.header_read_timeout_secs),
+                idle_timeout: Duration::from_secs(settings.server.idle_timeout_secs),
+                request_timeout: Duration::from_secs(settings.server.request_timeout_secs),
+                max_connections: settings.server.max_connections,
+                shutdown_grace: Duration::from_secs(settings.server.request_timeout_secs),
+            },
         })
     }
 
@@ -325,10 +329,7 @@ impl Application {
             accepting.store(false, Ordering::SeqCst);
             tracing::info!("shutting down: finishing in-flight requests");
         };
-        let acceptor = TcpAcceptor::from_tokio(self.listener)?;
-        let result = Server::new_with_acceptor(acceptor)
-            .run_with_graceful_shutdown(self.app, signal, Some(self.shutdown_grace))
-            .await;
+        let result = api::server::serve(self.listener, self.app, self.edge, signal).await;
         drop(self.background);
         self.state.membership.leave().await;
         result.map_err(StartupError::from)

@@ -101,6 +101,16 @@ pub(crate) fn decode_key(key: &SecretString) -> Result<SecretSlice<u8>, AcsError
     Ok(SecretSlice::from(decoded))
 }
 
+/// Whether `url`'s host is this machine: `localhost`, 127.0.0.0/8 or `::1`.
+pub fn is_loopback(url: &Url) -> bool {
+    match url.host() {
+        Some(url::Host::Domain(d)) => d.eq_ignore_ascii_case("localhost"),
+        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+        None => false,
+    }
+}
+
 fn parse_endpoint(text: &str) -> Result<Url, AcsError> {
     let url = Url::parse(text).map_err(|e| {
         AcsError::InvalidConnectionString(format!("`endpoint` is not an absolute URL: {e}"))
@@ -113,6 +123,11 @@ fn parse_endpoint(text: &str) -> Result<Url, AcsError> {
     if url.host_str().is_none_or(str::is_empty) {
         return Err(AcsError::InvalidConnectionString(
             "`endpoint` has no host".into(),
+        ));
+    }
+    if url.scheme() == "http" && !is_loopback(&url) {
+        return Err(AcsError::InvalidConnectionString(
+            "`endpoint` must be https (ACS and Teams tokens would travel in clear text); http is allowed only on a loopback host (127.0.0.0/8, ::1, localhost) for an emulator".into(),
         ));
     }
     if !url.username().is_empty() || url.password().is_some() {
@@ -156,6 +171,37 @@ mod tests {
     use super::*;
 
     const KEY: &str = "dGVzdC1hY2Nlc3Mta2V5LWZvci1rbm93bi1hbnN3ZXI=";
+
+    #[test]
+    fn http_is_refused_except_on_a_loopback_host() {
+        for remote in [
+            "http://acs.example.com/",
+            "http://10.0.0.5:8080/",
+            "http://[fd00::1]/",
+        ] {
+            let err = ConnectionString::parse(&format!("endpoint={remote};accesskey={KEY}"))
+                .unwrap_err()
+                .to_string();
+            assert!(err.contains("must be https"), "{remote}: {err}");
+        }
+        for local in [
+            "http://127.0.0.1:8088/",
+            "http://127.1.2.3/",
+            "http://localhost:9/",
+            "http://[::1]:80/",
+        ] {
+            assert!(
+                ConnectionString::parse(&format!("endpoint={local};accesskey={KEY}")).is_ok(),
+                "{local}"
+            );
+        }
+        assert!(
+            ConnectionString::parse(&format!(
+                "endpoint=https://acs.example.com/;accesskey={KEY}"
+            ))
+            .is_ok()
+        );
+    }
 
     #[test]
     fn parses_the_portal_format() {

@@ -458,6 +458,23 @@ impl AllowedMethods {
     }
 }
 
+/// The answer to a request not answered within `server.request_timeout_secs` (its body read
+/// included); the connection is closed after it.
+pub fn request_timeout() -> Response {
+    let mut resp = ErrorInfo::new(
+        StatusCode::REQUEST_TIMEOUT,
+        "request_timeout",
+        "The request was not completed in time",
+    )
+    .detail("the request (its body included) took longer than the server allows")
+    .to_response(None);
+    resp.headers_mut().insert(
+        header::CONNECTION,
+        poem::http::HeaderValue::from_static("close"),
+    );
+    resp
+}
+
 pub async fn problem_middleware<E: Endpoint>(
     next: E,
     mut req: Request,

@@ -11,6 +11,7 @@ pub mod extract;
 pub mod health;
 pub mod paging;
 pub mod payload;
+pub mod server;
 pub mod tokens;
 
 use poem::endpoint::BoxEndpoint;

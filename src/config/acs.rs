@@ -124,10 +124,12 @@ impl AcsSettings {
             let url = url::Url::parse(endpoint).map_err(|e| {
                 ConfigError::invalid(format!("{key}.endpoint"), format!("not a URL: {e}"))
             })?;
-            if !matches!(url.scheme(), "https" | "http") || url.host_str().is_none() {
+            let loopback_http =
+                url.scheme() == "http" && crate::acs::connection_string::is_loopback(&url);
+            if !(url.scheme() == "https" || loopback_http) || url.host_str().is_none() {
                 return Err(ConfigError::invalid(
                     format!("{key}.endpoint"),
-                    "must be an https URL such as https://x.communication.azure.com/",
+                    "must be an https URL such as https://x.communication.azure.com/ (http only on a loopback host, for an emulator)",
                 ));
             }
         }

@@ -92,8 +92,19 @@ pub struct ServerSettings {
     pub bind: SocketAddr,
     /// Largest request body accepted, in bytes.
     pub max_body_bytes: usize,
-    /// Whole-request timeout, in seconds.
+    /// Whole-request deadline (body read included), in seconds; past it the answer is
+    /// `408 request_timeout`. Also how long in-flight requests may take at shutdown.
     pub request_timeout_secs: u64,
+    /// How long a request's header block may take to arrive, counted from when the
+    /// connection starts waiting for it (so also the longest idle keep-alive), in seconds.
+    pub header_read_timeout_secs: u64,
+    /// A connection on which nothing is read or written for this long is closed, in seconds;
+    /// at least `request_timeout_secs`.
+    pub idle_timeout_secs: u64,
+    /// The most connections served at once; more wait in the listen backlog until one ends.
+    /// Keep it below the process's open-file limit less the database pool and outbound
+    /// connections.
+    pub max_connections: usize,
 }
 
 impl Default for ServerSettings {
@@ -102,6 +113,9 @@ impl Default for ServerSettings {
             bind: SocketAddr::from(([127, 0, 0, 1], 8080)),
             max_body_bytes: 128 * 1024,
             request_timeout_secs: 30,
+            header_read_timeout_secs: 10,
+            idle_timeout_secs: 60,
+            max_connections: 1024,
         }
     }
 }
@@ -483,6 +497,21 @@ impl Settings {
             return Err(ConfigError::invalid(
                 "cache.verified_token_max_age_secs",
                 "must be at least 1 (or set cache.verified_tokens = false)",
+            ));
+        }
+        if self.server.request_timeout_secs == 0
+            || self.server.header_read_timeout_secs == 0
+            || self.server.max_connections == 0
+        {
+            return Err(ConfigError::invalid(
+                "server",
+                "request_timeout_secs, header_read_timeout_secs and max_connections must be at least 1",
+            ));
+        }
+        if self.server.idle_timeout_secs < self.server.request_timeout_secs {
+            return Err(ConfigError::invalid(
+                "server.idle_timeout_secs",
+                "must be at least server.request_timeout_secs (a request may wait that long for its answer)",
             ));
         }
         if self.server.max_body_bytes < 1024 {

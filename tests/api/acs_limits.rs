@@ -13,7 +13,11 @@ use crate::helpers::spawn_app_with_emulator;
 async fn a_burst_of_2000_new_users_gets_201_or_503_with_retry_after_and_acs_sees_no_429() {
     let app = spawn_app_with_emulator(
         |emulator| emulator.service_limits = Some(ServiceLimits::documented()),
-        |settings, _| settings.limits.tenant_requests_per_second = 0,
+        |settings, _| {
+            settings.limits.tenant_requests_per_second = 0;
+            // 2000 clients at once, each on its own connection: none waits for a slot.
+            settings.server.max_connections = 4096;
+        },
     )
     .await;
     let emulator = app.emulator.emulator();

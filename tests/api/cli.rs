@@ -141,7 +141,8 @@ async fn tenants_add_takes_an_acs_resource_with_an_entra_credential() {
 }
 
 #[test]
-fn serve_starts_with_an_acs_endpoint_and_an_entra_credential() {
+fn serve_starts_with_an_acs_endpoint_and_an_entra_credential_and_mounts_no_dev_issuer_or_emulator()
+{
     use std::io::{BufRead, BufReader};
     use std::time::{Duration, Instant};
 
@@ -177,26 +178,43 @@ fn serve_starts_with_an_acs_endpoint_and_an_entra_credential() {
         }
     });
     let line = rx.recv_timeout(Duration::from_secs(30));
-    let healthz = line.as_ref().ok().and_then(|line| {
+    let addr = line.as_ref().ok().and_then(|line| {
         let log: serde_json::Value = serde_json::from_str(line).ok()?;
-        let addr = log["addr"].as_str()?.to_owned();
+        Some(log["addr"].as_str()?.to_owned())
+    });
+    let request = |request_line: &str| -> Option<String> {
+        let addr = addr.as_ref()?;
         let deadline = Instant::now() + Duration::from_secs(10);
-        let mut stream = std::net::TcpStream::connect(&addr).ok()?;
+        let mut stream = std::net::TcpStream::connect(addr).ok()?;
         stream
             .set_read_timeout(Some(deadline - Instant::now()))
             .ok()?;
         use std::io::{Read, Write};
-        stream
-            .write_all(b"GET /healthz HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n")
-            .ok()?;
+        let raw = format!(
+            "{request_line} HTTP/1.1\r\nHost: localhost\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+        );
+        stream.write_all(raw.as_bytes()).ok()?;
         let mut response = String::new();
         stream.read_to_string(&mut response).ok()?;
         Some(response)
-    });
+    };
+    let healthz = request("GET /healthz");
+    // `serve` mounts neither the development issuer nor the ACS emulator.
+    let dev_paths = [
+        "POST /dev/idp/token",
+        "GET /dev/idp/.well-known/openid-configuration",
+        "GET /dev/idp/jwks",
+        "POST /identities?api-version=2023-10-01",
+        "GET /_emulator/calls",
+    ]
+    .map(|path| (path, request(path).unwrap_or_default()));
     let _ = child.kill();
     let _ = child.wait();
     let stderr = log.lock().unwrap().clone();
     assert!(line.is_ok(), "serve did not start: {stderr}");
     let healthz = healthz.unwrap_or_default();
     assert!(healthz.starts_with("HTTP/1.1 200"), "{healthz} {stderr}");
+    for (path, response) in dev_paths {
+        assert!(response.starts_with("HTTP/1.1 404"), "{path}: {response}");
+    }
 }
