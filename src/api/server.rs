@@ -186,6 +186,27 @@ impl<S> Idle<S> {
     fn active(&mut self) {
         self.timer.as_mut().reset(Instant::now() + self.timeout);
     }
+
+    /// After a write: activity when bytes went out; a write that cannot go on (a client that
+    /// stopped reading its answer) fails once the timer has run out.
+    fn written(
+        &mut self,
+        cx: &mut Context<'_>,
+        polled: Poll<io::Result<usize>>,
+    ) -> Poll<io::Result<usize>> {
+        match polled {
+            Poll::Ready(written) => {
+                if matches!(written, Ok(n) if n > 0) {
+                    self.active();
+                }
+                Poll::Ready(written)
+            }
+            Poll::Pending => {
+                ready!(self.timer.as_mut().poll(cx));
+                Poll::Ready(Err(idle_error()))
+            }
+        }
+    }
 }
 
 impl<S: AsyncRead + Unpin> AsyncRead for Idle<S> {
@@ -216,19 +237,8 @@ impl<S: AsyncWrite + Unpin> AsyncWrite for Idle<S> {
         cx: &mut Context<'_>,
         data: &[u8],
     ) -> Poll<io::Result<usize>> {
-        match Pin::new(&mut self.inner).poll_write(cx, data) {
-            Poll::Ready(written) => {
-                if matches!(written, Ok(n) if n > 0) {
-                    self.active();
-                }
-                Poll::Ready(written)
-            }
-            // A client that stopped reading its answer.
-            Poll::Pending => {
-                ready!(self.timer.as_mut().poll(cx));
-                Poll::Ready(Err(idle_error()))
-            }
-        }
+        let polled = Pin::new(&mut self.inner).poll_write(cx, data);
+        self.written(cx, polled)
     }
 
     fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
@@ -244,18 +254,8 @@ impl<S: AsyncWrite + Unpin> AsyncWrite for Idle<S> {
         cx: &mut Context<'_>,
         bufs: &[io::IoSlice<'_>],
     ) -> Poll<io::Result<usize>> {
-        match Pin::new(&mut self.inner).poll_write_vectored(cx, bufs) {
-            Poll::Ready(written) => {
-                if matches!(written, Ok(n) if n > 0) {
-                    self.active();
-                }
-                Poll::Ready(written)
-            }
-            Poll::Pending => {
-                ready!(self.timer.as_mut().poll(cx));
-                Poll::Ready(Err(idle_error()))
-            }
-        }
+        let polled = Pin::new(&mut self.inner).poll_write_vectored(cx, bufs);
+        self.written(cx, polled)
     }
 
     fn is_write_vectored(&self) -> bool {
