@@ -153,8 +153,13 @@ fn hot_path(c: &mut Criterion) {
     assert_eq!(verified.stats().verifications, 1, "every call was a hit");
 
     c.bench_function("gate_admit", |b| {
-        b.to_async(&runtime)
-            .iter(|| async { state.gate.admit(tenant, black_box(token)).await.unwrap() });
+        b.to_async(&runtime).iter(|| async {
+            state
+                .gate
+                .admit(tenant, black_box(token), Some([127, 0, 0, 1].into()))
+                .await
+                .unwrap()
+        });
     });
 
     let endpoint = bench.app.endpoint();

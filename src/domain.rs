@@ -120,3 +120,104 @@ mod tests {
         assert!(Subject::parse(&"x".repeat(256)).is_err());
     }
 }
+
+/// An IP address or a CIDR range (`10.0.0.0/8`, `2001:db8::/32`, `192.0.2.7`).
+pub fn parse_ip_range(text: &str) -> Option<ipnet::IpNet> {
+    let text = text.trim();
+    text.parse::<ipnet::IpNet>().ok().or_else(|| {
+        text.parse::<std::net::IpAddr>()
+            .ok()
+            .map(ipnet::IpNet::from)
+    })
+}
+
+/// The proxies whose `X-Forwarded-For` is believed (`server.trusted_proxies`).
+#[derive(Debug, Clone, Default)]
+pub struct TrustedProxies(Vec<ipnet::IpNet>);
+
+impl TrustedProxies {
+    /// The valid entries of `list` (the settings validated them).
+    pub fn new(list: &[String]) -> Self {
+        Self(list.iter().filter_map(|s| parse_ip_range(s)).collect())
+    }
+
+    fn trusts(&self, ip: std::net::IpAddr) -> bool {
+        self.0.iter().any(|net| net.contains(&ip))
+    }
+
+    /// The client's address: the peer's, unless the peer is a trusted proxy; then the
+    /// rightmost address of `X-Forwarded-For` (all of its headers, in order) that is not a
+    /// trusted proxy — the one the nearest untrusted hop reported — or the leftmost when all
+    /// are trusted. An unparsable entry ends the walk at the address before it.
+    pub fn client_addr<'a>(
+        &self,
+        peer: std::net::IpAddr,
+        forwarded_for: impl DoubleEndedIterator<Item = &'a str>,
+    ) -> std::net::IpAddr {
+        if !self.trusts(peer) {
+            return peer;
+        }
+        let mut client = peer;
+        let hops = forwarded_for.rev().flat_map(|h| h.rsplit(','));
+        for hop in hops {
+            let Ok(ip) = hop.trim().parse::<std::net::IpAddr>() else {
+                break;
+            };
+            client = ip;
+            if !self.trusts(ip) {
+                break;
+            }
+        }
+        client
+    }
+}
+
+#[cfg(test)]
+mod proxy_tests {
+    use super::*;
+
+    fn ip(s: &str) -> std::net::IpAddr {
+        s.parse().unwrap()
+    }
+
+    #[test]
+    fn the_client_is_the_peer_unless_the_peer_is_a_trusted_proxy() {
+        let none = TrustedProxies::default();
+        assert_eq!(
+            none.client_addr(ip("10.0.0.1"), ["6.6.6.6"].into_iter()),
+            ip("10.0.0.1")
+        );
+        let lb = TrustedProxies::new(&["10.0.0.0/8".into(), "192.0.2.9".into()]);
+        // Not from the proxy: whatever the header says is ignored.
+        assert_eq!(
+            lb.client_addr(ip("203.0.113.5"), ["6.6.6.6"].into_iter()),
+            ip("203.0.113.5")
+        );
+        // From the proxy: the rightmost untrusted hop; what the client itself wrote further
+        // left (a forged 1.1.1.1) is not believed.
+        assert_eq!(
+            lb.client_addr(
+                ip("10.0.0.1"),
+                ["1.1.1.1, 198.51.100.4, 10.2.3.4"].into_iter()
+            ),
+            ip("198.51.100.4")
+        );
+        // Several headers count as one list, in order.
+        assert_eq!(
+            lb.client_addr(ip("10.0.0.1"), ["198.51.100.4", "192.0.2.9"].into_iter()),
+            ip("198.51.100.4")
+        );
+        // No header, or garbage: the proxy itself (or the last good hop).
+        assert_eq!(
+            lb.client_addr(ip("10.0.0.1"), std::iter::empty()),
+            ip("10.0.0.1")
+        );
+        assert_eq!(
+            lb.client_addr(ip("10.0.0.1"), ["junk"].into_iter()),
+            ip("10.0.0.1")
+        );
+        assert!(parse_ip_range("2001:db8::/32").is_some());
+        assert!(parse_ip_range("10.0.0.0/33").is_none());
+        assert!(parse_ip_range("proxy.local").is_none());
+    }
+}

@@ -211,6 +211,7 @@ impl Services {
             gate: Gate::new(Arc::clone(&tenants), limits.clone(), &settings.cache, clock),
             limits,
             admin_keys: AdminKeys::new(&settings.admin.key_hashes, audit.clone()),
+            trusted_proxies: crate::domain::TrustedProxies::new(&settings.server.trusted_proxies),
             accepting: Arc::new(AtomicBool::new(true)),
         };
         Ok(Self {
@@ -262,6 +263,7 @@ impl Application {
             services.audit.clone().spawn_flush(Duration::from_secs(60)),
             services.state.changes.clone().spawn(),
             services.state.membership.clone().spawn(),
+            services.state.admin_keys.clone().spawn_flush(),
             services
                 .state
                 .limits

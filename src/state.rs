@@ -24,6 +24,8 @@ pub struct AppState {
     pub gate: Gate,
     /// The admin API keys (as hashes) and the audit of their use.
     pub admin_keys: AdminKeys,
+    /// Whose `X-Forwarded-For` is believed (`server.trusted_proxies`).
+    pub trusted_proxies: crate::domain::TrustedProxies,
     /// True until shutdown begins; `/readyz` reports it.
     pub accepting: Arc<std::sync::atomic::AtomicBool>,
 }

@@ -39,8 +39,15 @@ impl std::fmt::Debug for AdminKey {
     }
 }
 
+/// What the admin key checker needs, handed to it as request data.
+pub struct AdminGuard {
+    pub keys: AdminKeys,
+    pub limits: crate::service::RateLimits,
+    pub trusted_proxies: crate::domain::TrustedProxies,
+}
+
 async fn check_admin_key(req: &Request, key: ApiKey) -> poem::Result<Actor> {
-    let keys = req.data::<AdminKeys>().ok_or_else(|| {
+    let guard = req.data::<std::sync::Arc<AdminGuard>>().ok_or_else(|| {
         tracing::error!("the admin key checker has no key set");
         poem::Error::from(ErrorInfo::new(
             StatusCode::INTERNAL_SERVER_ERROR,
@@ -48,8 +55,20 @@ async fn check_admin_key(req: &Request, key: ApiKey) -> poem::Result<Actor> {
             "Internal error",
         ))
     })?;
+    let client = super::auth::client_addr_with(&guard.trusted_proxies, req);
+    // The admin API's own limit per client address, before any key is compared.
+    if let Some(ip) = client
+        && let Err(limited) = guard.limits.check_admin(ip)
+    {
+        let e = crate::service::ServiceError::RateLimited {
+            retry_after: limited.retry_after,
+        };
+        return Err(poem::Error::from(ErrorInfo::from(&e)));
+    }
     let what = format!("{} {}", req.method(), req.uri().path());
-    keys.authenticate(&key.key, &what, request_id(req).map(str::to_owned))
+    guard
+        .keys
+        .authenticate(&key.key, &what, request_id(req).map(str::to_owned), client)
         .await
         .map_err(|e| poem::Error::from(ErrorInfo::from(&e)))
 }

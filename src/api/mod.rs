@@ -64,7 +64,11 @@ pub fn routes(
     extra: Option<BoxEndpoint<'static>>,
 ) -> BoxEndpoint<'static> {
     let max_body_bytes = options.max_body_bytes;
-    let admin_keys = state.admin_keys.clone();
+    let admin_guard = std::sync::Arc::new(admin::AdminGuard {
+        keys: state.admin_keys.clone(),
+        limits: state.limits.clone(),
+        trusted_proxies: state.trusted_proxies.clone(),
+    });
     let api = openapi_service(state);
     let allowed = std::sync::Arc::new(error::AllowedMethods::from_spec(
         &serde_json::from_str(&api.spec()).unwrap_or_default(),
@@ -79,7 +83,7 @@ pub fn routes(
         route = route.nest("/dev", extra);
     }
     let app = route
-        .data(admin_keys)
+        .data(admin_guard)
         .around(move |ep, req| body_limit(ep, req, max_body_bytes))
         .around(move |ep, req| error::problem_middleware(ep, req, std::sync::Arc::clone(&allowed)))
         .around(access_log::access_log)

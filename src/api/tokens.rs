@@ -202,8 +202,7 @@ impl TokensApi {
         body: OptionalJson<GetTokenRequest>,
     ) -> Result<GetTokenResponse, ApiError<GetTokenErrors>> {
         let tenant = tenant_by_id(&self.state, &tenant.0)?;
-        self.get_token_for(&tenant, &auth, body, request_id(req))
-            .await
+        self.get_token_for(&tenant, &auth, body, req).await
     }
 
     /// Delete the signed-in user's ACS identity
@@ -224,7 +223,7 @@ impl TokensApi {
         auth: BearerAuth,
     ) -> Result<DeleteUserResponse, ApiError<DeleteUserErrors>> {
         let tenant = tenant_by_id(&self.state, &tenant.0)?;
-        self.delete_user_for(&tenant, &auth, request_id(req)).await
+        self.delete_user_for(&tenant, &auth, req).await
     }
 
     /// Look up the signed-in user's ACS identity
@@ -236,12 +235,13 @@ impl TokensApi {
     )]
     async fn get_user(
         &self,
+        req: &Request,
         /// The tenant's id.
         tenant: Path<String>,
         auth: BearerAuth,
     ) -> Result<GetUserResponse, ApiError<GetUserErrors>> {
         let tenant = tenant_by_id(&self.state, &tenant.0)?;
-        let who = authorize(&self.state, &tenant, &auth).await?;
+        let who = authorize(&self.state, req, &tenant, &auth).await?;
         let mapping = self.state.tokens.get_user(&tenant, &who).await?;
         Ok(GetUserResponse::Ok(JsonBody(UserResponse {
             communication_user_id: mapping.acs_user_id,
@@ -273,7 +273,7 @@ impl TokensApi {
         body: OptionalJson<ExchangeTokenRequest>,
     ) -> Result<ExchangeTokenResponseKind, ApiError<ExchangeTokenErrors>> {
         let tenant = tenant_by_id(&self.state, &tenant.0)?;
-        self.exchange_for(&tenant, &auth, teams_header.0, body, request_id(req))
+        self.exchange_for(&tenant, &auth, teams_header.0, body, req)
             .await
     }
 
@@ -294,7 +294,7 @@ impl TokensApi {
         body: OptionalJson<ExchangeTokenRequest>,
     ) -> Result<ExchangeTokenResponseKind, ApiError<ExchangeTokenErrors>> {
         let tenant = tenant_for_token(&self.state, &auth.0.token)?;
-        self.exchange_for(&tenant, &auth, teams_header.0, body, request_id(req))
+        self.exchange_for(&tenant, &auth, teams_header.0, body, req)
             .await
     }
 
@@ -315,8 +315,7 @@ impl TokensApi {
         body: OptionalJson<GetTokenRequest>,
     ) -> Result<GetTokenResponse, ApiError<GetTokenErrors>> {
         let tenant = tenant_for_token(&self.state, &auth.0.token)?;
-        self.get_token_for(&tenant, &auth, body, request_id(req))
-            .await
+        self.get_token_for(&tenant, &auth, body, req).await
     }
 
     /// Delete the caller's ACS identity (seed-compatible path)
@@ -332,7 +331,7 @@ impl TokensApi {
         auth: BearerAuth,
     ) -> Result<DeleteUserResponse, ApiError<DeleteUserErrors>> {
         let tenant = tenant_for_token(&self.state, &auth.0.token)?;
-        self.delete_user_for(&tenant, &auth, request_id(req)).await
+        self.delete_user_for(&tenant, &auth, req).await
     }
 }
 
@@ -342,9 +341,10 @@ impl TokensApi {
         tenant: &Tenant,
         auth: &BearerAuth,
         body: OptionalJson<GetTokenRequest>,
-        request_id: Option<&str>,
+        req: &Request,
     ) -> Result<GetTokenResponse, ApiError<GetTokenErrors>> {
-        let who = authorize(&self.state, tenant, auth).await?;
+        let request_id = request_id(req);
+        let who = authorize(&self.state, req, tenant, auth).await?;
         let request = body
             .0
             .map(|b| TokenRequest {
@@ -370,9 +370,10 @@ impl TokensApi {
         &self,
         tenant: &Tenant,
         auth: &BearerAuth,
-        request_id: Option<&str>,
+        req: &Request,
     ) -> Result<DeleteUserResponse, ApiError<DeleteUserErrors>> {
-        let who = authorize(&self.state, tenant, auth).await?;
+        let request_id = request_id(req);
+        let who = authorize(&self.state, req, tenant, auth).await?;
         Ok(
             match self
                 .state
@@ -394,7 +395,7 @@ impl TokensApi {
         auth: &BearerAuth,
         header: Option<String>,
         body: OptionalJson<ExchangeTokenRequest>,
-        request_id: Option<&str>,
+        req: &Request,
     ) -> Result<ExchangeTokenResponseKind, ApiError<ExchangeTokenErrors>> {
         let teams_token = match (body.0.map(|b| b.token), header) {
             (Some(t), _) | (None, Some(t)) if !t.trim().is_empty() => t,
@@ -408,7 +409,8 @@ impl TokensApi {
                 .into());
             }
         };
-        let who = authorize(&self.state, tenant, auth).await?;
+        let request_id = request_id(req);
+        let who = authorize(&self.state, req, tenant, auth).await?;
         let token = self
             .state
             .tokens

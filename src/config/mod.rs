@@ -101,6 +101,9 @@ pub struct ServerSettings {
     /// A connection on which nothing is read or written for this long is closed, in seconds;
     /// at least `request_timeout_secs`.
     pub idle_timeout_secs: u64,
+    /// Proxies (addresses or CIDR ranges) whose `X-Forwarded-For` is believed: the client
+    /// address is the rightmost one in it that is not a trusted proxy. Empty: the peer address.
+    pub trusted_proxies: Vec<String>,
     /// The most connections served at once; more wait in the listen backlog until one ends.
     /// Keep it below the process's open-file limit less the database pool and outbound
     /// connections.
@@ -116,6 +119,7 @@ impl Default for ServerSettings {
             header_read_timeout_secs: 10,
             idle_timeout_secs: 60,
             max_connections: 1024,
+            trusted_proxies: Vec::new(),
         }
     }
 }
@@ -163,6 +167,15 @@ pub struct LimitSettings {
     pub subject_requests_per_minute: u32,
     /// How many requests above the rate one user may make at once.
     pub subject_burst: u32,
+    /// Failed bearer-token verifications per minute one client address may cause before it
+    /// is refused (`429`) without verifying; 0 = unlimited. Per replica.
+    pub failed_auth_per_minute: u32,
+    /// How many failures above the rate one address may cause at once.
+    pub failed_auth_burst: u32,
+    /// Admin API requests per minute one client address may make; 0 = unlimited. Per replica.
+    pub admin_requests_per_minute: u32,
+    /// How many admin requests above the rate one address may make at once.
+    pub admin_burst: u32,
 }
 
 impl Default for LimitSettings {
@@ -172,6 +185,10 @@ impl Default for LimitSettings {
             tenant_burst: 200,
             subject_requests_per_minute: 120,
             subject_burst: 60,
+            failed_auth_per_minute: 60,
+            failed_auth_burst: 20,
+            admin_requests_per_minute: 600,
+            admin_burst: 100,
         }
     }
 }
@@ -507,6 +524,14 @@ impl Settings {
                 "server",
                 "request_timeout_secs, header_read_timeout_secs and max_connections must be at least 1",
             ));
+        }
+        for (i, proxy) in self.server.trusted_proxies.iter().enumerate() {
+            if crate::domain::parse_ip_range(proxy).is_none() {
+                return Err(ConfigError::invalid(
+                    format!("server.trusted_proxies[{i}]"),
+                    "must be an IP address or a CIDR range such as 10.0.0.0/8",
+                ));
+            }
         }
         if self.server.idle_timeout_secs < self.server.request_timeout_secs {
             return Err(ConfigError::invalid(

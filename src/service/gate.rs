@@ -4,6 +4,7 @@
 //! case runs. A token that verified is not verified again while it is valid (see
 //! [`VerifiedTokens`]); the enabled flag and the rate limits are checked on every call.
 
+use std::net::IpAddr;
 use std::sync::Arc;
 
 use acs_auth_providers::validate::{DEFAULT_MAX_TOKEN_BYTES, peek_claims_unverified};
@@ -11,7 +12,7 @@ use acs_auth_providers::{VerifiedIdentity, VerifyError};
 
 use super::clock::Clock;
 use super::verified_tokens::{VerificationStats, VerifiedTokens};
-use super::{RateLimits, ServiceError};
+use super::{RateLimited, RateLimits, ServiceError};
 use crate::config::CacheSettings;
 use crate::domain::{Subject, TenantId};
 use crate::registry::{Resolution, Tenant, TenantDirectory};
@@ -70,30 +71,47 @@ impl Gate {
         }
     }
 
-    /// The tenant's rate limit, the enabled flag, the bearer token (verified, or a verdict kept
-    /// from an earlier call with the very same token), then the user's rate limit.
+    /// The enabled flag, the bearer token (a verdict kept from an earlier call with the very
+    /// same token, or verified now), then the tenant's and the user's rate limits — which thus
+    /// count only verified callers: a flood of bad tokens cannot lock a tenant's users out.
+    ///
+    /// A token not known to be good is verified only while `client` has budget left for
+    /// failed verifications (`limits.failed_auth_per_minute`); each failure is charged to it,
+    /// so an attacker exhausts only its own address's budget.
     pub async fn admit(
         &self,
         tenant: &Tenant,
         token: &str,
+        client: Option<IpAddr>,
     ) -> Result<Arc<VerifiedIdentity>, ServiceError> {
-        self.limits
-            .check_tenant(&tenant.id)
-            .map_err(|r| ServiceError::RateLimited {
-                retry_after: r.retry_after,
-            })?;
         if !tenant.enabled {
             return Err(ServiceError::TenantDisabled);
         }
-        let who = self
+        let limited = |r: RateLimited| ServiceError::RateLimited {
+            retry_after: r.retry_after,
+        };
+        let result = self
             .verified
-            .get_or_verify(tenant, token, || verify(tenant, token))
-            .await?;
+            .get_or_verify(tenant, token, || async {
+                if let Some(ip) = client {
+                    self.limits.check_failed_auth(ip).map_err(limited)?;
+                }
+                verify(tenant, token).await
+            })
+            .await;
+        let who = match result {
+            Ok(who) => who,
+            Err(e) => {
+                if let (Some(ip), true) = (client, e.is_refused_token()) {
+                    self.limits.charge_failed_auth(ip);
+                }
+                return Err(e);
+            }
+        };
+        self.limits.check_tenant(&tenant.id).map_err(limited)?;
         self.limits
             .check_subject(&tenant.id, &who.subject)
-            .map_err(|r| ServiceError::RateLimited {
-                retry_after: r.retry_after,
-            })?;
+            .map_err(limited)?;
         Ok(who)
     }
 }

@@ -4,10 +4,13 @@
 //! The limits are the cluster's: one of N replicas (`service::membership`) enforces a `1 / N`
 //! share of each rate and burst, so N replicas behind a load balancer admit what one would.
 
+use std::collections::HashMap;
+use std::net::IpAddr;
 use std::num::NonZeroU32;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
+use std::time::Instant;
 
 use arc_swap::ArcSwap;
 use governor::clock::{Clock, DefaultClock};
@@ -57,11 +60,74 @@ fn quota(per: Duration, count: u32, burst: u32, share: u32) -> Option<Quota> {
     Quota::with_period(per.saturating_mul(share) / count.get()).map(|q| q.allow_burst(burst))
 }
 
+/// A limit per client address that blocks the address once it is spent, until the limiter
+/// would let it through again: checking costs no cell, only failures do.
+struct AddressPenalty {
+    limiter: DefaultKeyedRateLimiter<IpAddr>,
+    blocked: Mutex<HashMap<IpAddr, Instant>>,
+}
+
+/// The most addresses kept blocked at once (an attacker spreading over many addresses cannot
+/// grow memory without bound; past it the oldest go).
+const MAX_BLOCKED: usize = 100_000;
+
+impl AddressPenalty {
+    fn new(quota: Quota) -> Self {
+        Self {
+            limiter: DefaultKeyedRateLimiter::keyed(quota),
+            blocked: Mutex::new(HashMap::new()),
+        }
+    }
+
+    fn blocked(&self) -> std::sync::MutexGuard<'_, HashMap<IpAddr, Instant>> {
+        self.blocked
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    fn check(&self, ip: IpAddr) -> Result<(), RateLimited> {
+        let now = Instant::now();
+        match self.blocked().get(&ip) {
+            Some(until) if *until > now => Err(RateLimited {
+                retry_after: *until - now,
+            }),
+            _ => Ok(()),
+        }
+    }
+
+    fn charge(&self, ip: IpAddr) {
+        if let Err(n) = self.limiter.check_key(&ip) {
+            let wait = n.wait_time_from(DefaultClock::default().now());
+            let mut blocked = self.blocked();
+            if blocked.len() >= MAX_BLOCKED {
+                let now = Instant::now();
+                blocked.retain(|_, until| *until > now);
+            }
+            if blocked.len() < MAX_BLOCKED {
+                blocked.insert(ip, Instant::now() + wait);
+            }
+        }
+    }
+
+    fn housekeeping(&self) {
+        self.limiter.retain_recent();
+        self.limiter.shrink_to_fit();
+        let now = Instant::now();
+        let mut blocked = self.blocked();
+        blocked.retain(|_, until| *until > now);
+        blocked.shrink_to_fit();
+    }
+}
+
 #[derive(Clone)]
 pub struct RateLimits {
     settings: LimitSettings,
     current: Arc<ArcSwap<Limiters>>,
     share: Arc<AtomicU32>,
+    /// Failed verifications per client address (per replica).
+    failed_auth: Option<Arc<AddressPenalty>>,
+    /// Admin API requests per client address (per replica).
+    admin: Option<Arc<DefaultKeyedRateLimiter<IpAddr>>>,
 }
 
 impl RateLimits {
@@ -70,6 +136,45 @@ impl RateLimits {
             settings: settings.clone(),
             current: Arc::new(ArcSwap::from_pointee(Limiters::new(settings, 1))),
             share: Arc::new(AtomicU32::new(1)),
+            failed_auth: quota(
+                Duration::from_secs(60),
+                settings.failed_auth_per_minute,
+                settings.failed_auth_burst,
+                1,
+            )
+            .map(|q| Arc::new(AddressPenalty::new(q))),
+            admin: quota(
+                Duration::from_secs(60),
+                settings.admin_requests_per_minute,
+                settings.admin_burst,
+                1,
+            )
+            .map(|q| Arc::new(DefaultKeyedRateLimiter::keyed(q))),
+        }
+    }
+
+    /// Refuses a client address that spent its budget of failed verifications, without
+    /// charging it (called before a token that is not known to be good is verified).
+    pub fn check_failed_auth(&self, client: IpAddr) -> Result<(), RateLimited> {
+        self.failed_auth
+            .as_ref()
+            .map_or(Ok(()), |p| p.check(client))
+    }
+
+    /// One failed verification from `client`.
+    pub fn charge_failed_auth(&self, client: IpAddr) {
+        if let Some(p) = &self.failed_auth {
+            p.charge(client);
+        }
+    }
+
+    /// One admin API request from `client`.
+    pub fn check_admin(&self, client: IpAddr) -> Result<(), RateLimited> {
+        match &self.admin {
+            Some(l) => l.check_key(&client).map_err(|n| RateLimited {
+                retry_after: n.wait_time_from(DefaultClock::default().now()),
+            }),
+            None => Ok(()),
         }
     }
 
@@ -78,6 +183,8 @@ impl RateLimits {
         Self::new(&LimitSettings {
             tenant_requests_per_second: 0,
             subject_requests_per_minute: 0,
+            failed_auth_per_minute: 0,
+            admin_requests_per_minute: 0,
             ..LimitSettings::default()
         })
     }
@@ -129,6 +236,13 @@ impl RateLimits {
                     l.shrink_to_fit();
                 }
                 if let Some(l) = &current.subjects {
+                    l.retain_recent();
+                    l.shrink_to_fit();
+                }
+                if let Some(p) = &self.failed_auth {
+                    p.housekeeping();
+                }
+                if let Some(l) = &self.admin {
                     l.retain_recent();
                     l.shrink_to_fit();
                 }
@@ -192,13 +306,38 @@ mod tests {
     }
 
     #[test]
-    fn zero_means_unlimited() {
+    fn an_address_is_blocked_once_its_failures_are_spent_and_checking_costs_nothing() {
         let limits = RateLimits::new(&LimitSettings {
-            tenant_requests_per_second: 0,
-            subject_requests_per_minute: 0,
+            failed_auth_per_minute: 1,
+            failed_auth_burst: 3,
             ..LimitSettings::default()
         });
+        let attacker: IpAddr = [203, 0, 113, 7].into();
+        let user: IpAddr = [198, 51, 100, 1].into();
+        for _ in 0..100 {
+            assert!(
+                limits.check_failed_auth(user).is_ok(),
+                "checks cost nothing"
+            );
+        }
+        for _ in 0..3 {
+            assert!(limits.check_failed_auth(attacker).is_ok());
+            limits.charge_failed_auth(attacker);
+        }
+        limits.charge_failed_auth(attacker);
+        let refused = limits.check_failed_auth(attacker).unwrap_err();
+        assert!(refused.retry_after > Duration::ZERO);
+        assert!(limits.check_failed_auth(user).is_ok(), "per address");
+    }
+
+    #[test]
+    fn zero_means_unlimited() {
+        let limits = RateLimits::unlimited();
+        let ip: IpAddr = [192, 0, 2, 1].into();
         for _ in 0..1000 {
+            limits.charge_failed_auth(ip);
+            assert!(limits.check_failed_auth(ip).is_ok());
+            assert!(limits.check_admin(ip).is_ok());
             assert!(limits.check_tenant("t").is_ok());
             assert!(limits.check_subject("t", "a").is_ok());
         }

@@ -9,7 +9,10 @@ async fn a_returning_users_futures_stay_small_so_no_layer_copies_kilobytes() {
     let app = spawn_app().await;
     let tenant = app.state.gate.tenant(TENANT).unwrap();
     let token = app.idp.token("alice");
-    let admit = app.state.gate.admit(&tenant, &token);
+    let admit = app
+        .state
+        .gate
+        .admit(&tenant, &token, Some([127, 0, 0, 1].into()));
     let admit_size = std::mem::size_of_val(&admit);
     let who = admit.await.unwrap();
     let get_token = app
