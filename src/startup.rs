@@ -264,6 +264,7 @@ impl Application {
             services.state.changes.clone().spawn(),
             services.state.membership.clone().spawn(),
             services.state.admin_keys.clone().spawn_flush(),
+            services.state.gate.refused_tokens().clone().spawn_summary(),
             services
                 .state
                 .limits

@@ -240,7 +240,7 @@ impl From<&VerifyError> for ErrorInfo {
             .detail("The tenant's identity provider could not be reached to verify the token; try again later.")
             .retry_after(5);
         }
-        tracing::info!(reason = %e, "bearer token refused");
+        // Counted and logged at debug by the gate (callers choose how many tokens fail).
         ErrorInfo::new(
             StatusCode::UNAUTHORIZED,
             e.code(),

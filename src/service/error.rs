@@ -166,12 +166,6 @@ impl ServiceError {
         }
     }
 
-    /// True when the tenant's provider refused the bearer token (not when it could not check
-    /// it: an unreachable or misconfigured identity provider is the server's side).
-    pub fn is_refused_token(&self) -> bool {
-        matches!(self.root(), ServiceError::Token(e) if !e.is_server_side())
-    }
-
     /// True when ACS answered that the identity does not exist (`IdentityNotFound`).
     pub(crate) fn is_identity_not_found(&self) -> bool {
         matches!(self.root(), ServiceError::Acs { source, .. } if source.is_identity_not_found())

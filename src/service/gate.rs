@@ -12,7 +12,7 @@ use acs_auth_providers::{VerifiedIdentity, VerifyError};
 
 use super::clock::Clock;
 use super::verified_tokens::{VerificationStats, VerifiedTokens};
-use super::{RateLimited, RateLimits, ServiceError};
+use super::{RateLimited, RateLimits, RefusedTokens, ServiceError};
 use crate::config::CacheSettings;
 use crate::domain::{Subject, TenantId};
 use crate::registry::{Resolution, Tenant, TenantDirectory};
@@ -23,6 +23,7 @@ pub struct Gate {
     tenants: Arc<TenantDirectory>,
     limits: RateLimits,
     verified: VerifiedTokens,
+    refused: RefusedTokens,
 }
 
 impl Gate {
@@ -41,7 +42,13 @@ impl Gate {
             tenants,
             limits,
             verified,
+            refused: RefusedTokens::default(),
         }
+    }
+
+    /// The refused bearer tokens, by tenant and code.
+    pub fn refused_tokens(&self) -> &RefusedTokens {
+        &self.refused
     }
 
     /// How many tokens were verified, and how many calls a kept verdict served.
@@ -102,8 +109,13 @@ impl Gate {
         let who = match result {
             Ok(who) => who,
             Err(e) => {
-                if let (Some(ip), true) = (client, e.is_refused_token()) {
-                    self.limits.charge_failed_auth(ip);
+                if let ServiceError::Token(refusal) = e.root()
+                    && !refusal.is_server_side()
+                {
+                    self.refused.count(&tenant.id, refusal.code());
+                    if let Some(ip) = client {
+                        self.limits.charge_failed_auth(ip);
+                    }
                 }
                 return Err(e);
             }

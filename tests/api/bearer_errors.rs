@@ -139,3 +139,30 @@ async fn a_subject_longer_than_the_store_keeps_is_401_not_503() {
     assert_problem(resp, 401, "token_invalid_claim").await;
     assert!(app.mappings().await.is_empty());
 }
+
+#[tokio::test]
+async fn refused_tokens_are_counted_per_tenant_and_code() {
+    let app = spawn_app().await;
+    let mut claims = app.idp.claims("alice");
+    claims["aud"] = json!("api://someone-else");
+    let wrong_audience = app.idp.token_with(claims);
+    for bearer in ["x.y.z", "x.y.z", wrong_audience.as_str()] {
+        assert_eq!(app.get_token(bearer).await.status().as_u16(), 401);
+    }
+    assert_eq!(
+        app.get_token(&app.idp.token("alice"))
+            .await
+            .status()
+            .as_u16(),
+        201
+    );
+    let totals = app.state.gate.refused_tokens().totals();
+    let count = |code: &'static str| totals.get(&("acme".to_owned(), code)).copied();
+    assert_eq!(count("token_malformed"), Some(2), "{totals:?}");
+    assert_eq!(count("token_invalid_audience"), Some(1), "{totals:?}");
+    assert_eq!(
+        totals.values().sum::<u64>(),
+        3,
+        "a good token is not counted"
+    );
+}

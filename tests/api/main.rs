@@ -26,4 +26,5 @@ mod mapping_cache;
 mod oidc_interop;
 mod shutdown;
 mod spec;
+mod upstreams;
 mod verified_cache;
