@@ -119,7 +119,10 @@ async fn acs_timeout_is_504_refusal_502_throttling_503_with_its_retry_after_open
         .unwrap()
         .parse()
         .unwrap();
-    assert!((29..=30).contains(&retry_after), "Retry-After {retry_after}");
+    assert!(
+        (29..=30).contains(&retry_after),
+        "Retry-After {retry_after}"
+    );
     assert_problem(resp, 503, "acs_throttled").await;
     emulator.clear_faults();
 
