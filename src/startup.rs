@@ -143,6 +143,7 @@ impl Services {
             http.clone(),
             JwksCacheConfig {
                 refetch_cooldown: Duration::from_secs(settings.jwks.refetch_cooldown_secs),
+                refetch_burst: settings.jwks.refetch_burst,
                 refresh_interval: Duration::from_secs(settings.jwks.refresh_interval_secs),
                 max_stale: Duration::from_secs(settings.jwks.max_stale_secs),
                 request_timeout: Duration::from_secs(settings.jwks.request_timeout_secs),

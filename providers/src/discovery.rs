@@ -7,8 +7,9 @@
 //! checked by the provider, and cached:
 //! - fetched on first use, then kept for [`DISCOVERY_MAX_AGE`]; an old document is kept when its
 //!   refresh fails;
-//! - single-flight: concurrent callers wait for one fetch and share its outcome; a failed attempt
-//!   is retried by the next caller;
+//! - single-flight: concurrent callers wait for one fetch and share its outcome; fetches follow
+//!   the key sets' budget (`refetch_burst` at once, then one per `refetch_cooldown`), so while a
+//!   document is down the calls get the latest failure instead of each fetching it again;
 //! - over `https` only unless the provider allows `http` (dev and tests), with the timeout and
 //!   size bound of the [`crate::JwksCache`] configuration.
 
@@ -20,7 +21,7 @@ use openidconnect::core::CoreProviderMetadata;
 use url::Url;
 
 use crate::VerifyError;
-use crate::fetch::{check_scheme, fetch_document};
+use crate::fetch::{Budget, check_scheme, fetch_document};
 use crate::jwks::JwksCacheConfig;
 
 /// A metadata document is refetched (keeping the old one if that fails) after this long.
@@ -48,8 +49,9 @@ pub(crate) struct MetadataSource {
     current: Mutex<Option<Arc<ProviderMetadata>>>,
     /// Why the latest attempt failed (shared with callers that waited for it).
     last_error: Mutex<Option<VerifyError>>,
-    /// Single-flight for fetches.
-    fetch_lock: tokio::sync::Mutex<()>,
+    /// Single-flight for fetches; holds the fetch budget (the key sets' rules: a burst, then
+    /// one per cool-down), so an IdP whose document is down is not asked again by every call.
+    fetch_lock: tokio::sync::Mutex<Budget>,
     /// Completed attempts.
     attempts: AtomicU64,
 }
@@ -71,7 +73,7 @@ impl MetadataSource {
             allow_http,
             current: Mutex::new(None),
             last_error: Mutex::new(None),
-            fetch_lock: tokio::sync::Mutex::new(()),
+            fetch_lock: tokio::sync::Mutex::new(Budget::default()),
             attempts: AtomicU64::new(0),
         })
     }
@@ -107,7 +109,7 @@ impl MetadataSource {
             return Ok(d.clone());
         }
         let seen = self.attempts.load(Ordering::SeqCst);
-        let _guard = self.fetch_lock.lock().await;
+        let mut budget = self.fetch_lock.lock().await;
         if self.attempts.load(Ordering::SeqCst) != seen {
             // Someone else fetched while we waited: share their outcome.
             if let Some(d) = self.cached()
@@ -125,6 +127,24 @@ impl MetadataSource {
                     None => Err(copy_error(e)),
                 };
             }
+        }
+        if !budget.take(limits.refetch_burst, limits.refetch_cooldown) {
+            // Spent: the latest outcome stands until a token is back.
+            tracing::debug!(metadata_url = %self.url, "provider metadata refetch skipped: its budget is spent");
+            let error = self
+                .last_error
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .as_ref()
+                .map(copy_error);
+            return match (cached, error) {
+                (Some(old), _) => Ok(old),
+                (None, Some(e)) => Err(e),
+                (None, None) => Err(VerifyError::Unavailable(format!(
+                    "provider metadata at {} cannot be fetched yet",
+                    self.url
+                ))),
+            };
         }
         let result = self.fetch(http, limits, &check).await;
         self.attempts.fetch_add(1, Ordering::SeqCst);
@@ -212,9 +232,15 @@ pub(crate) fn substitute_tenant_in_url(url: &Url, tenant: &str) -> Result<Url, V
     if !text.contains(TENANT_ID_TEMPLATE) && !text.contains("%7Btenantid%7D") {
         return Ok(url.clone());
     }
+    // One cache key per directory, whatever the case of the GUID in the token.
+    let tenant = if is_guid(tenant) {
+        tenant.to_ascii_lowercase()
+    } else {
+        tenant.to_owned()
+    };
     let replaced = text
-        .replace(TENANT_ID_TEMPLATE, tenant)
-        .replace("%7Btenantid%7D", tenant);
+        .replace(TENANT_ID_TEMPLATE, &tenant)
+        .replace("%7Btenantid%7D", &tenant);
     Url::parse(&replaced).map_err(|e| {
         VerifyError::Unavailable(format!("jwks_uri {url} is invalid once completed: {e}"))
     })
@@ -223,6 +249,18 @@ pub(crate) fn substitute_tenant_in_url(url: &Url, tenant: &str) -> Result<Url, V
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_completed_uri_names_the_directory_in_lower_case() {
+        let template =
+            Url::parse("https://login.microsoftonline.com/{tenantid}/discovery/v2.0/keys").unwrap();
+        let upper =
+            substitute_tenant_in_url(&template, "9188040D-6C67-4C5B-B112-36A304B66DAD").unwrap();
+        let lower =
+            substitute_tenant_in_url(&template, "9188040d-6c67-4c5b-b112-36a304b66dad").unwrap();
+        assert_eq!(upper, lower);
+        assert!(upper.as_str().contains("9188040d-6c67"));
+    }
 
     #[test]
     fn guids_are_recognised_in_any_case_and_nothing_else() {

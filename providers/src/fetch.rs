@@ -2,7 +2,7 @@
 //! (`https`, or `http` only where the configuration allows it, also after redirects), a
 //! timeout and a bounded size.
 
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use url::Url;
 
@@ -65,4 +65,59 @@ pub async fn fetch_document(
         body.extend_from_slice(&chunk);
     }
     Ok(body)
+}
+
+/// A token bucket of refetches: full at first, one token back per `refetch_cooldown`.
+#[derive(Debug, Default)]
+pub(crate) struct Budget {
+    /// Tokens spent and not yet back, as of `at`.
+    spent: f64,
+    at: Option<Instant>,
+}
+
+impl Budget {
+    /// Takes a token when one is left (of `burst`, one back per `cooldown`).
+    pub(crate) fn take(&mut self, burst: u32, cooldown: Duration) -> bool {
+        let now = Instant::now();
+        if let Some(at) = self.at {
+            let back = if cooldown.is_zero() {
+                f64::INFINITY
+            } else {
+                now.saturating_duration_since(at).as_secs_f64() / cooldown.as_secs_f64()
+            };
+            self.spent = (self.spent - back).max(0.0);
+        }
+        self.at = Some(now);
+        if self.spent + 1.0 > f64::from(burst.max(1)) {
+            return false;
+        }
+        self.spent += 1.0;
+        true
+    }
+}
+
+#[cfg(test)]
+mod budget_tests {
+    use super::*;
+
+    #[test]
+    fn the_budget_gives_its_burst_at_once_then_one_per_cooldown() {
+        let mut b = Budget::default();
+        let cooldown = Duration::from_secs(3600);
+        assert!(b.take(2, cooldown));
+        assert!(b.take(2, cooldown));
+        assert!(!b.take(2, cooldown), "spent");
+        let mut b = Budget::default();
+        assert!(
+            b.take(1, Duration::ZERO) && b.take(1, Duration::ZERO),
+            "no cool-down"
+        );
+        // A token comes back after the cool-down.
+        let mut b = Budget {
+            spent: 2.0,
+            at: Instant::now().checked_sub(Duration::from_millis(1500)),
+        };
+        assert!(b.take(2, Duration::from_secs(1)));
+        assert!(!b.take(2, Duration::from_secs(1)));
+    }
 }

@@ -3,12 +3,15 @@
 //! - Keys are parsed once into ready-to-use [`jsonwebtoken::DecodingKey`]s, each bound to the one
 //!   algorithm it may be used with (from the JWK's `kty`/`crv`/`alg`; never HMAC, never `none`).
 //! - A `kid` not in memory triggers a refetch of the set, single-flight per URI (concurrent
-//!   callers wait for the same fetch) and at most once per `refetch_cooldown`, so a flood of
-//!   random `kid`s cannot make us hammer the IdP.
+//!   callers wait for the same fetch) and within a token bucket per URI: `refetch_burst`
+//!   refetches at once, then one per `refetch_cooldown`. A key rotation right after a fetch is
+//!   picked up on its first token, while a flood of random `kid`s causes only a handful of
+//!   fetches.
 //! - When a fetch fails the last-known-good keys stay in use until they are `max_stale` old
 //!   (counted from their fetch); sets older than `refresh_interval` are refetched in the
 //!   background on their next use, and [`JwksCache::spawn_refresh`] refreshes known URIs
-//!   periodically.
+//!   periodically and forgets the sets nobody asked for in two refresh intervals (at least an
+//!   hour): a removed tenant's keys are not kept or refreshed forever.
 //! - Remote documents are fetched over `https` only unless the caller allows `http` (dev and
 //!   tests), with a timeout and a bounded size; a redirect to a non-https URL is refused.
 
@@ -20,14 +23,18 @@ use std::time::{Duration, Instant};
 use tokio::task::JoinHandle;
 use url::Url;
 
+use crate::fetch::Budget;
 use crate::jose::algorithm_name;
 use crate::{SigningKeyRef, VerifyError};
 
 /// Tuning of the [`JwksCache`].
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct JwksCacheConfig {
-    /// Minimum time between two fetches of one URI triggered by an unknown `kid` (or a failure).
+    /// How long one refetch of a URI (for an unknown `kid`, or after a failure) takes to come
+    /// back to its budget.
     pub refetch_cooldown: Duration,
+    /// How many refetches of one URI may happen at once (the budget's size, at least 1).
+    pub refetch_burst: u32,
     /// A key set older than this is refetched on its next use and by the background refresh.
     pub refresh_interval: Duration,
     /// How long last-known-good keys stay usable (from their fetch) while the IdP is unreachable.
@@ -42,6 +49,7 @@ impl Default for JwksCacheConfig {
     fn default() -> Self {
         Self {
             refetch_cooldown: Duration::from_secs(30),
+            refetch_burst: 2,
             refresh_interval: Duration::from_secs(60 * 60),
             max_stale: Duration::from_secs(24 * 60 * 60),
             request_timeout: Duration::from_secs(10),
@@ -65,6 +73,8 @@ struct Inner {
     http: reqwest::Client,
     config: JwksCacheConfig,
     entries: Mutex<HashMap<Url, Arc<Entry>>>,
+    /// What `Entry::last_used_secs` counts from.
+    started: Instant,
 }
 
 #[derive(Debug, Default)]
@@ -75,14 +85,16 @@ struct Entry {
     keys: RwLock<Option<Arc<KeySet>>>,
     /// Why the latest fetch failed, if it did.
     last_error: Mutex<Option<String>>,
-    /// Single-flight: held during a fetch; holds when the latest attempt started.
-    fetch: tokio::sync::Mutex<Option<Instant>>,
+    /// Single-flight: held during a fetch; holds the refetch budget.
+    fetch: tokio::sync::Mutex<Budget>,
     /// Completed fetch attempts (a caller that waited for the lock sees it changed).
     attempts: AtomicU64,
     /// Requests sent.
     fetches: AtomicU64,
     /// A background refresh is under way.
     refreshing: AtomicBool,
+    /// When a caller last asked for this set (its age in whole seconds since the cache began).
+    last_used_secs: AtomicU64,
 }
 
 impl Entry {
@@ -113,17 +125,16 @@ impl Inner {
     }
 
     /// Fetch the set of `uri` unless another caller completed an attempt since `seen_attempts`
-    /// was read (single-flight: we use its result) or the latest attempt is within the cool-down.
+    /// was read (single-flight: we use its result) or the URI's refetch budget is spent.
     async fn refetch(&self, uri: &Url, entry: &Entry, seen_attempts: u64) {
-        let mut last_attempt = entry.fetch.lock().await;
+        let mut budget = entry.fetch.lock().await;
         if entry.attempts.load(Ordering::SeqCst) != seen_attempts {
             return;
         }
-        if last_attempt.is_some_and(|at| at.elapsed() < self.config.refetch_cooldown) {
-            tracing::debug!(jwks_uri = %uri, "JWKS refetch skipped: cool-down");
+        if !budget.take(self.config.refetch_burst, self.config.refetch_cooldown) {
+            tracing::debug!(jwks_uri = %uri, "JWKS refetch skipped: its budget is spent");
             return;
         }
-        *last_attempt = Some(Instant::now());
         entry.fetches.fetch_add(1, Ordering::SeqCst);
         let allow_http = entry.allow_http.load(Ordering::SeqCst);
         let result = fetch_document(
@@ -152,6 +163,22 @@ impl Inner {
         }
         drop(last_error);
         entry.attempts.fetch_add(1, Ordering::SeqCst);
+    }
+
+    fn now_secs(&self) -> u64 {
+        self.started.elapsed().as_secs()
+    }
+
+    /// Forgets the sets nobody asked for within `unused_for` (a removed tenant's, a directory
+    /// no longer signing in): they are neither kept nor refreshed any more.
+    fn evict_unused(&self, unused_for: Duration) -> usize {
+        let now = self.now_secs();
+        let mut entries = self.entries.lock().unwrap_or_else(PoisonError::into_inner);
+        let before = entries.len();
+        entries.retain(|_, e| {
+            now.saturating_sub(e.last_used_secs.load(Ordering::Relaxed)) < unused_for.as_secs()
+        });
+        before - entries.len()
     }
 
     /// Refresh every known set older than `refresh_interval`.
@@ -183,6 +210,7 @@ impl JwksCache {
                 http,
                 config,
                 entries: Mutex::new(HashMap::new()),
+                started: Instant::now(),
             }),
         }
     }
@@ -237,6 +265,9 @@ impl JwksCache {
         let inner = &self.inner;
         let entry = inner.entry(jwks_uri);
         entry.allow_http.store(allow_http, Ordering::SeqCst);
+        entry
+            .last_used_secs
+            .store(inner.now_secs(), Ordering::Relaxed);
         let seen_attempts = entry.attempts.load(Ordering::SeqCst);
 
         if let Some(set) = entry.keys() {
@@ -295,6 +326,18 @@ impl JwksCache {
             loop {
                 ticker.tick().await;
                 let Some(inner) = inner.upgrade() else { break };
+                let unused_for = inner
+                    .config
+                    .refresh_interval
+                    .saturating_mul(2)
+                    .max(Duration::from_secs(3600));
+                let evicted = inner.evict_unused(unused_for);
+                if evicted > 0 {
+                    tracing::debug!(
+                        evicted,
+                        "key sets unused for two refresh intervals forgotten"
+                    );
+                }
                 inner.refresh_due().await;
             }
         })
@@ -311,6 +354,12 @@ impl JwksCache {
                 set.fetched_at().elapsed() <= self.inner.config.max_stale
                     && set.contains(&key.fingerprint)
             })
+    }
+
+    /// Forgets the key sets nobody asked for within `unused_for` (the background refresh does
+    /// it with twice `refresh_interval`, at least an hour); how many went.
+    pub fn evict_unused(&self, unused_for: Duration) -> usize {
+        self.inner.evict_unused(unused_for)
     }
 
     /// How many requests were sent to `jwks_uri` (for tests and metrics).
@@ -343,6 +392,7 @@ mod tests {
     fn defaults_are_the_documented_ones() {
         let config = JwksCacheConfig::default();
         assert_eq!(config.refetch_cooldown, Duration::from_secs(30));
+        assert_eq!(config.refetch_burst, 2);
         assert_eq!(config.refresh_interval, Duration::from_secs(3600));
         assert_eq!(config.max_stale, Duration::from_secs(86400));
         assert_eq!(config.request_timeout, Duration::from_secs(10));

@@ -274,8 +274,11 @@ impl Default for ClusterSettings {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct JwksSettings {
-    /// Least time between two refetches of one key set caused by unknown `kid`s.
+    /// How long one refetch of a key set (caused by an unknown `kid`) takes to come back to
+    /// the key set's budget.
     pub refetch_cooldown_secs: u64,
+    /// How many refetches of one key set may happen at once.
+    pub refetch_burst: u32,
     /// Key sets older than this are refreshed.
     pub refresh_interval_secs: u64,
     /// How long last-known-good keys stay usable while the IdP is unreachable.
@@ -292,6 +295,7 @@ impl Default for JwksSettings {
     fn default() -> Self {
         Self {
             refetch_cooldown_secs: 30,
+            refetch_burst: 2,
             refresh_interval_secs: 3600,
             max_stale_secs: 24 * 3600,
             request_timeout_secs: 10,

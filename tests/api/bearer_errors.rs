@@ -166,3 +166,18 @@ async fn refused_tokens_are_counted_per_tenant_and_code() {
         "a good token is not counted"
     );
 }
+
+#[tokio::test]
+async fn while_discovery_is_down_calls_do_not_fetch_it_again_each_time() {
+    let app = spawn_app().await;
+    app.idp.set_available(false);
+    for user in 0..20 {
+        let resp = app.get_token(&app.idp.token(&format!("user-{user}"))).await;
+        assert_problem(resp, 503, "idp_unavailable").await;
+    }
+    let fetches = app.idp.discovery_fetch_count();
+    assert!(
+        fetches <= 2,
+        "{fetches} discovery fetches for 20 calls (a burst of 2)"
+    );
+}

@@ -810,8 +810,10 @@ async fn tokens_refused_by_their_shape_header_or_payload_never_reach_the_identit
 async fn embedded_keys_and_key_urls_never_pick_the_key_and_are_never_fetched() {
     let app = spawn_app().await;
     let idp = &app.idp;
-    // Warm the caches so that any later request to the issuer is the header's doing.
+    // Warm the caches, and spend the rest of the key set's refetch budget on one unknown kid,
+    // so that any later request to the issuer is the header's doing.
     assert_accepted(&app, &idp.token("alice"), "warm-up").await;
+    flood(&app, &random_kid_tokens(idp, 1)).await;
     let jwks_before = idp.jwks_fetch_count();
     let discovery_before = idp.discovery_fetch_count();
     assert_eq!(idp.other_request_count(), 0);
@@ -897,7 +899,7 @@ async fn embedded_keys_and_key_urls_never_pick_the_key_and_are_never_fetched() {
     assert_eq!(
         idp.jwks_fetch_count(),
         jwks_before,
-        "no header caused a JWKS fetch (all within the cool-down)"
+        "no header caused a JWKS fetch (the budget was spent)"
     );
     assert_eq!(idp.discovery_fetch_count(), discovery_before);
 }
@@ -1014,21 +1016,25 @@ async fn flood(app: &TestApp, tokens: &[String]) {
 }
 
 #[tokio::test]
-async fn a_flood_of_unknown_kids_refetches_the_jwks_at_most_once_per_cooldown() {
-    // The default cool-down (30 s); cold: the flood is the very first traffic.
+async fn a_flood_of_unknown_kids_refetches_the_jwks_within_its_budget() {
+    // The default budget (2 at once, one back per 30 s); cold: the flood is the first traffic.
     let app = spawn_app().await;
     let idp = &app.idp;
     flood(&app, &random_kid_tokens(idp, 200)).await;
     let cold = idp.jwks_fetch_count();
     assert!(
-        cold <= 1,
-        "a cold flood of 200 unknown kids: {cold} JWKS fetches"
+        cold <= 2,
+        "a cold flood of 200 unknown kids: {cold} JWKS fetches (a burst of 2)"
     );
     assert!(idp.discovery_fetch_count() <= 1);
     // The keys fetched during the flood serve good tokens.
     assert_accepted(&app, &idp.token("alice"), "after the flood").await;
     let warm = idp.jwks_fetch_count();
-    assert!(warm <= 1, "{warm} JWKS fetches");
+    assert!(warm <= 2, "{warm} JWKS fetches");
+    // Spend what is left of the burst, so the next flood finds none.
+    flood(&app, &random_kid_tokens(idp, 5)).await;
+    let warm = idp.jwks_fetch_count();
+    assert!(warm <= 2, "{warm} JWKS fetches");
     // Warm: another flood within the cool-down fetches nothing.
     flood(&app, &random_kid_tokens(idp, 200)).await;
     assert_eq!(
@@ -1037,6 +1043,22 @@ async fn a_flood_of_unknown_kids_refetches_the_jwks_at_most_once_per_cooldown() 
         "a warm flood fetched the JWKS"
     );
     assert_eq!(idp.other_request_count(), 0);
+}
+
+#[tokio::test]
+async fn a_key_rotation_right_after_a_fetch_is_accepted_on_its_first_token() {
+    // The default budget: a rotation needs no cool-down to pass first.
+    let app = spawn_app().await;
+    let idp = &app.idp;
+    assert_accepted(&app, &idp.token("alice"), "before the rotation").await;
+    let before = idp.jwks_fetch_count();
+    idp.rotate_key();
+    assert_accepted(&app, &idp.token("bob"), "the first token of the new key").await;
+    // 200 random kids right after the rotation cause at most a handful of fetches.
+    flood(&app, &random_kid_tokens(idp, 200)).await;
+    let fetches = idp.jwks_fetch_count() - before;
+    assert!(fetches <= 4, "{fetches} key-set fetches since the rotation");
+    assert_accepted(&app, &idp.token("carol"), "after the flood").await;
 }
 
 #[tokio::test]
@@ -1054,8 +1076,8 @@ async fn a_sustained_flood_of_unknown_kids_is_bounded_by_a_short_cooldown() {
     let elapsed = started.elapsed().as_secs_f64().ceil() as u64;
     let fetches = idp.jwks_fetch_count() - before;
     assert!(
-        fetches <= elapsed + 1,
-        "{sent} unknown kids in {elapsed} s: {fetches} JWKS fetches with a 1 s cool-down"
+        fetches <= elapsed + 2,
+        "{sent} unknown kids in {elapsed} s: {fetches} JWKS fetches with a burst of 2 and a 1 s cool-down"
     );
     assert!(sent >= 40, "the flood was sent ({sent})");
     assert_accepted(&app, &idp.token("alice"), "after the flood").await;

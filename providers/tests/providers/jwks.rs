@@ -58,26 +58,27 @@ async fn concurrent_first_use_fetches_once() {
 }
 
 #[tokio::test]
-async fn unknown_kid_flood_refetches_at_most_once_per_cooldown() {
+async fn an_unknown_kid_flood_spends_the_burst_then_refetches_once_per_cooldown() {
     let idp = TestIssuer::start().await;
     let cooldown = Duration::from_millis(700);
     let cache = Arc::new(cache(JwksCacheConfig {
         refetch_cooldown: cooldown,
+        refetch_burst: 2,
         ..JwksCacheConfig::default()
     }));
     let uri = jwks_uri(&idp);
     cache.key_for(&uri, Some(&idp.kid()), true).await.unwrap();
     assert_eq!(idp.jwks_fetch_count(), 1);
 
-    // Within the cool-down of the first fetch: no refetch at all.
+    // Right after: the second token of the burst goes on the first unknown kid, then none.
     for i in 0..50 {
         let kid = format!("random-{i}");
         let result = cache.key_for(&uri, Some(&kid), true).await;
         assert!(matches!(result, Err(VerifyError::UnknownKey)));
     }
-    assert_eq!(idp.jwks_fetch_count(), 1);
+    assert_eq!(idp.jwks_fetch_count(), 2);
 
-    // After it: a concurrent flood makes exactly one refetch.
+    // A cool-down later one token is back: a concurrent flood makes exactly one refetch.
     tokio::time::sleep(cooldown + Duration::from_millis(100)).await;
     let mut tasks = JoinSet::new();
     for i in 0..50 {
@@ -92,11 +93,35 @@ async fn unknown_kid_flood_refetches_at_most_once_per_cooldown() {
     while let Some(result) = tasks.join_next().await {
         assert!(matches!(result.unwrap(), Err(VerifyError::UnknownKey)));
     }
-    assert_eq!(idp.jwks_fetch_count(), 2);
-    assert_eq!(cache.fetch_count(&uri), 2);
+    assert_eq!(idp.jwks_fetch_count(), 3);
+    assert_eq!(cache.fetch_count(&uri), 3);
     // Known keys are still served meanwhile.
     cache.key_for(&uri, Some(&idp.kid()), true).await.unwrap();
+    assert_eq!(idp.jwks_fetch_count(), 3);
+}
+
+#[tokio::test]
+async fn a_rotation_a_second_after_a_fetch_is_picked_up_on_its_first_token() {
+    let idp = TestIssuer::start().await;
+    // The default budget: 2 at once, one back per 30 s.
+    let cache = cache(JwksCacheConfig::default());
+    let uri = jwks_uri(&idp);
+    cache.key_for(&uri, Some(&idp.kid()), true).await.unwrap();
+    let new_kid = idp.rotate_key();
+    cache.key_for(&uri, Some(&new_kid), true).await.unwrap();
     assert_eq!(idp.jwks_fetch_count(), 2);
+    // 200 random kids right after the rotation: the budget is spent, no more fetches.
+    for i in 0..200 {
+        let result = cache
+            .key_for(&uri, Some(&format!("random-{i}")), true)
+            .await;
+        assert!(matches!(result, Err(VerifyError::UnknownKey)));
+    }
+    assert!(
+        idp.jwks_fetch_count() <= 4,
+        "{} fetches",
+        idp.jwks_fetch_count()
+    );
 }
 
 #[tokio::test]
@@ -304,4 +329,23 @@ async fn oversized_jwks_document_is_refused() {
         matches!(err, VerifyError::Unavailable(ref m) if m.contains("larger")),
         "{err}"
     );
+}
+
+#[tokio::test]
+async fn key_sets_nobody_asks_for_are_forgotten() {
+    let idp = TestIssuer::start().await;
+    let cache = cache(no_cooldown());
+    let uri = jwks_uri(&idp);
+    cache.key_for(&uri, Some(&idp.kid()), true).await.unwrap();
+    assert_eq!(
+        cache.evict_unused(Duration::from_secs(3600)),
+        0,
+        "used just now"
+    );
+    assert!(!cache.cached_keys(&uri).is_empty());
+    assert_eq!(cache.evict_unused(Duration::ZERO), 1);
+    assert!(cache.cached_keys(&uri).is_empty(), "forgotten");
+    // Asked for again: fetched again.
+    cache.key_for(&uri, Some(&idp.kid()), true).await.unwrap();
+    assert_eq!(idp.jwks_fetch_count(), 2);
 }
