@@ -66,7 +66,7 @@ pub enum Command {
         /// Enable the admin API with this key hash (from `acs-auth admin-key`); repeatable.
         #[arg(long = "admin-key-hash")]
         admin_key_hashes: Vec<String>,
-        /// Turn the per-user and per-tenant rate limits off (load tests).
+        /// Turn every rate limit off: per user, per tenant, per address (load tests, fuzzing).
         #[arg(long)]
         no_rate_limits: bool,
     },
@@ -463,6 +463,8 @@ async fn dev(
     if no_rate_limits {
         settings.limits.subject_requests_per_minute = 0;
         settings.limits.tenant_requests_per_second = 0;
+        settings.limits.failed_auth_per_minute = 0;
+        settings.limits.admin_requests_per_minute = 0;
     }
     settings.validate()?;
     let app = Application::build(

@@ -98,6 +98,10 @@ impl ErrorSet for AdminErrors {
         ),
         (413, "The body is too large."),
         (415, "The body is not JSON."),
+        (
+            429,
+            "Too many admin requests from this address (`rate_limited`); see `Retry-After`.",
+        ),
         (503, "The store is unavailable; see `Retry-After`."),
     ];
 }
