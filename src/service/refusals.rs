@@ -8,9 +8,9 @@ use std::time::Duration;
 
 /// How often the summary is logged (when anything was refused).
 pub const SUMMARY_EVERY: Duration = Duration::from_secs(60);
-/// Tenants counted apart; the others share `other` (ids come from the registry, but bound the
-/// map anyway).
-const MAX_TENANTS: usize = 1000;
+/// (tenant, code) pairs counted apart; past them a tenant shares `other` (ids come from the
+/// registry, but bound the map anyway).
+const MAX_ENTRIES: usize = 10_000;
 
 /// Refusals by (tenant, code).
 pub type Counts = BTreeMap<(String, &'static str), u64>;
@@ -33,20 +33,12 @@ impl RefusedTokens {
     pub fn count(&self, tenant: &str, code: &'static str) {
         tracing::debug!(tenant, code, "bearer token refused");
         let mut counts = self.lock();
-        let tenants = counts
-            .0
-            .keys()
-            .map(|(t, _)| t.as_str())
-            .collect::<std::collections::BTreeSet<_>>()
-            .len();
-        let known = counts.0.keys().any(|(t, _)| t == tenant);
-        let tenant = if known || tenants < MAX_TENANTS {
-            tenant
-        } else {
-            "other"
-        };
-        *counts.0.entry((tenant.to_owned(), code)).or_default() += 1;
-        *counts.1.entry((tenant.to_owned(), code)).or_default() += 1;
+        let mut key = (tenant.to_owned(), code);
+        if !counts.0.contains_key(&key) && counts.0.len() >= MAX_ENTRIES {
+            key.0 = "other".to_owned();
+        }
+        *counts.1.entry(key.clone()).or_default() += 1;
+        *counts.0.entry(key).or_default() += 1;
     }
 
     /// All refusals since the start, by (tenant, code).

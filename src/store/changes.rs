@@ -210,11 +210,8 @@ impl Store {
         }
         let pool = self.db.get_postgres_connection_pool().clone();
         loop {
-            match listen(&pool, &wake).await {
-                Ok(()) => {}
-                Err(e) => {
-                    tracing::warn!(error = %e, "listening for change notifications failed; polling meanwhile");
-                }
+            if let Err(e) = listen(&pool, &wake).await {
+                tracing::warn!(error = %e, "listening for change notifications failed; polling meanwhile");
             }
             // Whatever was announced while not listening is in the log: read it now.
             wake.notify_one();

@@ -283,19 +283,12 @@ async fn a_mapping_whose_identity_vanished_from_acs_is_replaced() {
     assert_eq!(app.mappings().await.len(), 1);
     // The old identity was queued for deletion before the new one was made, so nothing is
     // orphaned even had ACS been wrong; the worker's `IdentityNotFound` completes it.
-    let pending = app.state.store.pending_deletions().await.unwrap();
+    let pending = app.pending_deletions().await;
     assert_eq!(pending.len(), 1);
     assert_eq!(pending[0].acs_user_id, old);
     assert_eq!(pending[0].reason, "identity_vanished");
     assert_eq!(app.run_deletion_worker().await, 1);
-    assert!(
-        app.state
-            .store
-            .pending_deletions()
-            .await
-            .unwrap()
-            .is_empty()
-    );
+    assert!(app.pending_deletions().await.is_empty());
 }
 
 #[tokio::test]
@@ -308,14 +301,7 @@ async fn an_acs_404_that_is_not_identity_not_found_is_a_502_and_keeps_the_identi
         .unwrap()
         .to_owned();
     // A 404 with another code: a wrong path or endpoint, a proxy's page — not "gone".
-    app.emulator.emulator().inject(
-        acs_auth::acs::Operation::Issue,
-        acs_auth::acs::emulator::Fault::Status {
-            status: 404,
-            retry_after: None,
-            times: Some(1),
-        },
-    );
+    app.inject_status(acs_auth::acs::Operation::Issue, 404, None, Some(1));
     let resp = app
         .post_get_token(TENANT, &bearer, Some(json!({"scopes": ["chat"]})))
         .await;
@@ -328,14 +314,7 @@ async fn an_acs_404_that_is_not_identity_not_found_is_a_502_and_keeps_the_identi
         1,
         "no second identity"
     );
-    assert!(
-        app.state
-            .store
-            .pending_deletions()
-            .await
-            .unwrap()
-            .is_empty()
-    );
+    assert!(app.pending_deletions().await.is_empty());
     // The next call (the fault used up) is served with the same identity.
     let again = app
         .post_get_token(TENANT, &bearer, Some(json!({"scopes": ["chat"]})))

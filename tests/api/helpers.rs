@@ -334,6 +334,34 @@ impl TestApp {
         .await
     }
 
+    /// The ACS identities queued for deletion.
+    pub async fn pending_deletions(&self) -> Vec<acs_auth::store::PendingDeletion> {
+        self.state
+            .store
+            .pending_deletions()
+            .await
+            .expect("pending deletions")
+    }
+
+    /// Makes the emulator answer `operation` with `status` (and `Retry-After`), `times` times
+    /// (`None`: until cleared).
+    pub fn inject_status(
+        &self,
+        operation: acs_auth::acs::Operation,
+        status: u16,
+        retry_after: Option<u64>,
+        times: Option<u32>,
+    ) {
+        self.emulator.emulator().inject(
+            operation,
+            acs_auth::acs::emulator::Fault::Status {
+                status,
+                retry_after,
+                times,
+            },
+        );
+    }
+
     pub async fn mappings(&self) -> Vec<acs_auth::store::Mapping> {
         self.state
             .store

@@ -92,27 +92,13 @@ async fn acs_timeout_is_504_refusal_502_throttling_503_with_its_retry_after_open
     emulator.clear_faults();
 
     // ACS refuses: a final 4xx is an upstream error.
-    emulator.inject(
-        Operation::Issue,
-        Fault::Status {
-            status: 400,
-            retry_after: None,
-            times: Some(1),
-        },
-    );
+    app.inject_status(Operation::Issue, 400, None, Some(1));
     assert_problem(issue(61).await, 502, "acs_error").await;
     emulator.clear_faults();
 
     // ACS throttles, asking for longer than the client waits (10 s): its Retry-After reaches
     // the caller at once.
-    emulator.inject(
-        Operation::Create,
-        Fault::Status {
-            status: 429,
-            retry_after: Some(30),
-            times: Some(1),
-        },
-    );
+    app.inject_status(Operation::Create, 429, Some(30), Some(1));
     let resp = first_call("u2").await;
     let retry_after: u64 = resp.headers()["retry-after"]
         .to_str()
@@ -127,14 +113,7 @@ async fn acs_timeout_is_504_refusal_502_throttling_503_with_its_retry_after_open
     emulator.clear_faults();
 
     // ACS fails again and again: the breaker opens, and then calls are not even sent.
-    emulator.inject(
-        Operation::Issue,
-        Fault::Status {
-            status: 503,
-            retry_after: None,
-            times: None,
-        },
-    );
+    app.inject_status(Operation::Issue, 503, None, None);
     for minutes in [62, 63, 64] {
         assert_problem(issue(minutes).await, 503, "acs_unavailable").await;
     }
