@@ -72,6 +72,7 @@ async fn setup() -> Bench {
         TENANT,
         ProviderConfig::Oidc(OidcConfig {
             allow_http: true,
+            allow_private_network: true,
             ..OidcConfig::new(idp.issuer(), vec![idp.audience()])
         }),
     )];

@@ -525,6 +525,7 @@ pub fn dev_settings(
             DEV_TENANT,
             ProviderConfig::Oidc(OidcConfig {
                 allow_http: true,
+                allow_private_network: true,
                 ..OidcConfig::new(issuer, vec![DEV_AUDIENCE.into()])
             }),
         )

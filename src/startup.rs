@@ -7,7 +7,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
-use acs_auth_providers::{JwksCache, JwksCacheConfig};
+use acs_auth_providers::{IdpHttp, JwksCache, JwksCacheConfig};
 use secrecy::ExposeSecret;
 
 use crate::acs::AcsError;
@@ -85,11 +85,19 @@ impl Drop for Background {
 }
 
 /// One shared outbound HTTP client (connection pooling, rustls), trusting the built-in roots
-/// and `extra_roots`.
+/// and `extra_roots`: the ACS clients'. IdP fetches use [`IdpHttp`]'s, from the same builder.
 pub fn http_client(
     timeout: Duration,
     extra_roots: Vec<reqwest::Certificate>,
 ) -> Result<reqwest::Client, reqwest::Error> {
+    http_client_builder(timeout, extra_roots).build()
+}
+
+/// The builder of [`http_client`]: timeouts, roots, no redirects, the user agent.
+fn http_client_builder(
+    timeout: Duration,
+    extra_roots: Vec<reqwest::Certificate>,
+) -> reqwest::ClientBuilder {
     crate::acs::install_crypto_provider();
     extra_roots
         .into_iter()
@@ -100,7 +108,6 @@ pub fn http_client(
         .connect_timeout(Duration::from_secs(5))
         .redirect(reqwest::redirect::Policy::none())
         .user_agent(concat!("acs-auth/", env!("CARGO_PKG_VERSION")))
-        .build()
 }
 
 /// Everything the server runs on, without a listener: the CLI's tenant commands use it too.
@@ -130,6 +137,7 @@ impl Services {
             store.migrate().await?;
         }
 
+        let roots = extra_roots(settings)?;
         let http = http_client(
             Duration::from_secs(
                 settings
@@ -137,10 +145,16 @@ impl Services {
                     .request_timeout_secs
                     .max(settings.acs.timeout_secs),
             ),
-            extra_roots(settings)?,
+            roots.clone(),
         )?;
+        let idp_http = IdpHttp::new(|| {
+            http_client_builder(
+                Duration::from_secs(settings.jwks.request_timeout_secs),
+                roots.clone(),
+            )
+        })?;
         let jwks = Arc::new(JwksCache::new(
-            http.clone(),
+            idp_http,
             JwksCacheConfig {
                 refetch_cooldown: Duration::from_secs(settings.jwks.refetch_cooldown_secs),
                 refetch_burst: settings.jwks.refetch_burst,
@@ -158,13 +172,18 @@ impl Services {
         let resources = Arc::new(AcsResources::new(default_resource));
 
         let factory = ProviderContext {
-            http: http.clone(),
             jwks: Arc::clone(&jwks),
             leeway_secs: settings.jwks.leeway_secs,
             max_token_bytes: settings.jwks.max_token_bytes,
         };
-        let tenants =
-            TenantDirectory::load(settings, store.clone(), factory, Arc::clone(&resources)).await?;
+        let tenants = TenantDirectory::load(
+            settings,
+            store.clone(),
+            factory,
+            http.clone(),
+            Arc::clone(&resources),
+        )
+        .await?;
 
         let audit = AuditLog::new(store.clone());
         let deletions = DeletionWorker::new(

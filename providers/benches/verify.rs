@@ -17,12 +17,18 @@ use std::sync::Arc;
 
 use acs_auth_providers::testing::{TestIssuer, b64url, oidc_config_for};
 use acs_auth_providers::validate::{self, ClaimRules, DEFAULT_LEEWAY_SECS};
-use acs_auth_providers::{IdentityProvider, JwksCache, JwksCacheConfig, OidcProvider};
+use acs_auth_providers::{FetchPolicy, IdentityProvider, JwksCache, JwksCacheConfig, OidcProvider};
 use aws_lc_rs::signature::{ECDSA_P256_SHA256_FIXED_SIGNING, EcdsaKeyPair, KeyPair as _};
 use criterion::{Criterion, criterion_group, criterion_main};
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
 use serde_json::json;
 use url::Url;
+
+/// The bench's IdP is on loopback, over http.
+const LOOPBACK: FetchPolicy = FetchPolicy {
+    allow_http: true,
+    allow_private_network: true,
+};
 
 const PS256_KID: &str = "ps256-key";
 const ES256_KID: &str = "es256-key";
@@ -52,9 +58,11 @@ struct Setup {
 
 async fn setup() -> Setup {
     let idp = TestIssuer::start().await;
-    let http = acs_auth_providers::http_client();
-    let jwks = Arc::new(JwksCache::new(http.clone(), JwksCacheConfig::default()));
-    let provider = OidcProvider::new(oidc_config_for(&idp), http, Arc::clone(&jwks)).unwrap();
+    let jwks = Arc::new(JwksCache::new(
+        acs_auth_providers::testing::idp_http(),
+        JwksCacheConfig::default(),
+    ));
+    let provider = OidcProvider::new(oidc_config_for(&idp), Arc::clone(&jwks)).unwrap();
 
     // The issuer's RSA key once more, bound to PS256 under its own kid.
     let mut ps256 = idp.public_jwk();
@@ -123,7 +131,7 @@ fn verify(c: &mut Criterion) {
             .block_on(
                 setup
                     .jwks
-                    .key_for(&setup.jwks_uri, header.kid.as_deref(), true),
+                    .key_for(&setup.jwks_uri, header.kid.as_deref(), LOOPBACK),
             )
             .unwrap();
         group.bench_function(*alg, |b| {

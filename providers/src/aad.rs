@@ -39,6 +39,7 @@ use crate::discovery::{
 use crate::fetch::check_scheme;
 use crate::jose::VerificationKey;
 use crate::jwks::JwksCache;
+use crate::network::FetchPolicy;
 use crate::validate::{
     self, ClaimRules, Claims, DEFAULT_LEEWAY_SECS, DEFAULT_MAX_TOKEN_BYTES, VerifiedClaims,
     check_size_and_shape, parse_header, peek_claims_unverified, peek_header_unverified,
@@ -134,6 +135,11 @@ pub struct AadConfig {
     #[serde(default)]
     #[cfg_attr(feature = "openapi", oai(default))]
     pub allow_http: bool,
+    /// Allow IdP addresses in private networks: loopback, RFC 1918, RFC 4193, link-local
+    /// (cloud metadata), CGNAT (an IdP inside the operator's network; development and tests).
+    #[serde(default)]
+    #[cfg_attr(feature = "openapi", oai(default))]
+    pub allow_private_network: bool,
     /// Clock-skew allowance for `exp`, `nbf`, `iat` (set by the server; default 60 s).
     #[serde(skip, default = "default_leeway_secs")]
     #[cfg_attr(feature = "openapi", oai(skip))]
@@ -212,6 +218,14 @@ struct Checked {
 }
 
 impl AadConfig {
+    /// Where the provider may fetch its documents from (`allow_http`, `allow_private_network`).
+    pub fn fetch_policy(&self) -> FetchPolicy {
+        FetchPolicy {
+            allow_http: self.allow_http,
+            allow_private_network: self.allow_private_network,
+        }
+    }
+
     /// A configuration with the defaults for everything but the directory and the client id.
     pub fn new(directory: impl Into<String>, client_id: impl Into<String>) -> Self {
         Self {
@@ -223,6 +237,7 @@ impl AadConfig {
             authority_host: default_authority_host(),
             token_versions: default_token_versions(),
             allow_http: false,
+            allow_private_network: false,
             leeway_secs: DEFAULT_LEEWAY_SECS,
             max_token_bytes: DEFAULT_MAX_TOKEN_BYTES,
         }
@@ -424,7 +439,6 @@ fn non_empty_string(claims: &Claims, name: &str) -> bool {
 pub struct AadProvider {
     config: AadConfig,
     checked: Checked,
-    http: reqwest::Client,
     jwks: Arc<JwksCache>,
     v1: MetadataSource,
     v2: MetadataSource,
@@ -433,24 +447,19 @@ pub struct AadProvider {
 impl AadProvider {
     /// Check `config` (`Config` errors name the field); metadata is fetched on first use (or by
     /// [`AadProvider::warm_up`]).
-    pub fn new(
-        config: AadConfig,
-        http: reqwest::Client,
-        jwks: Arc<JwksCache>,
-    ) -> Result<Self, VerifyError> {
+    pub fn new(config: AadConfig, jwks: Arc<JwksCache>) -> Result<Self, VerifyError> {
         let checked = config.check()?;
         let v1 = MetadataSource::new(
             metadata_url(&checked.authority, &checked.directory, TokenVersion::V1)?,
-            config.allow_http,
+            config.fetch_policy(),
         )?;
         let v2 = MetadataSource::new(
             metadata_url(&checked.authority, &checked.directory, TokenVersion::V2)?,
-            config.allow_http,
+            config.fetch_policy(),
         )?;
         Ok(Self {
             config,
             checked,
-            http,
             jwks,
             v1,
             v2,
@@ -489,7 +498,7 @@ impl AadProvider {
             let metadata = self.metadata(*version).await?;
             if !metadata.jwks_uri.as_str().contains("tenantid") {
                 self.jwks
-                    .key_set(&metadata.jwks_uri, self.config.allow_http)
+                    .key_set(&metadata.jwks_uri, self.config.fetch_policy())
                     .await?;
             }
         }
@@ -506,7 +515,9 @@ impl AadProvider {
     async fn metadata(&self, version: TokenVersion) -> Result<Arc<ProviderMetadata>, VerifyError> {
         let source = self.source(version);
         let check = |metadata: &ProviderMetadata| self.check_metadata(source.url(), metadata);
-        source.get(&self.http, self.jwks.config(), check).await
+        source
+            .get(self.jwks.http(), self.jwks.config(), check)
+            .await
     }
 
     /// A metadata document must fit the configuration: a multi-tenant authority's issuer is a
@@ -698,7 +709,7 @@ impl IdentityProvider for AadProvider {
         let jwks_uri = substitute_tenant_in_url(&metadata.jwks_uri, &tenant)?;
         let key = self
             .jwks
-            .key_for(&jwks_uri, header.kid.as_deref(), self.config.allow_http)
+            .key_for(&jwks_uri, header.kid.as_deref(), self.config.fetch_policy())
             .await?;
         let rules = ClaimRules {
             issuer,
@@ -765,7 +776,7 @@ mod tests {
 
     fn jwks() -> Arc<JwksCache> {
         Arc::new(JwksCache::new(
-            crate::http_client(),
+            crate::testing::idp_http(),
             JwksCacheConfig {
                 refetch_cooldown: Duration::ZERO,
                 ..JwksCacheConfig::default()
@@ -774,7 +785,7 @@ mod tests {
     }
 
     fn config_err(config: AadConfig) -> String {
-        match AadProvider::new(config, crate::http_client(), jwks()) {
+        match AadProvider::new(config, jwks()) {
             Err(VerifyError::Config(message)) => message,
             Err(other) => panic!("not a Config error: {other}"),
             Ok(_) => panic!("the configuration was accepted"),
@@ -957,7 +968,7 @@ mod tests {
         assert!(!config.allow_http);
         assert_eq!(config.leeway_secs, DEFAULT_LEEWAY_SECS);
         assert_eq!(config.max_token_bytes, DEFAULT_MAX_TOKEN_BYTES);
-        let provider = AadProvider::new(config, crate::http_client(), jwks()).unwrap();
+        let provider = AadProvider::new(config, jwks()).unwrap();
         assert_eq!(provider.client_id(), FAKE_ENTRA_API_CLIENT_ID);
         assert!(!provider.is_multi_tenant());
 

@@ -25,6 +25,7 @@ use url::Url;
 use crate::discovery::{MetadataSource, ProviderMetadata, is_guid};
 use crate::fetch::check_scheme;
 use crate::jwks::JwksCache;
+use crate::network::FetchPolicy;
 use crate::validate::{
     self, ClaimRules, Claims, DEFAULT_LEEWAY_SECS, DEFAULT_MAX_TOKEN_BYTES, VerifiedClaims,
     check_size_and_shape, parse_header, peek_claims_unverified, verify_token,
@@ -77,6 +78,18 @@ pub struct B2cConfig {
     #[serde(default)]
     #[cfg_attr(feature = "openapi", oai(default))]
     pub allow_http: bool,
+    /// Allow IdP addresses in private networks: loopback, RFC 1918, RFC 4193, link-local
+    /// (cloud metadata), CGNAT (an IdP inside the operator's network; development and tests).
+    #[serde(default)]
+    #[cfg_attr(feature = "openapi", oai(default))]
+    pub allow_private_network: bool,
+    /// Accept ID tokens where an access token is expected, for an IdP that can only give ID
+    /// tokens. An ID token is meant for the client app, not for an API: whoever holds one of the
+    /// user's ID tokens for that client (any part of the app, its logs) can then get ACS tokens
+    /// as the user. Off by default.
+    #[serde(default)]
+    #[cfg_attr(feature = "openapi", oai(default))]
+    pub accept_id_tokens: bool,
     /// Clock-skew allowance for `exp`, `nbf`, `iat` (set by the server; default 60 s).
     #[serde(skip, default = "default_leeway_secs")]
     #[cfg_attr(feature = "openapi", oai(skip))]
@@ -111,6 +124,14 @@ fn is_policy_name(name: &str) -> bool {
 }
 
 impl B2cConfig {
+    /// Where the provider may fetch its documents from (`allow_http`, `allow_private_network`).
+    pub fn fetch_policy(&self) -> FetchPolicy {
+        FetchPolicy {
+            allow_http: self.allow_http,
+            allow_private_network: self.allow_private_network,
+        }
+    }
+
     /// A configuration with the defaults for everything else.
     pub fn new(
         tenant_name: impl Into<String>,
@@ -127,6 +148,8 @@ impl B2cConfig {
             host: None,
             domain: None,
             allow_http: false,
+            allow_private_network: false,
+            accept_id_tokens: false,
             leeway_secs: DEFAULT_LEEWAY_SECS,
             max_token_bytes: DEFAULT_MAX_TOKEN_BYTES,
         }
@@ -287,31 +310,28 @@ pub struct B2cProvider {
     config: B2cConfig,
     checked: Checked,
     policies: Vec<Policy>,
-    http: reqwest::Client,
     jwks: Arc<JwksCache>,
 }
 
 impl B2cProvider {
     /// Check `config` (`Config` errors name the field); metadata is fetched on first use (or by
     /// [`B2cProvider::warm_up`]).
-    pub fn new(
-        config: B2cConfig,
-        http: reqwest::Client,
-        jwks: Arc<JwksCache>,
-    ) -> Result<Self, VerifyError> {
+    pub fn new(config: B2cConfig, jwks: Arc<JwksCache>) -> Result<Self, VerifyError> {
         let checked = config.check()?;
         let mut policies = Vec::with_capacity(checked.policies.len());
         for name in &checked.policies {
             policies.push(Policy {
                 name: name.clone(),
-                metadata: MetadataSource::new(metadata_url(&checked, name)?, config.allow_http)?,
+                metadata: MetadataSource::new(
+                    metadata_url(&checked, name)?,
+                    config.fetch_policy(),
+                )?,
             });
         }
         Ok(Self {
             config,
             checked,
             policies,
-            http,
             jwks,
         })
     }
@@ -337,7 +357,7 @@ impl B2cProvider {
         for policy in &self.policies {
             let metadata = self.metadata(policy).await?;
             self.jwks
-                .key_set(&metadata.jwks_uri, self.config.allow_http)
+                .key_set(&metadata.jwks_uri, self.config.fetch_policy())
                 .await?;
         }
         Ok(())
@@ -369,7 +389,7 @@ impl B2cProvider {
         };
         policy
             .metadata
-            .get(&self.http, self.jwks.config(), check)
+            .get(self.jwks.http(), self.jwks.config(), check)
             .await
     }
 
@@ -407,7 +427,7 @@ impl IdentityProvider for B2cProvider {
             .key_for(
                 &metadata.jwks_uri,
                 header.kid.as_deref(),
-                self.config.allow_http,
+                self.config.fetch_policy(),
             )
             .await?;
         let rules = ClaimRules {
@@ -417,6 +437,11 @@ impl IdentityProvider for B2cProvider {
         };
         let VerifiedClaims { claims, expires_at } =
             verify_token(token, &header, peeked, &key, &rules)?;
+        validate::check_token_kind(
+            &header,
+            &claims,
+            validate::TokenKind::of(false, self.config.accept_id_tokens),
+        )?;
         let subject = validate::subject_from_claims(&claims, "sub")?;
         Ok(VerifiedIdentity {
             issuer: rules.issuer,
@@ -464,7 +489,7 @@ mod tests {
 
     fn jwks() -> Arc<JwksCache> {
         Arc::new(JwksCache::new(
-            crate::http_client(),
+            crate::testing::idp_http(),
             JwksCacheConfig {
                 refetch_cooldown: Duration::ZERO,
                 ..JwksCacheConfig::default()
@@ -473,11 +498,11 @@ mod tests {
     }
 
     fn new_provider(config: B2cConfig) -> B2cProvider {
-        B2cProvider::new(config, crate::http_client(), jwks()).unwrap()
+        B2cProvider::new(config, jwks()).unwrap()
     }
 
     fn config_err(config: B2cConfig) -> String {
-        match B2cProvider::new(config, crate::http_client(), jwks()) {
+        match B2cProvider::new(config, jwks()) {
             Err(VerifyError::Config(message)) => message,
             Err(other) => panic!("not a Config error: {other}"),
             Ok(_) => panic!("the configuration was accepted"),

@@ -16,6 +16,7 @@ use url::Url;
 use crate::aad::TokenVersion;
 use crate::fetch::fetch_document;
 use crate::jwks::JwksCache;
+use crate::network::FetchPolicy;
 use crate::{
     AadConfig, AadProvider, B2cConfig, B2cProvider, IdentityProvider, OidcConfig, OidcProvider,
     VerifyError,
@@ -85,11 +86,10 @@ impl From<VerifyError> for InvalidProviderConfig {
     }
 }
 
-/// What every provider is built with: the server's one HTTP client, the shared JWKS cache and
-/// the token limits.
+/// What every provider is built with: the shared JWKS cache (and its IdP clients, which fetch
+/// discovery documents too) and the token limits.
 #[derive(Debug, Clone)]
 pub struct ProviderContext {
-    pub http: reqwest::Client,
     pub jwks: Arc<JwksCache>,
     /// Clock-skew allowance for `exp`, `nbf`, `iat`.
     pub leeway_secs: u64,
@@ -148,12 +148,13 @@ impl ProviderConfig {
         }
     }
 
-    /// Whether the provider's documents may be fetched over `http` (development and tests).
-    pub fn allow_http(&self) -> bool {
+    /// Where the provider's documents may be fetched from (`allow_http`,
+    /// `allow_private_network`).
+    pub fn fetch_policy(&self) -> FetchPolicy {
         match self {
-            ProviderConfig::Oidc(p) => p.allow_http,
-            ProviderConfig::Aad(p) => p.allow_http,
-            ProviderConfig::AadB2c(p) => p.allow_http,
+            ProviderConfig::Oidc(p) => p.fetch_policy(),
+            ProviderConfig::Aad(p) => p.fetch_policy(),
+            ProviderConfig::AadB2c(p) => p.fetch_policy(),
         }
     }
 
@@ -206,20 +207,19 @@ impl ProviderConfig {
     /// The provider of this configuration, built with the server's shared client, key cache
     /// and limits.
     pub fn build(&self, ctx: &ProviderContext) -> Result<BuiltProvider, VerifyError> {
-        let http = ctx.http.clone();
         let jwks = Arc::clone(&ctx.jwks);
         let (provider, teams_app_id): (Arc<dyn IdentityProvider>, Option<String>) = match self {
             ProviderConfig::Oidc(p) => {
                 let mut config = p.clone();
                 config.leeway_secs = ctx.leeway_secs;
                 config.max_token_bytes = ctx.max_token_bytes;
-                (Arc::new(OidcProvider::new(config, http, jwks)?), None)
+                (Arc::new(OidcProvider::new(config, jwks)?), None)
             }
             ProviderConfig::Aad(p) => {
                 let mut config = p.clone();
                 config.leeway_secs = ctx.leeway_secs;
                 config.max_token_bytes = ctx.max_token_bytes;
-                let provider = AadProvider::new(config, http, jwks)?;
+                let provider = AadProvider::new(config, jwks)?;
                 let app_id = provider.client_id().to_owned();
                 (Arc::new(provider), Some(app_id))
             }
@@ -227,7 +227,7 @@ impl ProviderConfig {
                 let mut config = p.clone();
                 config.leeway_secs = ctx.leeway_secs;
                 config.max_token_bytes = ctx.max_token_bytes;
-                (Arc::new(B2cProvider::new(config, http, jwks)?), None)
+                (Arc::new(B2cProvider::new(config, jwks)?), None)
             }
         };
         Ok(BuiltProvider {
@@ -258,7 +258,7 @@ impl ProviderConfig {
     /// Fetches the provider's discovery documents and keys and reports each step (`discovery
     /// reachable`, `issuer matches`, `keys usable`), issuing nothing.
     pub async fn check(&self, ctx: &ProviderContext) -> Vec<Check> {
-        let allow_http = self.allow_http();
+        let policy = self.fetch_policy();
         let mut out = Vec::new();
         for (url, expected_issuer) in self.metadata_urls() {
             let url = match url {
@@ -268,7 +268,7 @@ impl ProviderConfig {
                     continue;
                 }
             };
-            let doc = fetch_json(ctx, &url, allow_http).await;
+            let doc = fetch_json(ctx, &url, policy).await;
             out.push(Check::new(
                 "discovery reachable",
                 doc.as_ref().map(|_| url.to_string()).map_err(Clone::clone),
@@ -296,7 +296,7 @@ impl ProviderConfig {
                 continue;
             };
             let keys = match Url::parse(jwks_uri) {
-                Ok(parsed) => fetch_json(ctx, &parsed, allow_http).await,
+                Ok(parsed) => fetch_json(ctx, &parsed, policy).await,
                 Err(e) => Err(format!("{jwks_uri}: {e}")),
             }
             .and_then(|jwks| {
@@ -333,18 +333,18 @@ fn usable_signing_keys(jwks: &serde_json::Value) -> usize {
         .unwrap_or(0)
 }
 
-/// One IdP document, fetched as the providers fetch them: https unless allowed, with the key
-/// cache's timeout and size bound.
+/// One IdP document, fetched as the providers fetch them: https unless allowed, from public
+/// addresses unless allowed, with the key cache's timeout and size bound.
 async fn fetch_json(
     ctx: &ProviderContext,
     url: &Url,
-    allow_http: bool,
+    policy: FetchPolicy,
 ) -> Result<serde_json::Value, String> {
     let limits = ctx.jwks.config();
     let bytes = fetch_document(
-        &ctx.http,
+        ctx.jwks.http(),
         url,
-        allow_http,
+        policy,
         limits.request_timeout,
         limits.max_document_bytes,
     )
@@ -478,10 +478,11 @@ mod tests {
     use crate::validate::{DEFAULT_LEEWAY_SECS, DEFAULT_MAX_TOKEN_BYTES};
 
     fn ctx() -> ProviderContext {
-        let http = crate::http_client();
         ProviderContext {
-            jwks: Arc::new(JwksCache::new(http.clone(), JwksCacheConfig::default())),
-            http,
+            jwks: Arc::new(JwksCache::new(
+                crate::testing::idp_http(),
+                JwksCacheConfig::default(),
+            )),
             leeway_secs: 30,
             max_token_bytes: 8 * 1024,
         }
@@ -527,6 +528,11 @@ mod tests {
         assert_eq!(p.audiences, vec!["api://acs-auth".to_owned()]);
         assert_eq!(p.subject_claim, "sub");
         assert!(!p.allow_http);
+        assert!(
+            !p.allow_private_network,
+            "the private-network guard is on by default"
+        );
+        assert!(!p.require_at_jwt && !p.accept_id_tokens);
         assert_eq!(p.leeway_secs, DEFAULT_LEEWAY_SECS);
         assert_eq!(p.max_token_bytes, DEFAULT_MAX_TOKEN_BYTES);
         assert_eq!(config.kind(), "oidc");
@@ -534,7 +540,8 @@ mod tests {
         assert_eq!(
             value,
             json!({ "kind": "oidc", "issuer": "https://idp.acme.example", "audiences": ["api://acs-auth"],
-                    "subject_claim": "sub", "allow_http": false })
+                    "subject_claim": "sub", "allow_http": false, "allow_private_network": false,
+                    "require_at_jwt": false, "accept_id_tokens": false })
         );
         assert_eq!(parse(value).unwrap(), config);
     }
@@ -587,7 +594,7 @@ mod tests {
     fn describe_and_allow_http() {
         let oidc = parse(oidc_json()).unwrap();
         assert_eq!(oidc.describe(), "https://idp.acme.example");
-        assert!(!oidc.allow_http());
+        assert!(!oidc.fetch_policy().allow_http);
         assert_eq!(
             parse(aad_json()).unwrap().describe(),
             "https://login.microsoftonline.us/organizations"
@@ -598,7 +605,7 @@ mod tests {
         );
         let mut value = b2c_json();
         value["allow_http"] = json!(true);
-        assert!(parse(value).unwrap().allow_http());
+        assert!(parse(value).unwrap().fetch_policy().allow_http);
     }
 
     #[test]

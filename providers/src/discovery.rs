@@ -10,7 +10,8 @@
 //! - single-flight: concurrent callers wait for one fetch and share its outcome; fetches follow
 //!   the key sets' budget (`refetch_burst` at once, then one per `refetch_cooldown`), so while a
 //!   document is down the calls get the latest failure instead of each fetching it again;
-//! - over `https` only unless the provider allows `http` (dev and tests), with the timeout and
+//! - over `https` only unless the provider allows `http` (dev and tests), from public addresses
+//!   only unless it allows private networks ([`crate::network`]), with the timeout and
 //!   size bound of the [`crate::JwksCache`] configuration.
 
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -23,6 +24,7 @@ use url::Url;
 use crate::VerifyError;
 use crate::fetch::{Budget, check_scheme, fetch_document};
 use crate::jwks::JwksCacheConfig;
+use crate::network::{FetchPolicy, IdpHttp};
 
 /// A metadata document is refetched (keeping the old one if that fails) after this long.
 pub(crate) const DISCOVERY_MAX_AGE: Duration = Duration::from_secs(24 * 60 * 60);
@@ -45,7 +47,7 @@ pub(crate) struct ProviderMetadata {
 #[derive(Debug)]
 pub(crate) struct MetadataSource {
     url: Url,
-    allow_http: bool,
+    policy: FetchPolicy,
     current: Mutex<Option<Arc<ProviderMetadata>>>,
     /// Why the latest attempt failed (shared with callers that waited for it).
     last_error: Mutex<Option<VerifyError>>,
@@ -60,17 +62,18 @@ pub(crate) struct MetadataSource {
 fn copy_error(e: &VerifyError) -> VerifyError {
     match e {
         VerifyError::Config(m) => VerifyError::Config(m.clone()),
+        VerifyError::PrivateNetwork(m) => VerifyError::PrivateNetwork(m.clone()),
         other => VerifyError::Unavailable(other.to_string()),
     }
 }
 
 impl MetadataSource {
     /// A source for `url`; `Config` when its scheme is not allowed.
-    pub fn new(url: Url, allow_http: bool) -> Result<Self, VerifyError> {
-        check_scheme(&url, allow_http)?;
+    pub fn new(url: Url, policy: FetchPolicy) -> Result<Self, VerifyError> {
+        check_scheme(&url, policy.allow_http)?;
         Ok(Self {
             url,
-            allow_http,
+            policy,
             current: Mutex::new(None),
             last_error: Mutex::new(None),
             fetch_lock: tokio::sync::Mutex::new(Budget::default()),
@@ -95,7 +98,7 @@ impl MetadataSource {
     /// cached (e.g. its issuer against the configuration); a document it refuses is not kept.
     pub async fn get<F>(
         &self,
-        http: &reqwest::Client,
+        http: &IdpHttp,
         limits: &JwksCacheConfig,
         check: F,
     ) -> Result<Arc<ProviderMetadata>, VerifyError>
@@ -175,7 +178,7 @@ impl MetadataSource {
 
     async fn fetch<F>(
         &self,
-        http: &reqwest::Client,
+        http: &IdpHttp,
         limits: &JwksCacheConfig,
         check: &F,
     ) -> Result<ProviderMetadata, VerifyError>
@@ -185,7 +188,7 @@ impl MetadataSource {
         let body = fetch_document(
             http,
             &self.url,
-            self.allow_http,
+            self.policy,
             limits.request_timeout,
             limits.max_document_bytes,
         )
@@ -196,7 +199,7 @@ impl MetadataSource {
             VerifyError::Unavailable(format!("provider metadata at {} is invalid: {e}", self.url))
         })?;
         let jwks_uri = document.jwks_uri().url().clone();
-        check_scheme(&jwks_uri, self.allow_http)?;
+        check_scheme(&jwks_uri, self.policy.allow_http)?;
         let metadata = ProviderMetadata {
             issuer: document.issuer().as_str().to_owned(),
             jwks_uri,

@@ -1,12 +1,14 @@
 //! The one way a provider fetches a remote document (discovery, JWKS): the scheme checked
-//! (`https`, or `http` only where the configuration allows it, also after redirects), a
-//! timeout and a bounded size.
+//! (`https`, or `http` only where the configuration allows it, also after redirects), the
+//! private-network guard ([`crate::network`]), a timeout and a bounded size.
 
+use std::net::IpAddr;
 use std::time::{Duration, Instant};
 
-use url::Url;
+use url::{Host, Url};
 
 use crate::VerifyError;
+use crate::network::{FetchPolicy, IdpHttp, PrivateAddress, refusal_in};
 
 /// `https` always; `http` only when allowed; anything else never.
 pub fn check_scheme(url: &Url, allow_http: bool) -> Result<(), VerifyError> {
@@ -19,25 +21,47 @@ pub fn check_scheme(url: &Url, allow_http: bool) -> Result<(), VerifyError> {
     }
 }
 
-/// GET a JSON document: scheme checked (also after redirects), timeout, bounded size.
-/// Failures are `Unavailable`, a refused scheme is `Config`.
+/// The guard's verdict on a URL whose host is an IP literal (never resolved, so the guarded
+/// client's resolver does not see it); host names are judged when they are resolved.
+fn check_literal_host(url: &Url, policy: FetchPolicy) -> Result<(), VerifyError> {
+    if policy.allow_private_network {
+        return Ok(());
+    }
+    let ip = match url.host() {
+        Some(Host::Ipv4(v4)) => IpAddr::V4(v4),
+        Some(Host::Ipv6(v6)) => IpAddr::V6(v6),
+        _ => return Ok(()),
+    };
+    let host = url.host_str().unwrap_or_default();
+    PrivateAddress::check(host, ip)
+        .map_err(|e| VerifyError::PrivateNetwork(format!("GET {url}: {e}")))
+}
+
+/// GET a JSON document under `policy`: scheme checked (also after redirects), the
+/// private-network guard, timeout, bounded size. Failures are `Unavailable`, a refused scheme is
+/// `Config`, a refused address `PrivateNetwork`.
 pub async fn fetch_document(
-    http: &reqwest::Client,
+    http: &IdpHttp,
     url: &Url,
-    allow_http: bool,
+    policy: FetchPolicy,
     timeout: Duration,
     max_bytes: usize,
 ) -> Result<Vec<u8>, VerifyError> {
-    check_scheme(url, allow_http)?;
+    check_scheme(url, policy.allow_http)?;
+    check_literal_host(url, policy)?;
     let unavailable = |what: String| VerifyError::Unavailable(format!("GET {url}: {what}"));
     let mut response = http
+        .client(policy)
         .get(url.clone())
         .header(reqwest::header::ACCEPT, "application/json")
         .timeout(timeout)
         .send()
         .await
-        .map_err(|e| unavailable(e.without_url().to_string()))?;
-    if check_scheme(response.url(), allow_http).is_err() {
+        .map_err(|e| match refusal_in(&e) {
+            Some(refusal) => VerifyError::PrivateNetwork(format!("GET {url}: {refusal}")),
+            None => unavailable(e.without_url().to_string()),
+        })?;
+    if check_scheme(response.url(), policy.allow_http).is_err() {
         return Err(unavailable(
             "redirected to a URL that is not allowed".to_owned(),
         ));

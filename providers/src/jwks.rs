@@ -13,7 +13,8 @@
 //!   periodically and forgets the sets nobody asked for in two refresh intervals (at least an
 //!   hour): a removed tenant's keys are not kept or refreshed forever.
 //! - Remote documents are fetched over `https` only unless the caller allows `http` (dev and
-//!   tests), with a timeout and a bounded size; a redirect to a non-https URL is refused.
+//!   tests), from public addresses only unless it allows private networks ([`crate::network`]),
+//!   with a timeout and a bounded size; redirects are not followed.
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -25,6 +26,7 @@ use url::Url;
 
 use crate::fetch::Budget;
 use crate::jose::algorithm_name;
+use crate::network::{FetchPolicy, IdpHttp};
 use crate::{SigningKeyRef, VerifyError};
 
 /// Tuning of the [`JwksCache`].
@@ -70,7 +72,7 @@ pub struct JwksCache {
 
 #[derive(Debug)]
 struct Inner {
-    http: reqwest::Client,
+    http: IdpHttp,
     config: JwksCacheConfig,
     entries: Mutex<HashMap<Url, Arc<Entry>>>,
     /// What `Entry::last_used_secs` counts from.
@@ -79,12 +81,12 @@ struct Inner {
 
 #[derive(Debug, Default)]
 struct Entry {
-    /// Whether `http` was allowed by the latest caller (used by background refreshes).
-    allow_http: AtomicBool,
+    /// The fetch policy of the latest caller (used by background refreshes).
+    policy: Mutex<FetchPolicy>,
     /// The last-known-good set.
     keys: RwLock<Option<Arc<KeySet>>>,
     /// Why the latest fetch failed, if it did.
-    last_error: Mutex<Option<String>>,
+    last_error: Mutex<Option<VerifyError>>,
     /// Single-flight: held during a fetch; holds the refetch budget.
     fetch: tokio::sync::Mutex<Budget>,
     /// Completed fetch attempts (a caller that waited for the lock sees it changed).
@@ -105,7 +107,7 @@ impl Entry {
             .clone()
     }
 
-    fn last_error(&self) -> Option<String> {
+    fn last_error(&self) -> Option<VerifyError> {
         self.last_error
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
@@ -136,11 +138,11 @@ impl Inner {
             return;
         }
         entry.fetches.fetch_add(1, Ordering::SeqCst);
-        let allow_http = entry.allow_http.load(Ordering::SeqCst);
+        let policy = *entry.policy.lock().unwrap_or_else(PoisonError::into_inner);
         let result = fetch_document(
             &self.http,
             uri,
-            allow_http,
+            policy,
             self.config.request_timeout,
             self.config.max_document_bytes,
         )
@@ -158,7 +160,7 @@ impl Inner {
             }
             Err(e) => {
                 tracing::warn!(jwks_uri = %uri, error = %e, "JWKS fetch failed; keeping last-known-good keys");
-                *last_error = Some(e.to_string());
+                *last_error = Some(e);
             }
         }
         drop(last_error);
@@ -203,8 +205,8 @@ impl Inner {
 }
 
 impl JwksCache {
-    /// A cache fetching with `http` (its own timeouts and redirects policy apply too).
-    pub fn new(http: reqwest::Client, config: JwksCacheConfig) -> Self {
+    /// A cache fetching with `http` (its own timeouts apply too).
+    pub fn new(http: IdpHttp, config: JwksCacheConfig) -> Self {
         Self {
             inner: Arc::new(Inner {
                 http,
@@ -220,8 +222,8 @@ impl JwksCache {
         &self.inner.config
     }
 
-    /// The HTTP client (providers use it for their discovery documents too).
-    pub fn http(&self) -> &reqwest::Client {
+    /// The IdP clients (providers use them for their discovery documents too).
+    pub fn http(&self) -> &IdpHttp {
         &self.inner.http
     }
 
@@ -235,10 +237,10 @@ impl JwksCache {
         &self,
         jwks_uri: &Url,
         kid: Option<&str>,
-        allow_http: bool,
+        policy: FetchPolicy,
     ) -> Result<Arc<VerificationKey>, VerifyError> {
         let set = self
-            .fresh_enough(jwks_uri, allow_http, |set| set.find(kid).is_some())
+            .fresh_enough(jwks_uri, policy, |set| set.find(kid).is_some())
             .await?;
         set.find(kid).ok_or(VerifyError::UnknownKey)
     }
@@ -248,9 +250,9 @@ impl JwksCache {
     pub async fn key_set(
         &self,
         jwks_uri: &Url,
-        allow_http: bool,
+        policy: FetchPolicy,
     ) -> Result<Arc<KeySet>, VerifyError> {
-        self.fresh_enough(jwks_uri, allow_http, |_| true).await
+        self.fresh_enough(jwks_uri, policy, |_| true).await
     }
 
     /// A set usable now: the cached one when `satisfies` it and it is within `max_stale`;
@@ -258,13 +260,13 @@ impl JwksCache {
     async fn fresh_enough(
         &self,
         jwks_uri: &Url,
-        allow_http: bool,
+        policy: FetchPolicy,
         satisfies: impl Fn(&KeySet) -> bool,
     ) -> Result<Arc<KeySet>, VerifyError> {
-        check_scheme(jwks_uri, allow_http)?;
+        check_scheme(jwks_uri, policy.allow_http)?;
         let inner = &self.inner;
         let entry = inner.entry(jwks_uri);
-        entry.allow_http.store(allow_http, Ordering::SeqCst);
+        *entry.policy.lock().unwrap_or_else(PoisonError::into_inner) = policy;
         entry
             .last_used_secs
             .store(inner.now_secs(), Ordering::Relaxed);
@@ -283,15 +285,18 @@ impl JwksCache {
         inner.refetch(jwks_uri, &entry, seen_attempts).await;
 
         match entry.keys() {
-            None => Err(VerifyError::Unavailable(
-                entry
-                    .last_error()
-                    .unwrap_or_else(|| format!("no keys for {jwks_uri} yet")),
-            )),
+            None => Err(match entry.last_error() {
+                Some(e @ VerifyError::PrivateNetwork(_)) => e,
+                Some(e) => VerifyError::Unavailable(e.to_string()),
+                None => VerifyError::Unavailable(format!("no keys for {jwks_uri} yet")),
+            }),
             Some(set) if set.fetched_at().elapsed() > inner.config.max_stale => {
                 Err(VerifyError::Unavailable(format!(
                     "keys of {jwks_uri} are older than max_stale and cannot be refreshed: {}",
-                    entry.last_error().unwrap_or_default()
+                    entry
+                        .last_error()
+                        .map(|e| e.to_string())
+                        .unwrap_or_default()
                 )))
             }
             Some(set) => Ok(set),

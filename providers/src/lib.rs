@@ -15,6 +15,7 @@ mod discovery;
 pub mod fetch;
 pub mod jose;
 pub mod jwks;
+pub mod network;
 pub mod oidc;
 pub mod validate;
 
@@ -27,6 +28,7 @@ pub use config::{BuiltProvider, Check, InvalidProviderConfig, ProviderConfig, Pr
 pub use crypto::{http_client, http_client_builder, install_crypto_provider};
 pub use jose::KeyFingerprint;
 pub use jwks::{JwksCache, JwksCacheConfig};
+pub use network::{FetchPolicy, IdpHttp};
 pub use oidc::{OidcConfig, OidcProvider};
 
 /// What a provider vouches for once a token passed every check.
@@ -76,7 +78,7 @@ impl SigningKeyRef {
 
 /// Why a token was refused. `code()` is stable and reaches API clients; `Display` is for logs
 /// and never contains the token itself.
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug, Clone, thiserror::Error)]
 pub enum VerifyError {
     #[error("malformed token: {0}")]
     Malformed(String),
@@ -100,12 +102,20 @@ pub enum VerifyError {
     MissingClaim(String),
     #[error("claim invalid: {0}")]
     InvalidClaim(String),
+    /// A valid token of the issuer, but not an access token (an ID token, or not `at+jwt` where
+    /// the tenant requires it).
+    #[error("not an access token: {0}")]
+    NotAccessToken(String),
     /// The IdP's discovery document or keys could not be had and no usable cached copy exists.
     #[error("identity provider unavailable: {0}")]
     Unavailable(String),
     /// The provider's own configuration is unusable (e.g. a non-https URL without `allow_http`).
     #[error("provider configuration invalid: {0}")]
     Config(String),
+    /// An IdP document is at a private-network address and the provider does not set
+    /// `allow_private_network` (the message names the host, address and range).
+    #[error("{0}")]
+    PrivateNetwork(String),
 }
 
 impl VerifyError {
@@ -123,14 +133,19 @@ impl VerifyError {
             VerifyError::InvalidAudience => "token_invalid_audience",
             VerifyError::MissingClaim(_) => "token_missing_claim",
             VerifyError::InvalidClaim(_) => "token_invalid_claim",
+            VerifyError::NotAccessToken(_) => "token_not_access_token",
             VerifyError::Unavailable(_) => "idp_unavailable",
             VerifyError::Config(_) => "provider_misconfigured",
+            VerifyError::PrivateNetwork(_) => "idp_address_private",
         }
     }
 
     /// True when the fault is on our side or the IdP's (503), not the caller's token (401).
     pub fn is_server_side(&self) -> bool {
-        matches!(self, VerifyError::Unavailable(_) | VerifyError::Config(_))
+        matches!(
+            self,
+            VerifyError::Unavailable(_) | VerifyError::Config(_) | VerifyError::PrivateNetwork(_)
+        )
     }
 }
 

@@ -10,6 +10,7 @@ use url::Url;
 use crate::discovery::{MetadataSource, ProviderMetadata};
 use crate::fetch::check_scheme;
 use crate::jwks::JwksCache;
+use crate::network::FetchPolicy;
 use crate::validate::{
     self, ClaimRules, DEFAULT_LEEWAY_SECS, DEFAULT_MAX_TOKEN_BYTES, VerifiedClaims,
     check_size_and_shape, parse_header, verify_token,
@@ -53,6 +54,24 @@ pub struct OidcConfig {
     #[serde(default)]
     #[cfg_attr(feature = "openapi", oai(default))]
     pub allow_http: bool,
+    /// Allow IdP addresses in private networks: loopback, RFC 1918, RFC 4193, link-local
+    /// (cloud metadata), CGNAT (an IdP inside the operator's network; development and tests).
+    #[serde(default)]
+    #[cfg_attr(feature = "openapi", oai(default))]
+    pub allow_private_network: bool,
+    /// Require the header `typ` `at+jwt` (RFC 9068 access tokens), for an IdP that marks its
+    /// access tokens so (Keycloak with the option on, Auth0, Okta, Duende); any other token is
+    /// refused. Off: a token with `nonce` or `at_hash` is refused as an ID token.
+    #[serde(default)]
+    #[cfg_attr(feature = "openapi", oai(default))]
+    pub require_at_jwt: bool,
+    /// Accept ID tokens where an access token is expected, for an IdP that can only give ID
+    /// tokens. An ID token is meant for the client app, not for an API: whoever holds one of the
+    /// user's ID tokens for that client (any part of the app, its logs) can then get ACS tokens
+    /// as the user. Off by default.
+    #[serde(default)]
+    #[cfg_attr(feature = "openapi", oai(default))]
+    pub accept_id_tokens: bool,
     /// Clock-skew allowance for `exp`, `nbf`, `iat` (set by the server; default 60 s).
     #[serde(skip, default = "default_leeway_secs")]
     #[cfg_attr(feature = "openapi", oai(skip))]
@@ -64,6 +83,14 @@ pub struct OidcConfig {
 }
 
 impl OidcConfig {
+    /// Where the provider may fetch its documents from (`allow_http`, `allow_private_network`).
+    pub fn fetch_policy(&self) -> FetchPolicy {
+        FetchPolicy {
+            allow_http: self.allow_http,
+            allow_private_network: self.allow_private_network,
+        }
+    }
+
     /// A configuration with the defaults for everything but the issuer and the audiences.
     pub fn new(issuer: impl Into<String>, audiences: Vec<String>) -> Self {
         Self {
@@ -71,6 +98,9 @@ impl OidcConfig {
             audiences,
             subject_claim: default_subject_claim(),
             allow_http: false,
+            allow_private_network: false,
+            require_at_jwt: false,
+            accept_id_tokens: false,
             leeway_secs: DEFAULT_LEEWAY_SECS,
             max_token_bytes: DEFAULT_MAX_TOKEN_BYTES,
         }
@@ -131,20 +161,15 @@ impl OidcConfig {
 pub struct OidcProvider {
     config: OidcConfig,
     rules: ClaimRules,
-    http: reqwest::Client,
     jwks: Arc<JwksCache>,
     discovery: MetadataSource,
 }
 
 impl OidcProvider {
     /// Check `config` (`Config` error when unusable); discovery happens on the first `verify`.
-    pub fn new(
-        config: OidcConfig,
-        http: reqwest::Client,
-        jwks: Arc<JwksCache>,
-    ) -> Result<Self, VerifyError> {
+    pub fn new(config: OidcConfig, jwks: Arc<JwksCache>) -> Result<Self, VerifyError> {
         config.validate()?;
-        let discovery = MetadataSource::new(config.discovery_url()?, config.allow_http)?;
+        let discovery = MetadataSource::new(config.discovery_url()?, config.fetch_policy())?;
         let rules = ClaimRules {
             issuer: config.issuer.clone(),
             audiences: config.audiences.clone(),
@@ -153,7 +178,6 @@ impl OidcProvider {
         Ok(Self {
             config,
             rules,
-            http,
             jwks,
             discovery,
         })
@@ -173,7 +197,7 @@ impl OidcProvider {
     pub async fn warm_up(&self) -> Result<(), VerifyError> {
         let jwks_uri = self.jwks_uri().await?;
         self.jwks
-            .key_set(&jwks_uri, self.config.allow_http)
+            .key_set(&jwks_uri, self.config.fetch_policy())
             .await
             .map(|_| ())
     }
@@ -193,7 +217,7 @@ impl OidcProvider {
         };
         let metadata = self
             .discovery
-            .get(&self.http, self.jwks.config(), check)
+            .get(self.jwks.http(), self.jwks.config(), check)
             .await?;
         Ok(metadata.jwks_uri.clone())
     }
@@ -211,10 +235,15 @@ impl IdentityProvider for OidcProvider {
         let jwks_uri = self.jwks_uri().await?;
         let key = self
             .jwks
-            .key_for(&jwks_uri, header.kid.as_deref(), self.config.allow_http)
+            .key_for(&jwks_uri, header.kid.as_deref(), self.config.fetch_policy())
             .await?;
         let VerifiedClaims { claims, expires_at } =
             verify_token(token, &header, claims, &key, &self.rules)?;
+        validate::check_token_kind(
+            &header,
+            &claims,
+            validate::TokenKind::of(self.config.require_at_jwt, self.config.accept_id_tokens),
+        )?;
         let subject = validate::subject_from_claims(&claims, &self.config.subject_claim)?;
         Ok(VerifiedIdentity {
             issuer: self.config.issuer.clone(),
@@ -242,14 +271,14 @@ mod tests {
     use crate::jwks::JwksCacheConfig;
 
     fn jwks(config: JwksCacheConfig) -> Arc<JwksCache> {
-        Arc::new(JwksCache::new(crate::http_client(), config))
+        Arc::new(JwksCache::new(crate::testing::idp_http(), config))
     }
 
     #[test]
     fn config_is_validated_at_construction() {
         let cache = jwks(JwksCacheConfig::default());
         let good = OidcConfig::new("https://idp.example/tenant/", vec!["api://x".to_owned()]);
-        assert!(OidcProvider::new(good.clone(), crate::http_client(), cache.clone()).is_ok());
+        assert!(OidcProvider::new(good.clone(), cache.clone()).is_ok());
         let broken = [
             OidcConfig {
                 issuer: "idp.example".to_owned(),
@@ -289,8 +318,7 @@ mod tests {
             },
         ];
         for config in broken {
-            let err =
-                OidcProvider::new(config.clone(), crate::http_client(), cache.clone()).unwrap_err();
+            let err = OidcProvider::new(config.clone(), cache.clone()).unwrap_err();
             assert!(matches!(err, VerifyError::Config(_)), "{config:?}");
             assert_eq!(err.code(), "provider_misconfigured");
         }
@@ -319,7 +347,6 @@ mod tests {
     fn accepts_issuer_compares_exactly() {
         let provider = OidcProvider::new(
             OidcConfig::new("https://idp.example/", vec!["a".to_owned()]),
-            crate::http_client(),
             jwks(JwksCacheConfig::default()),
         )
         .unwrap();

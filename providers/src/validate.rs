@@ -34,7 +34,8 @@ pub const DEFAULT_LEEWAY_SECS: u64 = 60;
 pub type Claims = Map<String, Value>;
 
 /// The protected header, as far as we use it. Everything else in the header (`jku`, `x5u`,
-/// `jwk`, `x5c`, `x5t`, `typ`, …) is deliberately ignored: it never chooses a key.
+/// `jwk`, `x5c`, `x5t`, …) is deliberately ignored: it never chooses a key. `typ` only tells
+/// the token's kind ([`check_token_kind`]).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct JoseHeader {
     /// The header's `alg`, already known to be an asymmetric algorithm we implement (compared
@@ -43,6 +44,8 @@ pub struct JoseHeader {
     pub alg: Algorithm,
     /// The header's `kid`: a lookup string, nothing more.
     pub kid: Option<String>,
+    /// The header's `typ` (`JWT`, `at+jwt`, …), when it has one.
+    pub typ: Option<String>,
 }
 
 /// The payload of a token that passed [`verify_token`].
@@ -184,7 +187,12 @@ pub fn parse_header(token: &str) -> Result<JoseHeader, VerifyError> {
         Some(Value::String(kid)) => Some(kid.clone()),
         Some(_) => return Err(malformed("header kid is not a string")),
     };
-    Ok(JoseHeader { alg, kid })
+    let typ = match header.get("typ") {
+        None => None,
+        Some(Value::String(typ)) => Some(typ.clone()),
+        Some(_) => return Err(malformed("header typ is not a string")),
+    };
+    Ok(JoseHeader { alg, kid, typ })
 }
 
 /// The payload, parsed strictly but NOT verified: only for choosing how to verify (e.g. an
@@ -392,6 +400,73 @@ fn string_list(value: Option<&Value>) -> Option<Vec<String>> {
                 .collect(),
         ),
         _ => None,
+    }
+}
+
+/// How a provider tells the access tokens it accepts from ID tokens (RFC 8725 §3.11–3.12: an
+/// ID token, meant for the client app, must not be taken for an access token to an API).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TokenKind {
+    /// RFC 9068 access tokens only: header `typ` `at+jwt` (or `application/at+jwt`, any case).
+    AtJwt,
+    /// An IdP that does not mark its access tokens: header `typ` `at+jwt` passes; otherwise a
+    /// token is an ID token when it carries `at_hash` (only ID tokens do), a `typ` claim `ID`
+    /// (Keycloak), or a `nonce` while granting no scope or role (Keycloak and Azure AD B2C access
+    /// tokens may repeat the sign-in's `nonce`, but they grant scopes; an ID token grants none).
+    Unmarked,
+    /// ID tokens accepted too (a tenant's `accept_id_tokens`).
+    Any,
+}
+
+impl TokenKind {
+    /// The rule of a provider's settings.
+    pub fn of(require_at_jwt: bool, accept_id_tokens: bool) -> Self {
+        match (accept_id_tokens, require_at_jwt) {
+            (true, _) => TokenKind::Any,
+            (false, true) => TokenKind::AtJwt,
+            (false, false) => TokenKind::Unmarked,
+        }
+    }
+}
+
+/// Whether `typ` is RFC 9068's `at+jwt` (the `application/` prefix may be left out; any case).
+fn is_at_jwt(typ: Option<&str>) -> bool {
+    typ.is_some_and(|t| {
+        let t = t.trim();
+        t.eq_ignore_ascii_case("at+jwt") || t.eq_ignore_ascii_case("application/at+jwt")
+    })
+}
+
+/// Refuses a verified token that is not an access token under `kind` (`NotAccessToken`).
+pub fn check_token_kind(
+    header: &JoseHeader,
+    claims: &Claims,
+    kind: TokenKind,
+) -> Result<(), VerifyError> {
+    let refuse = |why: &str| Err(VerifyError::NotAccessToken(why.to_owned()));
+    match kind {
+        TokenKind::Any => Ok(()),
+        TokenKind::AtJwt if is_at_jwt(header.typ.as_deref()) => Ok(()),
+        TokenKind::AtJwt => refuse("the header typ is not at+jwt, which this tenant requires"),
+        TokenKind::Unmarked if is_at_jwt(header.typ.as_deref()) => Ok(()),
+        TokenKind::Unmarked => {
+            if claims.contains_key("at_hash") {
+                return refuse("it carries at_hash: an ID token");
+            }
+            if claims
+                .get("typ")
+                .and_then(Value::as_str)
+                .is_some_and(|t| t.eq_ignore_ascii_case("ID"))
+            {
+                return refuse("its typ claim is ID: an ID token");
+            }
+            let grants =
+                !scopes_from_claims(claims).is_empty() || !roles_from_claims(claims).is_empty();
+            if claims.contains_key("nonce") && !grants {
+                return refuse("it carries a nonce and grants no scope or role: an ID token");
+            }
+            Ok(())
+        }
     }
 }
 
@@ -650,7 +725,8 @@ mod tests {
                 header,
                 JoseHeader {
                     alg: *alg,
-                    kid: Some("k1".to_owned())
+                    kid: Some("k1".to_owned()),
+                    typ: None,
                 }
             );
         }
@@ -733,9 +809,69 @@ mod tests {
             parse_header(&token).unwrap(),
             JoseHeader {
                 alg: Algorithm::RS256,
-                kid: Some("k1".to_owned())
+                kid: Some("k1".to_owned()),
+                typ: Some("JWT".to_owned()),
             }
         );
+    }
+
+    fn header_typed(typ: Option<&str>) -> JoseHeader {
+        JoseHeader {
+            alg: Algorithm::RS256,
+            kid: None,
+            typ: typ.map(str::to_owned),
+        }
+    }
+
+    #[test]
+    fn id_tokens_are_told_from_access_tokens_of_an_unmarked_idp() {
+        let access = json!({ "sub": "u", "scp": "read" });
+        let claims = |v: Value| v.as_object().unwrap().clone();
+        let jwt = header_typed(Some("JWT"));
+        let ok = |c: Value| check_token_kind(&jwt, &claims(c), TokenKind::Unmarked);
+        assert!(ok(access.clone()).is_ok());
+        assert!(ok(json!({ "sub": "u" })).is_ok(), "nothing says ID token");
+        assert!(
+            ok(json!({ "sub": "u", "scp": "read", "nonce": "n" })).is_ok(),
+            "an access token repeating the sign-in's nonce"
+        );
+        for id_token in [
+            json!({ "sub": "u", "nonce": "n" }),
+            json!({ "sub": "u", "at_hash": "h" }),
+            json!({ "sub": "u", "scp": "read", "at_hash": "h" }),
+            json!({ "sub": "u", "typ": "ID" }),
+        ] {
+            assert!(
+                matches!(ok(id_token.clone()), Err(VerifyError::NotAccessToken(_))),
+                "{id_token} passed"
+            );
+        }
+        // A token marked at+jwt is an access token whatever it carries.
+        let marked = header_typed(Some("application/AT+JWT"));
+        let id_like = claims(json!({ "sub": "u", "nonce": "n" }));
+        assert!(check_token_kind(&marked, &id_like, TokenKind::Unmarked).is_ok());
+        // The tenant's switch accepts ID tokens.
+        assert!(check_token_kind(&jwt, &id_like, TokenKind::Any).is_ok());
+    }
+
+    #[test]
+    fn a_tenant_requiring_at_jwt_refuses_every_other_typ() {
+        let claims = json!({ "sub": "u", "scp": "read" })
+            .as_object()
+            .unwrap()
+            .clone();
+        for typ in [Some("at+jwt"), Some("application/at+jwt"), Some("AT+JWT")] {
+            assert!(check_token_kind(&header_typed(typ), &claims, TokenKind::AtJwt).is_ok());
+        }
+        for typ in [None, Some("JWT"), Some("at+jwt+x"), Some("id+jwt")] {
+            assert!(matches!(
+                check_token_kind(&header_typed(typ), &claims, TokenKind::AtJwt),
+                Err(VerifyError::NotAccessToken(_))
+            ));
+        }
+        assert_eq!(TokenKind::of(true, false), TokenKind::AtJwt);
+        assert_eq!(TokenKind::of(true, true), TokenKind::Any);
+        assert_eq!(TokenKind::of(false, false), TokenKind::Unmarked);
     }
 
     #[test]

@@ -230,6 +230,19 @@ fn headers_for(status: u16) -> Vec<MetaHeader> {
 
 impl From<&VerifyError> for ErrorInfo {
     fn from(e: &VerifyError) -> Self {
+        if let VerifyError::PrivateNetwork(_) = e {
+            tracing::warn!(error = %e, "token could not be verified: the identity provider's address is private");
+            return ErrorInfo::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                e.code(),
+                "The identity provider's address is private",
+            )
+            .detail(
+                "The tenant's identity provider resolves to a private-network address, which \
+                 acs-auth does not fetch from unless the tenant's provider sets \
+                 `allow_private_network = true`.",
+            );
+        }
         if e.is_server_side() {
             tracing::warn!(error = %e, "token could not be verified: identity provider problem");
             return ErrorInfo::new(

@@ -207,6 +207,8 @@ pub struct TenantDirectory {
     file_tenants: Vec<TenantSettings>,
     default_tenant: Option<String>,
     factory: ProviderContext,
+    /// The client of tenants' own ACS resources (ACS endpoints are the operator's: unguarded).
+    acs_http: reqwest::Client,
     resources: Arc<AcsResources>,
     store: Store,
     loaded_version: AtomicI64,
@@ -221,6 +223,7 @@ impl TenantDirectory {
         settings: &Settings,
         store: Store,
         factory: ProviderContext,
+        acs_http: reqwest::Client,
         resources: Arc<AcsResources>,
     ) -> Result<Arc<Self>, TenantError> {
         let dir = Arc::new(Self {
@@ -228,6 +231,7 @@ impl TenantDirectory {
             file_tenants: settings.tenants.clone(),
             default_tenant: settings.default_tenant.clone(),
             factory,
+            acs_http,
             resources,
             store,
             loaded_version: AtomicI64::new(i64::MIN),
@@ -410,12 +414,13 @@ impl TenantDirectory {
             })?;
         let acs_resource = match &t.acs {
             Some(acs) => {
-                let r = AcsResource::from_settings(&self.factory.http, acs, None).map_err(
-                    |source| TenantError::Acs {
-                        tenant: t.id.clone(),
-                        source,
-                    },
-                )?;
+                let r =
+                    AcsResource::from_settings(&self.acs_http, acs, None).map_err(|source| {
+                        TenantError::Acs {
+                            tenant: t.id.clone(),
+                            source,
+                        }
+                    })?;
                 // The default resource keeps its own name (and client) when a tenant names it too.
                 let default = self.resources.default_resource();
                 if r.name == default.name {
@@ -477,12 +482,8 @@ impl TenantDirectory {
                     let built = serde_json::from_str::<AcsSettings>(&row.config)
                         .map_err(|e| e.to_string())
                         .and_then(|s| {
-                            AcsResource::from_settings(
-                                &self.factory.http,
-                                &s,
-                                Some(row.name.clone()),
-                            )
-                            .map_err(|e| e.to_string())
+                            AcsResource::from_settings(&self.acs_http, &s, Some(row.name.clone()))
+                                .map_err(|e| e.to_string())
                         });
                     match built {
                         Ok(r) => {

@@ -15,7 +15,7 @@ fn oidc_body(id: &str, app: &TestApp) -> Value {
             "kind": "oidc",
             "issuer": app.idp.issuer(),
             "audiences": [app.idp.audience()],
-            "allow_http": true,
+            "allow_http": true, "allow_private_network": true,
         },
         "tokens": {"scopes": ["chat"], "lifetime_minutes": 60},
     })

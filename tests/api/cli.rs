@@ -47,7 +47,7 @@ fn tenant_file(
     std::fs::write(
         &tenant,
         format!(
-            "id = \"{id}\"\n[provider]\nkind = \"oidc\"\nissuer = \"{}\"\naudiences = [\"{}\"]\nallow_http = true\n{extra}",
+            "id = \"{id}\"\n[provider]\nkind = \"oidc\"\nissuer = \"{}\"\naudiences = [\"{}\"]\nallow_http = true\nallow_private_network = true\n{extra}",
             idp.issuer(),
             idp.audience()
         ),

@@ -125,7 +125,7 @@ async fn a_tenant_disabled_on_one_replica_is_refused_by_the_others_within_a_seco
     let body = serde_json::json!({
         "id": "beta",
         "display_name": "Beta",
-        "provider": {"kind": "oidc", "issuer": app.idp.issuer(), "audiences": [app.idp.audience()], "allow_http": true},
+        "provider": {"kind": "oidc", "issuer": app.idp.issuer(), "audiences": [app.idp.audience()], "allow_http": true, "allow_private_network": true},
     });
     let created = app
         .admin(reqwest::Method::POST, "/tenants")

@@ -212,6 +212,7 @@ kind = "oidc"
 issuer = "{issuer}"
 audiences = ["{aud}"]
 allow_http = true
+allow_private_network = true
 "#,
         db = dir.join("acs-auth.db").display(),
         issuer = idp.issuer(),

@@ -126,6 +126,7 @@ pub fn oidc_tenant(id: &str, idp: &TestIssuer) -> TenantSettings {
         id,
         ProviderConfig::Oidc(OidcConfig {
             allow_http: true,
+            allow_private_network: true,
             ..OidcConfig::new(idp.issuer(), vec![idp.audience()])
         }),
     )

@@ -20,6 +20,7 @@ mod future_sizes;
 mod get_token;
 mod hostile_tokens;
 mod identity_providers;
+mod idp_guards;
 mod isolation;
 mod limits;
 mod mapping_cache;

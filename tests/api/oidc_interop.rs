@@ -174,6 +174,7 @@ async fn spawn_app_trusting(mock: &MockOidcServer, refetch_cooldown_secs: Option
         let mut tenant = oidc_tenant(MOCK_TENANT, idp);
         tenant.provider = ProviderConfig::Oidc(OidcConfig {
             allow_http: true,
+            allow_private_network: true,
             ..OidcConfig::new(issuer, vec![AUDIENCE.into()])
         });
         settings.tenants = vec![tenant];

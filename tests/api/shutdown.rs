@@ -20,7 +20,7 @@ async fn sigterm_lets_in_flight_requests_finish_and_exits_cleanly() {
         format!(
             "[database]\nurl = \"sqlite://{}?mode=rwc\"\n[acs]\nconnection_string = \"{}\"\n\
              [[tenants]]\nid = \"{TENANT}\"\n[tenants.provider]\nkind = \"oidc\"\nissuer = \"{}\"\n\
-             audiences = [\"{}\"]\nallow_http = true\n",
+             audiences = [\"{}\"]\nallow_http = true\nallow_private_network = true\n",
             dir.path().join("db.sqlite").display(),
             emulator.connection_string(),
             idp.issuer(),

@@ -27,6 +27,7 @@ async fn an_idp_that_accepts_and_never_answers_gets_503_with_retry_after_within_
             "hang",
             ProviderConfig::Oidc(OidcConfig {
                 allow_http: true,
+                allow_private_network: true,
                 ..OidcConfig::new(issuer.clone(), vec![idp.audience()])
             }),
         ));

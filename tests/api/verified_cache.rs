@@ -229,7 +229,7 @@ fn globex_body(app: &TestApp, audiences: Value) -> Value {
             "kind": "oidc",
             "issuer": app.idp.issuer(),
             "audiences": audiences,
-            "allow_http": true,
+            "allow_http": true, "allow_private_network": true,
         },
         "tokens": {"scopes": ["chat"], "lifetime_minutes": 60},
     })

@@ -82,6 +82,7 @@ async fn cluster_with(
         "acme",
         ProviderConfig::Oidc(OidcConfig {
             allow_http: true,
+            allow_private_network: true,
             ..OidcConfig::new(idp.issuer(), vec![idp.audience()])
         }),
     )];

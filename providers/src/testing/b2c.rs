@@ -319,13 +319,14 @@ impl FakeB2c {
 }
 
 /// A [`B2cConfig`] for `b2c`: its tenant, directory, policies, client id, `host` its base URL,
-/// `domain` when not the default, `allow_http = true`.
+/// `domain` when not the default, `allow_http = true`, `allow_private_network = true` (it is on loopback).
 pub fn b2c_config_for(b2c: &FakeB2c) -> B2cConfig {
     let options = b2c.options();
     B2cConfig {
         host: Some(b2c.host()),
         domain: options.domain.clone(),
         allow_http: true,
+        allow_private_network: true,
         ..B2cConfig::new(
             options.tenant_name.clone(),
             options.directory_id.clone(),

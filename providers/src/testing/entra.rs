@@ -556,12 +556,13 @@ impl FakeEntra {
 }
 
 /// An [`AadConfig`] for `entra`: `directory` (a GUID, `organizations` or `common`), its API
-/// client id, its authority, `allow_http = true`, defaults otherwise. A multi-tenant config
+/// client id, its authority, `allow_http = true`, `allow_private_network = true` (it is on loopback), defaults otherwise. A multi-tenant config
 /// still needs `allowed_directories` or `allow_any_directory`.
 pub fn aad_config_for(entra: &FakeEntra, directory: &str) -> AadConfig {
     AadConfig {
         authority_host: entra.authority(),
         allow_http: true,
+        allow_private_network: true,
         ..AadConfig::new(directory, entra.api_client_id())
     }
 }

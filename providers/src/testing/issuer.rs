@@ -393,14 +393,17 @@ impl TestIssuer {
     }
 }
 
-/// An [`OidcConfig`] for `issuer`: its issuer and audience, `allow_http = true`, defaults
-/// otherwise.
+/// An [`OidcConfig`] for `issuer`: its issuer and audience, `allow_http = true`,
+/// `allow_private_network = true` (it is on loopback), defaults otherwise.
 pub fn oidc_config_for(issuer: &TestIssuer) -> OidcConfig {
     OidcConfig {
         issuer: issuer.issuer(),
         audiences: vec![issuer.audience()],
         subject_claim: "sub".to_owned(),
         allow_http: true,
+        allow_private_network: true,
+        require_at_jwt: false,
+        accept_id_tokens: false,
         leeway_secs: DEFAULT_LEEWAY_SECS,
         max_token_bytes: DEFAULT_MAX_TOKEN_BYTES,
     }

@@ -10,13 +10,12 @@
 //! ```no_run
 //! # async fn demo() {
 //! use std::sync::Arc;
-//! use acs_auth_providers::testing::{TestIssuer, oidc_config_for};
+//! use acs_auth_providers::testing::{TestIssuer, idp_http, oidc_config_for};
 //! use acs_auth_providers::{IdentityProvider, JwksCache, JwksCacheConfig, OidcProvider};
 //!
 //! let idp = TestIssuer::start().await;
-//! let http = acs_auth_providers::http_client();
-//! let jwks = Arc::new(JwksCache::new(http.clone(), JwksCacheConfig::default()));
-//! let provider = OidcProvider::new(oidc_config_for(&idp), http, jwks).unwrap();
+//! let jwks = Arc::new(JwksCache::new(idp_http(), JwksCacheConfig::default()));
+//! let provider = OidcProvider::new(oidc_config_for(&idp), jwks).unwrap();
 //! let identity = provider.verify(&idp.token("alice")).await.unwrap();
 //! assert_eq!(identity.subject, "alice");
 //! # }
@@ -90,6 +89,15 @@ pub const DEFAULT_AUDIENCE: &str = "api://acs-auth";
 
 /// The scope [`TestIssuer::claims`] puts in `scp`.
 pub const DEFAULT_SCOPE: &str = "access_as_user";
+
+/// The IdP clients of a test (default builder: no timeouts but the fetch's own, the built-in
+/// roots), as a [`crate::JwksCache`] takes them.
+pub fn idp_http() -> crate::IdpHttp {
+    must(
+        crate::IdpHttp::new(crate::http_client_builder),
+        "building the IdP clients",
+    )
+}
 
 /// Test support fails loudly: a broken fake is a broken test.
 #[allow(clippy::panic)]

@@ -18,7 +18,7 @@ const OTHER_OID: &str = "b7e1a2c3-9d4f-4e5a-8b6c-7d8e9f0a1b2c";
 
 fn jwks() -> Arc<JwksCache> {
     Arc::new(JwksCache::new(
-        acs_auth_providers::http_client(),
+        acs_auth_providers::testing::idp_http(),
         JwksCacheConfig {
             refetch_cooldown: Duration::ZERO,
             ..JwksCacheConfig::default()
@@ -27,7 +27,7 @@ fn jwks() -> Arc<JwksCache> {
 }
 
 fn new_provider(config: AadConfig) -> AadProvider {
-    AadProvider::new(config, acs_auth_providers::http_client(), jwks()).unwrap()
+    AadProvider::new(config, jwks()).unwrap()
 }
 
 fn single(entra: &FakeEntra) -> AadProvider {
@@ -41,7 +41,7 @@ fn multi(entra: &FakeEntra, directory: &str, allowed: &[&str]) -> AadProvider {
 }
 
 fn config_err(config: AadConfig) -> String {
-    match AadProvider::new(config, acs_auth_providers::http_client(), jwks()) {
+    match AadProvider::new(config, jwks()) {
         Err(VerifyError::Config(message)) => message,
         Err(other) => panic!("not a Config error: {other}"),
         Ok(_) => panic!("the configuration was accepted"),

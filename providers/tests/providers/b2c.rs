@@ -17,7 +17,7 @@ const USER: &str = "5f8c1a2b-3d4e-4f60-8a7b-9c0d1e2f3a4b";
 
 fn jwks() -> Arc<JwksCache> {
     Arc::new(JwksCache::new(
-        acs_auth_providers::http_client(),
+        acs_auth_providers::testing::idp_http(),
         JwksCacheConfig {
             refetch_cooldown: Duration::ZERO,
             ..JwksCacheConfig::default()
@@ -26,7 +26,7 @@ fn jwks() -> Arc<JwksCache> {
 }
 
 fn new_provider(config: B2cConfig) -> B2cProvider {
-    B2cProvider::new(config, acs_auth_providers::http_client(), jwks()).unwrap()
+    B2cProvider::new(config, jwks()).unwrap()
 }
 
 async fn setup() -> (FakeB2c, B2cProvider) {

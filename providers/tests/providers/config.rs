@@ -12,10 +12,11 @@ use acs_auth_providers::testing::{
 use acs_auth_providers::*;
 
 fn ctx() -> ProviderContext {
-    let http = acs_auth_providers::http_client();
     ProviderContext {
-        jwks: Arc::new(JwksCache::new(http.clone(), JwksCacheConfig::default())),
-        http,
+        jwks: Arc::new(JwksCache::new(
+            acs_auth_providers::testing::idp_http(),
+            JwksCacheConfig::default(),
+        )),
         leeway_secs: 30,
         max_token_bytes: 8 * 1024,
     }

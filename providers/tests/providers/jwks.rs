@@ -12,8 +12,14 @@ use acs_auth_providers::jwks::*;
 use acs_auth_providers::testing::TestIssuer;
 use acs_auth_providers::*;
 
+/// The tests' IdPs are on loopback, over http.
+const LOOPBACK: FetchPolicy = FetchPolicy {
+    allow_http: true,
+    allow_private_network: true,
+};
+
 fn cache(config: JwksCacheConfig) -> JwksCache {
-    JwksCache::new(acs_auth_providers::http_client(), config)
+    JwksCache::new(acs_auth_providers::testing::idp_http(), config)
 }
 
 fn no_cooldown() -> JwksCacheConfig {
@@ -33,7 +39,10 @@ async fn keys_are_served_from_memory_after_the_first_fetch() {
     let cache = cache(JwksCacheConfig::default());
     let uri = jwks_uri(&idp);
     for _ in 0..5 {
-        let key = cache.key_for(&uri, Some(&idp.kid()), true).await.unwrap();
+        let key = cache
+            .key_for(&uri, Some(&idp.kid()), LOOPBACK)
+            .await
+            .unwrap();
         assert_eq!(key.algorithm, Algorithm::RS256);
     }
     assert_eq!(cache.fetch_count(&uri), 1);
@@ -49,7 +58,7 @@ async fn concurrent_first_use_fetches_once() {
     let mut tasks = JoinSet::new();
     for _ in 0..20 {
         let (cache, uri, kid) = (cache.clone(), uri.clone(), idp.kid());
-        tasks.spawn(async move { cache.key_for(&uri, Some(&kid), true).await.map(|_| ()) });
+        tasks.spawn(async move { cache.key_for(&uri, Some(&kid), LOOPBACK).await.map(|_| ()) });
     }
     while let Some(result) = tasks.join_next().await {
         result.unwrap().unwrap();
@@ -67,13 +76,16 @@ async fn an_unknown_kid_flood_spends_the_burst_then_refetches_once_per_cooldown(
         ..JwksCacheConfig::default()
     }));
     let uri = jwks_uri(&idp);
-    cache.key_for(&uri, Some(&idp.kid()), true).await.unwrap();
+    cache
+        .key_for(&uri, Some(&idp.kid()), LOOPBACK)
+        .await
+        .unwrap();
     assert_eq!(idp.jwks_fetch_count(), 1);
 
     // Right after: the second token of the burst goes on the first unknown kid, then none.
     for i in 0..50 {
         let kid = format!("random-{i}");
-        let result = cache.key_for(&uri, Some(&kid), true).await;
+        let result = cache.key_for(&uri, Some(&kid), LOOPBACK).await;
         assert!(matches!(result, Err(VerifyError::UnknownKey)));
     }
     assert_eq!(idp.jwks_fetch_count(), 2);
@@ -85,7 +97,7 @@ async fn an_unknown_kid_flood_spends_the_burst_then_refetches_once_per_cooldown(
         let (cache, uri) = (cache.clone(), uri.clone());
         tasks.spawn(async move {
             cache
-                .key_for(&uri, Some(&format!("flood-{i}")), true)
+                .key_for(&uri, Some(&format!("flood-{i}")), LOOPBACK)
                 .await
                 .map(|_| ())
         });
@@ -96,7 +108,10 @@ async fn an_unknown_kid_flood_spends_the_burst_then_refetches_once_per_cooldown(
     assert_eq!(idp.jwks_fetch_count(), 3);
     assert_eq!(cache.fetch_count(&uri), 3);
     // Known keys are still served meanwhile.
-    cache.key_for(&uri, Some(&idp.kid()), true).await.unwrap();
+    cache
+        .key_for(&uri, Some(&idp.kid()), LOOPBACK)
+        .await
+        .unwrap();
     assert_eq!(idp.jwks_fetch_count(), 3);
 }
 
@@ -106,14 +121,17 @@ async fn a_rotation_a_second_after_a_fetch_is_picked_up_on_its_first_token() {
     // The default budget: 2 at once, one back per 30 s.
     let cache = cache(JwksCacheConfig::default());
     let uri = jwks_uri(&idp);
-    cache.key_for(&uri, Some(&idp.kid()), true).await.unwrap();
+    cache
+        .key_for(&uri, Some(&idp.kid()), LOOPBACK)
+        .await
+        .unwrap();
     let new_kid = idp.rotate_key();
-    cache.key_for(&uri, Some(&new_kid), true).await.unwrap();
+    cache.key_for(&uri, Some(&new_kid), LOOPBACK).await.unwrap();
     assert_eq!(idp.jwks_fetch_count(), 2);
     // 200 random kids right after the rotation: the budget is spent, no more fetches.
     for i in 0..200 {
         let result = cache
-            .key_for(&uri, Some(&format!("random-{i}")), true)
+            .key_for(&uri, Some(&format!("random-{i}")), LOOPBACK)
             .await;
         assert!(matches!(result, Err(VerifyError::UnknownKey)));
     }
@@ -130,15 +148,15 @@ async fn key_rotation_is_picked_up_on_demand() {
     let cache = cache(no_cooldown());
     let uri = jwks_uri(&idp);
     let old_kid = idp.kid();
-    cache.key_for(&uri, Some(&old_kid), true).await.unwrap();
+    cache.key_for(&uri, Some(&old_kid), LOOPBACK).await.unwrap();
     let new_kid = idp.rotate_key();
     assert_ne!(new_kid, old_kid);
-    cache.key_for(&uri, Some(&new_kid), true).await.unwrap();
+    cache.key_for(&uri, Some(&new_kid), LOOPBACK).await.unwrap();
     assert_eq!(idp.jwks_fetch_count(), 2);
     // The old key left the JWKS; a refetch for it finds it gone.
     idp.rotate_key_keeping_old();
     assert!(matches!(
-        cache.key_for(&uri, Some(&old_kid), true).await,
+        cache.key_for(&uri, Some(&old_kid), LOOPBACK).await,
         Err(VerifyError::UnknownKey)
     ));
     assert_eq!(
@@ -153,7 +171,10 @@ async fn holds_key_says_whether_the_key_that_verified_a_token_is_still_in_its_se
     let idp = TestIssuer::start().await;
     let cache = cache(no_cooldown());
     let uri = jwks_uri(&idp);
-    let old = cache.key_for(&uri, Some(&idp.kid()), true).await.unwrap();
+    let old = cache
+        .key_for(&uri, Some(&idp.kid()), LOOPBACK)
+        .await
+        .unwrap();
     let old = SigningKeyRef::new(&uri, &old);
     assert!(cache.holds_key(&old));
     let elsewhere = SigningKeyRef {
@@ -168,11 +189,11 @@ async fn holds_key_says_whether_the_key_that_verified_a_token_is_still_in_its_se
     // During an overlap both keys are held; once the old one is unpublished and the set
     // refetched (here: for the next new kid), it is not.
     let overlap = idp.rotate_key_keeping_old();
-    let overlap = cache.key_for(&uri, Some(&overlap), true).await.unwrap();
+    let overlap = cache.key_for(&uri, Some(&overlap), LOOPBACK).await.unwrap();
     assert!(cache.holds_key(&old));
     assert!(cache.holds_key(&SigningKeyRef::new(&uri, &overlap)));
     let newest = idp.rotate_key();
-    cache.key_for(&uri, Some(&newest), true).await.unwrap();
+    cache.key_for(&uri, Some(&newest), LOOPBACK).await.unwrap();
     assert!(!cache.holds_key(&old));
     assert!(!cache.holds_key(&SigningKeyRef::new(&uri, &overlap)));
     assert_eq!(idp.jwks_fetch_count(), 3, "holds_key never fetches");
@@ -190,29 +211,29 @@ async fn last_known_good_keys_are_used_while_the_issuer_is_unavailable_until_max
     let cache = cache(config);
     let uri = jwks_uri(&idp);
     let kid = idp.kid();
-    cache.key_for(&uri, Some(&kid), true).await.unwrap();
+    cache.key_for(&uri, Some(&kid), LOOPBACK).await.unwrap();
     idp.set_available(false);
 
-    cache.key_for(&uri, Some(&kid), true).await.unwrap();
+    cache.key_for(&uri, Some(&kid), LOOPBACK).await.unwrap();
     tokio::time::sleep(Duration::from_millis(400)).await;
     // Due for refresh: served from memory, refreshed in the background (which fails).
-    cache.key_for(&uri, Some(&kid), true).await.unwrap();
+    cache.key_for(&uri, Some(&kid), LOOPBACK).await.unwrap();
     tokio::time::sleep(Duration::from_millis(200)).await;
     assert!(idp.jwks_fetch_count() >= 2, "a refresh was attempted");
     // An unknown kid during the outage: the refetch fails, known keys remain.
     assert!(matches!(
-        cache.key_for(&uri, Some("other"), true).await,
+        cache.key_for(&uri, Some("other"), LOOPBACK).await,
         Err(VerifyError::UnknownKey)
     ));
-    cache.key_for(&uri, Some(&kid), true).await.unwrap();
+    cache.key_for(&uri, Some(&kid), LOOPBACK).await.unwrap();
 
     tokio::time::sleep(Duration::from_millis(1600)).await;
-    let err = cache.key_for(&uri, Some(&kid), true).await.unwrap_err();
+    let err = cache.key_for(&uri, Some(&kid), LOOPBACK).await.unwrap_err();
     assert!(matches!(err, VerifyError::Unavailable(_)), "{err}");
     assert!(err.is_server_side());
 
     idp.set_available(true);
-    cache.key_for(&uri, Some(&kid), true).await.unwrap();
+    cache.key_for(&uri, Some(&kid), LOOPBACK).await.unwrap();
 }
 
 #[tokio::test]
@@ -224,9 +245,15 @@ async fn a_set_older_than_refresh_interval_is_refetched_on_next_use() {
     };
     let cache = cache(config);
     let uri = jwks_uri(&idp);
-    cache.key_for(&uri, Some(&idp.kid()), true).await.unwrap();
+    cache
+        .key_for(&uri, Some(&idp.kid()), LOOPBACK)
+        .await
+        .unwrap();
     tokio::time::sleep(Duration::from_millis(150)).await;
-    cache.key_for(&uri, Some(&idp.kid()), true).await.unwrap();
+    cache
+        .key_for(&uri, Some(&idp.kid()), LOOPBACK)
+        .await
+        .unwrap();
     for _ in 0..50 {
         if idp.jwks_fetch_count() == 2 {
             break;
@@ -245,7 +272,10 @@ async fn background_refresh_refetches_known_sets() {
     };
     let cache = Arc::new(cache(config));
     let uri = jwks_uri(&idp);
-    cache.key_for(&uri, Some(&idp.kid()), true).await.unwrap();
+    cache
+        .key_for(&uri, Some(&idp.kid()), LOOPBACK)
+        .await
+        .unwrap();
     let new_kid = idp.rotate_key();
     let task = cache.clone().spawn_refresh();
     tokio::time::sleep(Duration::from_millis(2500)).await;
@@ -279,7 +309,14 @@ async fn http_jwks_uri_is_refused_unless_allowed() {
     let cache = cache(JwksCacheConfig::default());
     let uri = jwks_uri(&idp);
     let err = cache
-        .key_for(&uri, Some(&idp.kid()), false)
+        .key_for(
+            &uri,
+            Some(&idp.kid()),
+            FetchPolicy {
+                allow_http: false,
+                allow_private_network: true,
+            },
+        )
         .await
         .unwrap_err();
     assert!(matches!(err, VerifyError::Config(_)), "{err}");
@@ -287,12 +324,15 @@ async fn http_jwks_uri_is_refused_unless_allowed() {
     assert_eq!(cache.fetch_count(&uri), 0);
     for other in ["ftp://127.0.0.1/jwks", "file:///etc/passwd"] {
         let err = cache
-            .key_for(&Url::parse(other).unwrap(), None, true)
+            .key_for(&Url::parse(other).unwrap(), None, LOOPBACK)
             .await
             .unwrap_err();
         assert!(matches!(err, VerifyError::Config(_)), "{other}: {err}");
     }
-    cache.key_for(&uri, Some(&idp.kid()), true).await.unwrap();
+    cache
+        .key_for(&uri, Some(&idp.kid()), LOOPBACK)
+        .await
+        .unwrap();
 }
 
 #[tokio::test]
@@ -302,7 +342,7 @@ async fn first_fetch_failure_is_unavailable() {
     let cache = cache(no_cooldown());
     let uri = jwks_uri(&idp);
     let err = cache
-        .key_for(&uri, Some(&idp.kid()), true)
+        .key_for(&uri, Some(&idp.kid()), LOOPBACK)
         .await
         .unwrap_err();
     assert!(
@@ -310,7 +350,10 @@ async fn first_fetch_failure_is_unavailable() {
         "{err}"
     );
     idp.set_available(true);
-    cache.key_for(&uri, Some(&idp.kid()), true).await.unwrap();
+    cache
+        .key_for(&uri, Some(&idp.kid()), LOOPBACK)
+        .await
+        .unwrap();
 }
 
 #[tokio::test]
@@ -322,7 +365,7 @@ async fn oversized_jwks_document_is_refused() {
         ..JwksCacheConfig::default()
     });
     let err = cache
-        .key_for(&jwks_uri(&idp), Some(&idp.kid()), true)
+        .key_for(&jwks_uri(&idp), Some(&idp.kid()), LOOPBACK)
         .await
         .unwrap_err();
     assert!(
@@ -336,7 +379,10 @@ async fn key_sets_nobody_asks_for_are_forgotten() {
     let idp = TestIssuer::start().await;
     let cache = cache(no_cooldown());
     let uri = jwks_uri(&idp);
-    cache.key_for(&uri, Some(&idp.kid()), true).await.unwrap();
+    cache
+        .key_for(&uri, Some(&idp.kid()), LOOPBACK)
+        .await
+        .unwrap();
     assert_eq!(
         cache.evict_unused(Duration::from_secs(3600)),
         0,
@@ -346,6 +392,41 @@ async fn key_sets_nobody_asks_for_are_forgotten() {
     assert_eq!(cache.evict_unused(Duration::ZERO), 1);
     assert!(cache.cached_keys(&uri).is_empty(), "forgotten");
     // Asked for again: fetched again.
-    cache.key_for(&uri, Some(&idp.kid()), true).await.unwrap();
+    cache
+        .key_for(&uri, Some(&idp.kid()), LOOPBACK)
+        .await
+        .unwrap();
     assert_eq!(idp.jwks_fetch_count(), 2);
+}
+
+#[tokio::test]
+async fn a_key_set_at_a_private_address_is_refused_without_the_opt_in() {
+    let idp = TestIssuer::start().await;
+    let cache = cache(no_cooldown());
+    let guarded = FetchPolicy {
+        allow_http: true,
+        allow_private_network: false,
+    };
+    let by_name = Url::parse(&idp.jwks_uri().replace("127.0.0.1", "localhost")).unwrap();
+    let v6 = Url::parse("http://[::1]:9/keys").unwrap();
+    let metadata = Url::parse("http://169.254.169.254/metadata/identity").unwrap();
+    for uri in [jwks_uri(&idp), by_name, v6, metadata] {
+        let err = cache
+            .key_for(&uri, Some(&idp.kid()), guarded)
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(err, VerifyError::PrivateNetwork(_)),
+            "{uri}: {err}"
+        );
+        assert_eq!(err.code(), "idp_address_private");
+        assert!(err.to_string().contains("allow_private_network"), "{err}");
+    }
+    assert_eq!(idp.jwks_fetch_count(), 0, "no request reached the IdP");
+    // The same URI with the opt-in.
+    cache
+        .key_for(&jwks_uri(&idp), Some(&idp.kid()), LOOPBACK)
+        .await
+        .unwrap();
+    assert_eq!(idp.jwks_fetch_count(), 1);
 }

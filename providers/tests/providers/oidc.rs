@@ -22,11 +22,14 @@ fn b64(bytes: &[u8]) -> String {
 }
 
 fn jwks(config: JwksCacheConfig) -> Arc<JwksCache> {
-    Arc::new(JwksCache::new(acs_auth_providers::http_client(), config))
+    Arc::new(JwksCache::new(
+        acs_auth_providers::testing::idp_http(),
+        config,
+    ))
 }
 
 fn provider_with(config: OidcConfig, cache: Arc<JwksCache>) -> OidcProvider {
-    OidcProvider::new(config, acs_auth_providers::http_client(), cache).unwrap()
+    OidcProvider::new(config, cache).unwrap()
 }
 
 async fn setup() -> (TestIssuer, OidcProvider) {
@@ -630,12 +633,37 @@ async fn http_issuer_is_refused_unless_allowed() {
     let idp = TestIssuer::start().await;
     let mut config = oidc_config_for(&idp);
     config.allow_http = false;
-    let err = OidcProvider::new(
-        config,
-        acs_auth_providers::http_client(),
-        jwks(JwksCacheConfig::default()),
-    )
-    .unwrap_err();
+    let err = OidcProvider::new(config, jwks(JwksCacheConfig::default())).unwrap_err();
     assert!(matches!(err, VerifyError::Config(_)), "{err}");
     assert_eq!(idp.discovery_fetch_count(), 0);
+}
+
+#[tokio::test]
+async fn a_loopback_issuer_is_refused_without_allow_private_network() {
+    let idp = TestIssuer::start().await;
+    let mut config = oidc_config_for(&idp);
+    config.allow_private_network = false;
+    let provider = provider_with(config, jwks(JwksCacheConfig::default()));
+    let err = refused(&provider, &idp.token("alice")).await;
+    assert!(matches!(err, VerifyError::PrivateNetwork(_)), "{err}");
+    assert!(err.is_server_side(), "a 503, not the caller's fault");
+    assert_eq!(idp.discovery_fetch_count(), 0);
+    assert_eq!(idp.jwks_fetch_count(), 0);
+}
+
+#[tokio::test]
+async fn id_tokens_are_refused_unless_the_tenant_accepts_them() {
+    let (idp, provider) = setup().await;
+    let mut claims = idp.claims("alice");
+    claims["nonce"] = json!("abc");
+    claims.as_object_mut().unwrap().remove("scp");
+    let id_token = idp.token_with(claims);
+    let err = refused(&provider, &id_token).await;
+    assert!(matches!(err, VerifyError::NotAccessToken(_)), "{err}");
+    assert_eq!(err.code(), "token_not_access_token");
+
+    let mut config = oidc_config_for(&idp);
+    config.accept_id_tokens = true;
+    let lenient = provider_with(config, jwks(JwksCacheConfig::default()));
+    assert_eq!(lenient.verify(&id_token).await.unwrap().subject, "alice");
 }
