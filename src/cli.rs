@@ -101,7 +101,8 @@ pub enum Command {
         #[arg(long)]
         enforce_limits: bool,
     },
-    /// Inspect the configured tenants.
+    /// Manage the tenants: list and check them; add, disable and enable stored ones (these
+    /// change the server's database).
     Tenants {
         #[command(subcommand)]
         command: TenantsCommand,
@@ -117,8 +118,8 @@ pub enum Command {
         /// The data directory `acs-auth dev` runs with.
         #[arg(long, default_value = "./.acs-auth")]
         data_dir: PathBuf,
-        /// Lifetime in minutes.
-        #[arg(long, default_value_t = 60)]
+        /// Lifetime in minutes (1–1440).
+        #[arg(long, default_value_t = 60, value_parser = clap::value_parser!(u32).range(1..=1440))]
         minutes: u32,
         /// Delegated scopes to put in `scp` (repeatable).
         #[arg(long)]
@@ -137,11 +138,12 @@ pub enum TenantsCommand {
         #[arg(long, env = "ACS_AUTH_CONFIG")]
         config: Option<PathBuf>,
     },
-    /// Fetch each tenant's discovery documents and keys and report what works.
+    /// Fetch each tenant's discovery documents and keys and report what works (exits non-zero
+    /// when a check fails or the tenant is unknown).
     Check {
         #[arg(long, env = "ACS_AUTH_CONFIG")]
         config: Option<PathBuf>,
-        /// Only this tenant.
+        /// Only this tenant (its id); every tenant when absent.
         tenant: Option<String>,
     },
     /// Store a tenant in the database from a TOML file shaped like one `[[tenants]]` table
@@ -158,12 +160,14 @@ pub enum TenantsCommand {
     Disable {
         #[arg(long, env = "ACS_AUTH_CONFIG")]
         config: Option<PathBuf>,
+        /// The tenant's id.
         tenant: String,
     },
     /// Enable a stored tenant again.
     Enable {
         #[arg(long, env = "ACS_AUTH_CONFIG")]
         config: Option<PathBuf>,
+        /// The tenant's id.
         tenant: String,
     },
 }
@@ -188,7 +192,10 @@ pub fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    match runtime.block_on(run(cli)) {
+    let result = runtime.block_on(run(cli));
+    // A task still running (a request that outlived the shutdown grace) does not hold the exit.
+    runtime.shutdown_timeout(std::time::Duration::from_secs(1));
+    match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("error: {}", chain(e.as_ref()));
@@ -313,7 +320,6 @@ pub async fn run(cli: Cli) -> Result<(), AnyError> {
             count,
         } => {
             let issuer = DevIssuer::from_data_dir(&data_dir)?;
-            let minutes = minutes.clamp(1, 1440);
             match count {
                 None => {
                     let token = issuer.mint(&subject, minutes, &scope)?;
@@ -366,6 +372,17 @@ async fn tenants(command: TenantsCommand) -> Result<(), AnyError> {
             let services = cli_services(config.as_deref()).await?;
             let mut failed = false;
             let records = services.state.admin.list(None, usize::MAX).await?;
+            if let Some(id) = &tenant
+                && !records.iter().any(|r| &r.settings.id == id)
+            {
+                return Err(format!(
+                    "no tenant `{id}` (`acs-auth tenants list` shows the tenants)"
+                )
+                .into());
+            }
+            if records.is_empty() {
+                return Err("no tenants are configured or stored".into());
+            }
             for r in records
                 .iter()
                 .filter(|r| tenant.as_deref().is_none_or(|id| id == r.settings.id))
@@ -415,11 +432,30 @@ async fn tenants(command: TenantsCommand) -> Result<(), AnyError> {
     Ok(())
 }
 
-/// The services a tenant command works on (the same database as the server).
+/// The services a tenant command works on (the same database as the server). The database
+/// must exist: a command that manages tenants never creates one in the working directory.
 async fn cli_services(config: Option<&Path>) -> Result<Services, AnyError> {
     let settings = Settings::load(config)?;
     crate::telemetry::init("warn", settings.log.format);
+    if let Some(file) = default_database_missing(&settings) {
+        return Err(format!(
+            "no database: `database.url` is not set and {file} does not exist here. Tenant \
+             commands work on the server's database: pass the server's configuration \
+             (--config or ACS_AUTH_CONFIG) or set ACS_AUTH_DATABASE__URL"
+        )
+        .into());
+    }
     Ok(Services::build(&settings, None, crate::service::Clock::system()).await?)
+}
+
+/// The file of the default SQLite database when `settings` use it and it does not exist.
+fn default_database_missing(settings: &Settings) -> Option<String> {
+    let default = crate::config::DatabaseSettings::default();
+    if settings.database.url.expose_secret() != default.url.expose_secret() {
+        return None;
+    }
+    let file = crate::config::DEFAULT_SQLITE_FILE;
+    (!Path::new(file).exists()).then(|| format!("./{file}"))
 }
 
 #[cfg(feature = "emulator")]
@@ -460,6 +496,8 @@ async fn dev(
         issuer.issuer(),
     );
     settings.admin.key_hashes = admin_key_hashes;
+    // A browser app on another local origin (a dev server on another port) may call it.
+    settings.cors.allow_loopback_origins = true;
     if no_rate_limits {
         settings.limits.subject_requests_per_minute = 0;
         settings.limits.tenant_requests_per_second = 0;
@@ -467,6 +505,7 @@ async fn dev(
         settings.limits.admin_requests_per_minute = 0;
     }
     settings.validate()?;
+    let admin_enabled = !settings.admin.key_hashes.is_empty();
     let app = Application::build(
         settings,
         BuildOptions {
@@ -492,8 +531,18 @@ async fn dev(
             cert.display()
         );
     }
+    let exe = program_name();
+    if admin_enabled {
+        println!("  Admin API   {base}/admin (X-Admin-Key)\n");
+    } else {
+        println!(
+            "  Admin API   off: start with --admin-key-hash HASH (`{exe} admin-key` makes a key \
+             and its hash)\n"
+        );
+    }
+    println!("  CORS        any loopback origin (http://localhost:PORT, 127.0.0.1, [::1])\n");
     println!(
-        "Try it:\n  TOKEN=$(cargo run -q --release -- dev-token alice --data-dir {dir})\n  \
+        "Try it:\n  TOKEN=$({exe} dev-token alice --data-dir {dir})\n  \
          curl -s -X POST {base}/tenants/dev/getToken -H \"Authorization: Bearer $TOKEN\"\n  \
          curl -i -X DELETE {base}/tenants/dev/deleteUser -H \"Authorization: Bearer $TOKEN\"\n",
         dir = data_dir.display()
@@ -501,6 +550,17 @@ async fn dev(
     app.run_until(shutdown_signal()).await?;
     emulator.shutdown().await;
     Ok(())
+}
+
+/// How this program was invoked (`acs-auth`, `./target/release/acs-auth`, …), for the hints it
+/// prints.
+#[cfg(feature = "emulator")]
+fn program_name() -> String {
+    std::env::args_os()
+        .next()
+        .map(|a| a.to_string_lossy().into_owned())
+        .filter(|a| !a.is_empty())
+        .unwrap_or_else(|| "acs-auth".to_owned())
 }
 
 /// The embedded configuration of `acs-auth dev`.
@@ -519,6 +579,8 @@ pub fn dev_settings(
     ));
     settings.acs.connection_string = Some(SecretString::from(acs_connection_string.to_owned()));
     settings.default_tenant = Some(DEV_TENANT.into());
+    // Ctrl-C stops a development server at once: no load balancer to drain.
+    settings.server.shutdown_delay_secs = 0;
     settings.tenants = vec![TenantSettings {
         display_name: Some("Development tenant".into()),
         ..TenantSettings::new(

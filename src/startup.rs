@@ -41,6 +41,8 @@ pub enum StartupError {
     MissingAcs,
     #[error("invalid configuration: {0}")]
     Tenant(#[from] TenantError),
+    #[error(transparent)]
+    Config(#[from] crate::config::ConfigError),
     #[error("invalid configuration: `outbound.ca_file` ({path}): {message}")]
     CaFile { path: String, message: String },
     #[error("http client: {0}")]
@@ -128,6 +130,11 @@ impl Services {
         clock: Clock,
     ) -> Result<Self, StartupError> {
         crate::acs::install_crypto_provider();
+        // The whole configuration is checked before the database is touched (or migrated).
+        settings.validate()?;
+        if !settings.acs.is_configured() {
+            return Err(StartupError::MissingAcs);
+        }
         let store = Store::connect(
             settings.database.url.expose_secret(),
             settings.database.max_connections,
@@ -165,9 +172,6 @@ impl Services {
             },
         ));
 
-        if !settings.acs.is_configured() {
-            return Err(StartupError::MissingAcs);
-        }
         let default_resource = AcsResource::from_settings(&http, &settings.acs, acs_resource_name)?;
         let resources = Arc::new(AcsResources::new(default_resource));
 
@@ -316,7 +320,8 @@ impl Application {
                 idle_timeout: Duration::from_secs(settings.server.idle_timeout_secs),
                 request_timeout: Duration::from_secs(settings.server.request_timeout_secs),
                 max_connections: settings.server.max_connections,
-                shutdown_grace: Duration::from_secs(settings.server.request_timeout_secs),
+                shutdown_delay: Duration::from_secs(settings.server.shutdown_delay_secs),
+                shutdown_grace: Duration::from_secs(settings.server.shutdown_grace_secs),
             },
         })
     }
@@ -347,9 +352,17 @@ impl Application {
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> Result<(), StartupError> {
         let accepting = Arc::clone(&self.state.accepting);
+        let delay = self.edge.shutdown_delay;
         let signal = async move {
             shutdown.await;
+            // Readiness says so at once; requests are still served for the delay, while load
+            // balancers (Kubernetes endpoints) take this replica out of rotation.
             accepting.store(false, Ordering::SeqCst);
+            tracing::info!(
+                delay_secs = delay.as_secs(),
+                "shutting down: /readyz answers 503; new connections are refused after the delay"
+            );
+            tokio::time::sleep(delay).await;
             tracing::info!("shutting down: finishing in-flight requests");
         };
         let result = api::server::serve(self.listener, self.app, self.edge, signal).await;

@@ -1,5 +1,8 @@
 //! Logging with `tracing`: text or JSON lines on stderr; `RUST_LOG` overrides the configured
-//! level. Tokens and secrets are never passed to a log macro.
+//! level. Colours only when stderr is a terminal (never in a file, a pipe or a container log).
+//! Tokens and secrets are never passed to a log macro.
+
+use std::io::IsTerminal as _;
 
 use tracing_subscriber::EnvFilter;
 
@@ -13,6 +16,7 @@ pub fn init(level: &str, format: LogFormat) {
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
+        .with_ansi(std::io::stderr().is_terminal())
         .with_target(true);
     let _ = match format {
         LogFormat::Json => builder.json().flatten_event(true).try_init(),

@@ -337,7 +337,10 @@ impl From<&ServiceError> for ErrorInfo {
                 "admin_disabled",
                 "The admin API is disabled",
             )
-            .detail("No admin key is configured (`admin.key_hashes`)."),
+            .detail(
+                "No admin key is configured: set `admin.key_hashes` (`acs-auth admin-key` makes a \
+                 key and its hash); with `acs-auth dev`, pass `--admin-key-hash HASH`.",
+            ),
             ServiceError::AdminKeyInvalid => ErrorInfo::new(
                 StatusCode::UNAUTHORIZED,
                 "admin_key_invalid",
@@ -492,6 +495,7 @@ pub async fn problem_middleware<E: Endpoint>(
     next: E,
     mut req: Request,
     allowed: std::sync::Arc<AllowedMethods>,
+    admin_enabled: bool,
 ) -> poem::Result<Response> {
     // Cheap handles (the URI's bytes are shared), read again only when the call failed.
     let uri = req.uri().clone();
@@ -520,7 +524,12 @@ pub async fn problem_middleware<E: Endpoint>(
     let mut resp = match next.call(req).await {
         Ok(r) => r.into_response(),
         Err(err) => {
-            let mut resp = error_response(&err, &request_id, admin);
+            let area = match (admin, admin_enabled) {
+                (false, _) => Area::Api,
+                (true, true) => Area::Admin,
+                (true, false) => Area::AdminDisabled,
+            };
+            let mut resp = error_response(&err, &request_id, area);
             if resp.status().is_server_error() {
                 tracing::warn!(
                     %request_id, %method, path = uri.path(), status = resp.status().as_u16(),
@@ -557,7 +566,16 @@ fn request_id_of(req: &Request) -> String {
         .unwrap_or_else(|| uuid::Uuid::new_v4().to_string())
 }
 
-fn error_response(err: &poem::Error, request_id: &str, admin: bool) -> Response {
+/// Which part of the API a failed request was for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Area {
+    Api,
+    Admin,
+    /// The admin API, with no admin key configured.
+    AdminDisabled,
+}
+
+fn error_response(err: &poem::Error, request_id: &str, area: Area) -> Response {
     use poem::error::{MethodNotAllowedError, NotFoundError};
     use poem_openapi::error::{
         AuthorizationError, ContentTypeError, ParseParamError, ParseRequestPayloadError,
@@ -565,7 +583,9 @@ fn error_response(err: &poem::Error, request_id: &str, admin: bool) -> Response 
 
     let info = if let Some(info) = err.downcast_ref::<ErrorInfo>() {
         info.clone()
-    } else if err.is::<AuthorizationError>() && admin {
+    } else if err.is::<AuthorizationError>() && area == Area::AdminDisabled {
+        ErrorInfo::from(&ServiceError::AdminDisabled)
+    } else if err.is::<AuthorizationError>() && area == Area::Admin {
         ErrorInfo::new(
             StatusCode::UNAUTHORIZED,
             "admin_key_required",

@@ -64,6 +64,7 @@ pub fn routes(
     extra: Option<BoxEndpoint<'static>>,
 ) -> BoxEndpoint<'static> {
     let max_body_bytes = options.max_body_bytes;
+    let admin_enabled = state.admin_keys.enabled();
     let admin_guard = std::sync::Arc::new(admin::AdminGuard {
         keys: state.admin_keys.clone(),
         limits: state.limits.clone(),
@@ -85,14 +86,21 @@ pub fn routes(
     let app = route
         .data(admin_guard)
         .around(move |ep, req| body_limit(ep, req, max_body_bytes))
-        .around(move |ep, req| error::problem_middleware(ep, req, std::sync::Arc::clone(&allowed)))
+        .around(move |ep, req| {
+            error::problem_middleware(ep, req, std::sync::Arc::clone(&allowed), admin_enabled)
+        })
         .around(access_log::access_log)
         .map_to_response();
-    if options.cors.allowed_origins.is_empty() {
+    if !options.cors.is_enabled() {
         return app.boxed();
     }
+    let listed: std::collections::HashSet<String> =
+        options.cors.allowed_origins.iter().cloned().collect();
+    let loopback = options.cors.allow_loopback_origins;
     let cors = poem::middleware::Cors::new()
-        .allow_origins(options.cors.allowed_origins.iter().map(String::as_str))
+        .allow_origins_fn(move |origin| {
+            listed.contains(origin) || (loopback && crate::config::is_loopback_origin(origin))
+        })
         .allow_methods([
             poem::http::Method::GET,
             poem::http::Method::POST,

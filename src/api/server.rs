@@ -10,7 +10,9 @@
 //! - **Connections**: at most `max_connections` at once; past the cap a new connection waits in
 //!   the listen backlog until one ends (stalled ones end within the header timeout).
 //!
-//! Shutdown: stop accepting, let in-flight requests finish for at most the grace period.
+//! Shutdown (run by [`crate::startup::Application::run_until`]): readiness turns false at once
+//! while requests are still accepted for the shutdown delay; then stop accepting and let
+//! in-flight requests finish for at most the grace period.
 
 use std::convert::Infallible;
 use std::future::Future;
@@ -41,7 +43,10 @@ pub struct EdgeLimits {
     pub idle_timeout: Duration,
     pub request_timeout: Duration,
     pub max_connections: usize,
-    /// How long in-flight requests may take to finish after shutdown began.
+    /// After the shutdown signal, how long new requests are still accepted (readiness already
+    /// reports the shutdown), so load balancers stop sending before connections are refused.
+    pub shutdown_delay: Duration,
+    /// Then how long in-flight requests may take to finish.
     pub shutdown_grace: Duration,
 }
 

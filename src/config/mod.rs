@@ -15,6 +15,9 @@ use serde::{Deserialize, Serialize};
 mod acs;
 mod tenant;
 
+#[cfg(test)]
+mod documented;
+
 pub use acs::AcsSettings;
 pub use tenant::{AccessSettings, TenantSettings, TokenPolicySettings, validate_tenant_id};
 
@@ -93,8 +96,15 @@ pub struct ServerSettings {
     /// Largest request body accepted, in bytes.
     pub max_body_bytes: usize,
     /// Whole-request deadline (body read included), in seconds; past it the answer is
-    /// `408 request_timeout`. Also how long in-flight requests may take at shutdown.
+    /// `408 request_timeout`.
     pub request_timeout_secs: u64,
+    /// After SIGTERM, how long the server keeps accepting requests while `/readyz` answers
+    /// `503` (so load balancers and Kubernetes take it out of rotation first), in seconds.
+    pub shutdown_delay_secs: u64,
+    /// Then how long in-flight requests may take to finish before the process exits anyway,
+    /// in seconds. Keep `shutdown_delay_secs + shutdown_grace_secs` below the orchestrator's
+    /// grace period (Kubernetes: `terminationGracePeriodSeconds`, 30 by default).
+    pub shutdown_grace_secs: u64,
     /// How long a request's header block may take to arrive, counted from when the
     /// connection starts waiting for it (so also the longest idle keep-alive), in seconds.
     pub header_read_timeout_secs: u64,
@@ -116,6 +126,8 @@ impl Default for ServerSettings {
             bind: SocketAddr::from(([127, 0, 0, 1], 8080)),
             max_body_bytes: 128 * 1024,
             request_timeout_secs: 30,
+            shutdown_delay_secs: 5,
+            shutdown_grace_secs: 20,
             header_read_timeout_secs: 10,
             idle_timeout_secs: 60,
             max_connections: 1024,
@@ -123,6 +135,9 @@ impl Default for ServerSettings {
         }
     }
 }
+
+/// The SQLite file of the default `database.url`, in the working directory.
+pub const DEFAULT_SQLITE_FILE: &str = "acs-auth.db";
 
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -137,7 +152,7 @@ pub struct DatabaseSettings {
 impl Default for DatabaseSettings {
     fn default() -> Self {
         Self {
-            url: SecretString::from("sqlite://acs-auth.db?mode=rwc"),
+            url: SecretString::from(format!("sqlite://{DEFAULT_SQLITE_FILE}?mode=rwc")),
             max_connections: 10,
             migrate: true,
         }
@@ -200,14 +215,53 @@ pub struct CorsSettings {
     /// Origins allowed to call the API from a browser, e.g. `https://app.example.com`; empty
     /// means no CORS headers at all (browsers then refuse cross-origin calls).
     pub allowed_origins: Vec<String>,
+    /// Also allow every loopback origin (`http://localhost:PORT`, `http://127.0.0.1:PORT`,
+    /// `http://[::1]:PORT`, any port): a browser app on a developer's machine. `acs-auth dev`
+    /// turns it on; leave it off in production.
+    pub allow_loopback_origins: bool,
     /// How long browsers may cache a preflight answer, in seconds.
     pub max_age_secs: u32,
+}
+
+impl CorsSettings {
+    /// Whether any origin is allowed at all (else no CORS headers are sent).
+    pub fn is_enabled(&self) -> bool {
+        self.allow_loopback_origins || !self.allowed_origins.is_empty()
+    }
+}
+
+/// Whether `origin` (as a browser sends it: `scheme://host[:port]`) is a loopback origin.
+pub fn is_loopback_origin(origin: &str) -> bool {
+    let Some(rest) = origin
+        .strip_prefix("http://")
+        .or_else(|| origin.strip_prefix("https://"))
+    else {
+        return false;
+    };
+    let host = match rest.strip_prefix('[') {
+        Some(v6) => match v6.split_once(']') {
+            Some((host, port)) if port.is_empty() || port.starts_with(':') => host,
+            _ => return false,
+        },
+        None => match rest.split_once(':') {
+            Some((host, port)) if !port.is_empty() && port.bytes().all(|b| b.is_ascii_digit()) => {
+                host
+            }
+            Some(_) => return false,
+            None => rest,
+        },
+    };
+    host.eq_ignore_ascii_case("localhost")
+        || host
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback())
 }
 
 impl Default for CorsSettings {
     fn default() -> Self {
         Self {
             allowed_origins: Vec::new(),
+            allow_loopback_origins: false,
             max_age_secs: 600,
         }
     }
@@ -779,6 +833,33 @@ mod tests {
             Some(SecretString::from("endpoint=https://x/;accesskey=c2VjcmV0"));
         let dbg = format!("{s:?}");
         assert!(!dbg.contains("c2VjcmV0"));
+    }
+
+    #[test]
+    fn loopback_origins_are_any_port_of_localhost_127_and_v6_loopback_only() {
+        for ok in [
+            "http://localhost:5173",
+            "http://127.0.0.1:3000",
+            "http://127.0.0.2:1",
+            "http://[::1]:8000",
+            "http://localhost",
+            "https://LOCALHOST:8443",
+        ] {
+            assert!(is_loopback_origin(ok), "{ok}");
+        }
+        for no in [
+            "http://localhost.evil.example:80",
+            "http://evil.example",
+            "http://127.0.0.1.nip.io:80",
+            "http://localhost:80@evil.example",
+            "http://10.0.0.1:80",
+            "null",
+            "file://",
+            "http://[::2]:80",
+            "http://localhost:",
+        ] {
+            assert!(!is_loopback_origin(no), "{no}");
+        }
     }
 
     #[test]

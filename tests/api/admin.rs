@@ -63,9 +63,21 @@ async fn admin_api_refuses_missing_and_wrong_keys() {
 }
 
 #[tokio::test]
-async fn admin_api_is_disabled_without_configured_keys() {
+async fn admin_api_is_disabled_without_configured_keys_whether_or_not_a_key_is_sent() {
     let app = spawn_app_with(|s, _| s.admin.key_hashes.clear()).await;
     let resp = app.admin(Method::GET, "/tenants").send().await.unwrap();
+    let problem = assert_problem(resp, 403, "admin_disabled").await;
+    let detail = problem["detail"].as_str().unwrap();
+    assert!(
+        detail.contains("admin.key_hashes") && detail.contains("--admin-key-hash"),
+        "{detail}"
+    );
+    let resp = app
+        .client
+        .get(app.url("/admin/tenants"))
+        .send()
+        .await
+        .unwrap();
     assert_problem(resp, 403, "admin_disabled").await;
 }
 

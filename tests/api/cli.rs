@@ -218,3 +218,110 @@ fn serve_starts_with_an_acs_endpoint_and_an_entra_credential_and_mounts_no_dev_i
         assert!(response.starts_with("HTTP/1.1 404"), "{path}: {response}");
     }
 }
+
+/// Runs the binary in `dir` (as its working directory) with `args` and no configuration.
+fn acs_auth_in(dir: &std::path::Path, args: &[&str]) -> (bool, String, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_acs-auth"))
+        .args(args)
+        .current_dir(dir)
+        .env_remove("ACS_AUTH_CONFIG")
+        .env_remove("ACS_AUTH_DATABASE__URL")
+        .env("NO_COLOR", "1")
+        .output()
+        .unwrap();
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tenants_check_of_an_unknown_tenant_fails_with_a_clear_message() {
+    let dir = tempfile::tempdir().unwrap();
+    let emulator = start_emulator().await;
+    let config = config_file(dir.path(), &emulator);
+    let (ok, out, err) = acs_auth(&["tenants", "check", "nope"], &config);
+    assert!(!ok, "exit 0: {out}");
+    assert!(err.contains("no tenant `nope`"), "{err}");
+}
+
+#[test]
+fn tenant_commands_without_a_database_say_so_and_create_none() {
+    let dir = tempfile::tempdir().unwrap();
+    let (ok, _, err) = acs_auth_in(dir.path(), &["tenants", "list"]);
+    assert!(!ok);
+    assert!(
+        err.contains("no database") && err.contains("--config"),
+        "{err}"
+    );
+    assert!(
+        std::fs::read_dir(dir.path()).unwrap().next().is_none(),
+        "nothing is created in the working directory"
+    );
+}
+
+#[test]
+fn serve_checks_the_configuration_before_it_touches_the_database() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("db.sqlite");
+    let config = dir.path().join("c.toml");
+    // No ACS resource: a configuration error, and no database file created or migrated.
+    std::fs::write(
+        &config,
+        format!(
+            "[server]\nbind = \"127.0.0.1:0\"\n[database]\nurl = \"sqlite://{}?mode=rwc\"\n",
+            db.display()
+        ),
+    )
+    .unwrap();
+    let (ok, _, err) = acs_auth_in(dir.path(), &["serve", "--config", config.to_str().unwrap()]);
+    assert!(!ok);
+    assert!(err.contains("acs.connection_string"), "{err}");
+    assert!(!db.exists(), "the database was created before the check");
+}
+
+#[test]
+fn help_texts_say_what_the_tenant_commands_do() {
+    let dir = tempfile::tempdir().unwrap();
+    let (ok, out, _) = acs_auth_in(dir.path(), &["tenants", "--help"]);
+    assert!(ok);
+    assert!(out.contains("Manage the tenants"), "{out}");
+    for command in ["disable", "enable", "check"] {
+        let (ok, out, _) = acs_auth_in(dir.path(), &["tenants", command, "--help"]);
+        assert!(ok);
+        assert!(
+            out.contains("The tenant's id") || out.contains("its id"),
+            "{command}: {out}"
+        );
+    }
+}
+
+#[test]
+fn dev_token_refuses_a_lifetime_out_of_range() {
+    let dir = tempfile::tempdir().unwrap();
+    for minutes in ["0", "1441"] {
+        let (ok, _, err) = acs_auth_in(dir.path(), &["dev-token", "alice", "--minutes", minutes]);
+        assert!(!ok, "--minutes {minutes} was accepted");
+        assert!(err.contains("--minutes"), "{err}");
+    }
+}
+
+#[test]
+fn logs_written_to_a_pipe_carry_no_colour_codes() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("c.toml");
+    std::fs::write(&config, "[database]\nurl = \"sqlite::memory:\"\n").unwrap();
+    // `migrate` logs through the configured subscriber; stderr is a pipe here.
+    let out = Command::new(env!("CARGO_BIN_EXE_acs-auth"))
+        .args(["migrate", "--config"])
+        .arg(&config)
+        .env("RUST_LOG", "debug")
+        .env_remove("NO_COLOR")
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    assert!(!stderr.is_empty(), "nothing was logged");
+    assert!(!stderr.contains('\u{1b}'), "ANSI escape in {stderr:?}");
+}

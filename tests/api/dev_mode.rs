@@ -32,9 +32,12 @@ async fn dev_mode_serves_the_readme_walkthrough() {
     // writes into a closed pipe.
     let stdout = child.0.stdout.take().unwrap();
     let (tx, rx) = std::sync::mpsc::channel();
+    let banner = std::sync::Arc::new(std::sync::Mutex::new(String::new()));
+    let printed = std::sync::Arc::clone(&banner);
     std::thread::spawn(move || {
         for line in BufReader::new(stdout).lines() {
             let Ok(line) = line else { break };
+            printed.lock().unwrap().push_str(&format!("{line}\n"));
             if let Some(rest) = line.trim().strip_prefix("API") {
                 let _ = tx.send(rest.trim().to_owned());
             }
@@ -57,7 +60,53 @@ async fn dev_mode_serves_the_readme_walkthrough() {
     );
     let token = String::from_utf8(out.stdout).unwrap().trim().to_owned();
 
+    // The banner speaks to people who run the binary, and says how to turn the admin API on.
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while !banner.lock().unwrap().contains("Try it") {
+        assert!(std::time::Instant::now() < deadline, "no full banner");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let text = banner.lock().unwrap().clone();
+    assert!(!text.contains("cargo"), "{text}");
+    assert!(text.contains("dev-token alice"), "{text}");
+    assert!(text.contains("--admin-key-hash"), "{text}");
+
     let client = acs_auth_providers::http_client();
+    // A browser app on another local origin may call it (a CORS preflight is answered).
+    let preflight = client
+        .request(
+            reqwest::Method::OPTIONS,
+            format!("{base}/tenants/dev/getToken"),
+        )
+        .header("origin", "http://localhost:5173")
+        .header("access-control-request-method", "POST")
+        .header("access-control-request-headers", "authorization")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        preflight
+            .headers()
+            .get("access-control-allow-origin")
+            .and_then(|v| v.to_str().ok()),
+        Some("http://localhost:5173")
+    );
+    let foreign = client
+        .request(
+            reqwest::Method::OPTIONS,
+            format!("{base}/tenants/dev/getToken"),
+        )
+        .header("origin", "https://evil.example")
+        .header("access-control-request-method", "POST")
+        .send()
+        .await
+        .unwrap();
+    assert!(
+        foreign
+            .headers()
+            .get("access-control-allow-origin")
+            .is_none()
+    );
     let resp = client
         .post(format!("{base}/tenants/dev/getToken"))
         .bearer_auth(&token)
