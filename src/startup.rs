@@ -306,6 +306,7 @@ impl Application {
             api::RouteOptions {
                 max_body_bytes: settings.server.max_body_bytes,
                 cors: settings.cors.clone(),
+                metrics: settings.metrics.clone(),
             },
             extra,
         );

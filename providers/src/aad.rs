@@ -515,9 +515,7 @@ impl AadProvider {
     async fn metadata(&self, version: TokenVersion) -> Result<Arc<ProviderMetadata>, VerifyError> {
         let source = self.source(version);
         let check = |metadata: &ProviderMetadata| self.check_metadata(source.url(), metadata);
-        source
-            .get(self.jwks.http(), self.jwks.config(), check)
-            .await
+        source.get(&self.jwks, check).await
     }
 
     /// A metadata document must fit the configuration: a multi-tenant authority's issuer is a

@@ -387,10 +387,7 @@ impl B2cProvider {
                 ))
             }
         };
-        policy
-            .metadata
-            .get(self.jwks.http(), self.jwks.config(), check)
-            .await
+        policy.metadata.get(&self.jwks, check).await
     }
 
     /// The policy named by `tfp` (or, without `tfp`, the legacy `acr`), which must be one of

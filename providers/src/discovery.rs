@@ -23,7 +23,7 @@ use url::Url;
 
 use crate::VerifyError;
 use crate::fetch::{Budget, check_scheme, fetch_document};
-use crate::jwks::JwksCacheConfig;
+use crate::jwks::{JwksCache, JwksCacheConfig};
 use crate::network::{FetchPolicy, IdpHttp};
 
 /// A metadata document is refetched (keeping the old one if that fails) after this long.
@@ -98,13 +98,13 @@ impl MetadataSource {
     /// cached (e.g. its issuer against the configuration); a document it refuses is not kept.
     pub async fn get<F>(
         &self,
-        http: &IdpHttp,
-        limits: &JwksCacheConfig,
+        jwks: &JwksCache,
         check: F,
     ) -> Result<Arc<ProviderMetadata>, VerifyError>
     where
         F: Fn(&ProviderMetadata) -> Result<(), VerifyError>,
     {
+        let limits = jwks.config();
         let cached = self.cached();
         if let Some(d) = &cached
             && d.fetched_at.elapsed() < DISCOVERY_MAX_AGE
@@ -149,7 +149,8 @@ impl MetadataSource {
                 ))),
             };
         }
-        let result = self.fetch(http, limits, &check).await;
+        let result = self.fetch(jwks.http(), limits, &check).await;
+        jwks.count_discovery_fetch(result.is_ok());
         self.attempts.fetch_add(1, Ordering::SeqCst);
         match result {
             Ok(metadata) => {

@@ -70,10 +70,28 @@ pub struct JwksCache {
     inner: Arc<Inner>,
 }
 
+/// Fetches of IdP documents so far, by kind and outcome (for metrics).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct FetchStats {
+    pub key_sets_fetched: u64,
+    pub key_set_failures: u64,
+    pub discovery_fetched: u64,
+    pub discovery_failures: u64,
+}
+
+#[derive(Debug, Default)]
+struct FetchCounters {
+    key_sets_fetched: AtomicU64,
+    key_set_failures: AtomicU64,
+    discovery_fetched: AtomicU64,
+    discovery_failures: AtomicU64,
+}
+
 #[derive(Debug)]
 struct Inner {
     http: IdpHttp,
     config: JwksCacheConfig,
+    fetched: FetchCounters,
     entries: Mutex<HashMap<Url, Arc<Entry>>>,
     /// What `Entry::last_used_secs` counts from.
     started: Instant,
@@ -154,11 +172,17 @@ impl Inner {
             .unwrap_or_else(PoisonError::into_inner);
         match result {
             Ok(set) => {
+                self.fetched
+                    .key_sets_fetched
+                    .fetch_add(1, Ordering::Relaxed);
                 tracing::debug!(jwks_uri = %uri, keys = set.keys().len(), "JWKS fetched");
                 *entry.keys.write().unwrap_or_else(PoisonError::into_inner) = Some(Arc::new(set));
                 *last_error = None;
             }
             Err(e) => {
+                self.fetched
+                    .key_set_failures
+                    .fetch_add(1, Ordering::Relaxed);
                 tracing::warn!(jwks_uri = %uri, error = %e, "JWKS fetch failed; keeping last-known-good keys");
                 *last_error = Some(e);
             }
@@ -211,6 +235,7 @@ impl JwksCache {
             inner: Arc::new(Inner {
                 http,
                 config,
+                fetched: FetchCounters::default(),
                 entries: Mutex::new(HashMap::new()),
                 started: Instant::now(),
             }),
@@ -365,6 +390,27 @@ impl JwksCache {
     /// it with twice `refresh_interval`, at least an hour); how many went.
     pub fn evict_unused(&self, unused_for: Duration) -> usize {
         self.inner.evict_unused(unused_for)
+    }
+
+    /// The fetches of key sets and discovery documents so far, and how many failed.
+    pub fn fetch_stats(&self) -> FetchStats {
+        let c = &self.inner.fetched;
+        FetchStats {
+            key_sets_fetched: c.key_sets_fetched.load(Ordering::Relaxed),
+            key_set_failures: c.key_set_failures.load(Ordering::Relaxed),
+            discovery_fetched: c.discovery_fetched.load(Ordering::Relaxed),
+            discovery_failures: c.discovery_failures.load(Ordering::Relaxed),
+        }
+    }
+
+    /// Counts one fetch of a discovery document ([`crate::discovery`]).
+    pub(crate) fn count_discovery_fetch(&self, ok: bool) {
+        let c = &self.inner.fetched;
+        if ok {
+            c.discovery_fetched.fetch_add(1, Ordering::Relaxed);
+        } else {
+            c.discovery_failures.fetch_add(1, Ordering::Relaxed);
+        }
     }
 
     /// How many requests were sent to `jwks_uri` (for tests and metrics).

@@ -27,7 +27,7 @@ pub use b2c::{B2cConfig, B2cProvider};
 pub use config::{BuiltProvider, Check, InvalidProviderConfig, ProviderConfig, ProviderContext};
 pub use crypto::{http_client, http_client_builder, install_crypto_provider};
 pub use jose::KeyFingerprint;
-pub use jwks::{JwksCache, JwksCacheConfig};
+pub use jwks::{FetchStats, JwksCache, JwksCacheConfig};
 pub use network::{FetchPolicy, IdpHttp};
 pub use oidc::{OidcConfig, OidcProvider};
 

@@ -215,10 +215,7 @@ impl OidcProvider {
                 )))
             }
         };
-        let metadata = self
-            .discovery
-            .get(self.jwks.http(), self.jwks.config(), check)
-            .await?;
+        let metadata = self.discovery.get(&self.jwks, check).await?;
         Ok(metadata.jwks_uri.clone())
     }
 }

@@ -16,6 +16,7 @@ pub mod signing;
 pub mod wire;
 
 pub use client::breaker::{CircuitBreakerConfig, CircuitState};
+pub use client::counts::CallOutcome;
 pub use client::credential::{
     ACS_RESOURCE, ACS_SCOPE, EntraCredentialConfig, ReqwestTransport, build_credential,
 };

@@ -9,6 +9,7 @@ pub mod dto;
 pub mod error;
 pub mod extract;
 pub mod health;
+pub mod metrics;
 pub mod paging;
 pub mod payload;
 pub mod server;
@@ -56,6 +57,7 @@ pub fn openapi_service(
 pub struct RouteOptions {
     pub max_body_bytes: usize,
     pub cors: crate::config::CorsSettings,
+    pub metrics: crate::config::MetricsSettings,
 }
 
 pub fn routes(
@@ -70,6 +72,10 @@ pub fn routes(
         limits: state.limits.clone(),
         trusted_proxies: state.trusted_proxies.clone(),
     });
+    let metrics = options
+        .metrics
+        .enabled
+        .then(|| metrics::Metrics::new(state.clone(), &options.metrics));
     let api = openapi_service(state);
     let allowed = std::sync::Arc::new(error::AllowedMethods::from_spec(
         &serde_json::from_str(&api.spec()).unwrap_or_default(),
@@ -89,8 +95,14 @@ pub fn routes(
         .around(move |ep, req| {
             error::problem_middleware(ep, req, std::sync::Arc::clone(&allowed), admin_enabled)
         })
-        .around(access_log::access_log)
-        .map_to_response();
+        .boxed();
+    let app = match metrics {
+        Some(metrics) => app
+            .around(move |ep, req| metrics::record(ep, req, std::sync::Arc::clone(&metrics)))
+            .boxed(),
+        None => app,
+    };
+    let app = app.around(access_log::access_log).map_to_response();
     if !options.cors.is_enabled() {
         return app.boxed();
     }

@@ -76,6 +76,8 @@ pub struct Settings {
     #[serde(default)]
     pub cors: CorsSettings,
     #[serde(default)]
+    pub metrics: MetricsSettings,
+    #[serde(default)]
     pub registry: RegistrySettings,
     #[serde(default)]
     pub cluster: ClusterSettings,
@@ -204,6 +206,30 @@ impl Default for LimitSettings {
             failed_auth_burst: 20,
             admin_requests_per_minute: 600,
             admin_burst: 100,
+        }
+    }
+}
+
+/// Prometheus metrics at `/metrics`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct MetricsSettings {
+    /// Serve `/metrics` at all.
+    pub enabled: bool,
+    /// When set, `/metrics` answers only `Authorization: Bearer <this>` (a Prometheus
+    /// `authorization` credential); anyone who reaches the port may scrape otherwise.
+    pub bearer_token: Option<SecretString>,
+    /// Tenants labelled by their id (the first ones seen); the others are counted as `other`,
+    /// so the series stay bounded whatever the number of tenants.
+    pub max_tenant_labels: usize,
+}
+
+impl Default for MetricsSettings {
+    fn default() -> Self {
+        Self {
+            enabled: true,
+            bearer_token: None,
+            max_tenant_labels: 100,
         }
     }
 }
@@ -895,5 +921,27 @@ mod example_tests {
             }
         }
         assert!(seen >= 2, "examples found: {seen}");
+    }
+
+    #[test]
+    fn the_kubernetes_config_map_is_a_valid_configuration() {
+        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/deploy/base/config.toml");
+        // The Secret's values arrive as files and variables in the pod.
+        let figment = Settings::figment(Some(Path::new(path)))
+            .merge(("acs.connection_string_file", None::<String>))
+            .merge((
+                "acs.connection_string",
+                "endpoint=https://x.communication.azure.com/;accesskey=a2V5",
+            ))
+            .merge(("database.url", "postgres://acs:secret@db/acs"));
+        let settings: Settings = figment.extract().unwrap_or_else(|e| panic!("{path}: {e}"));
+        settings
+            .validate()
+            .unwrap_or_else(|e| panic!("{path}: {e}"));
+        assert_eq!(settings.log.format, LogFormat::Json);
+        assert!(
+            settings.server.shutdown_delay_secs + settings.server.shutdown_grace_secs < 30,
+            "below the pod's terminationGracePeriodSeconds"
+        );
     }
 }

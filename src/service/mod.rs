@@ -3,6 +3,7 @@
 
 pub mod admin_keys;
 pub mod audit;
+pub mod cache_stats;
 pub mod changes;
 pub mod clock;
 pub mod deletion;
@@ -32,6 +33,7 @@ use audit::actions;
 
 pub use admin_keys::AdminKeys;
 pub use audit::AuditLog;
+pub use cache_stats::CacheStats;
 pub use changes::{ChangeFeed, Freshness};
 pub use clock::Clock;
 pub use deletion::DeletionWorker;
@@ -85,6 +87,8 @@ pub struct TokenService {
     audit: AuditLog,
     /// Whether memory is current with the change log; mappings come from the database when not.
     freshness: Freshness,
+    /// Hits and misses of the mapping and token caches.
+    counters: Arc<cache_stats::CacheCounters>,
 }
 
 impl TokenService {
@@ -110,7 +114,13 @@ impl TokenService {
             deletions,
             audit,
             freshness: Freshness::default(),
+            counters: Arc::default(),
         }
+    }
+
+    /// Hits and misses of the mapping and ACS token caches so far.
+    pub fn cache_stats(&self) -> CacheStats {
+        self.counters.stats()
     }
 
     /// Whether this replica's memory is current with the change log ([`ChangeFeed`] keeps it).
@@ -381,12 +391,14 @@ impl TokenService {
     ) -> Result<(Arc<Mapping>, Option<AccessToken>), ServiceError> {
         if self.freshness.is_live() {
             if let Some(mapping) = self.mappings.get(key).await {
+                self.counters.mapping(true);
                 return Ok((mapping, None));
             }
         } else {
             // Memory may miss another replica's change: the database decides.
             self.mappings.invalidate(key).await;
         }
+        self.counters.mapping(false);
         // Loading or creating is a large future (store, ACS): boxed, so that a returning
         // user's call stays small (see docs/performance.md, "The hot path").
         Box::pin(self.load_or_create_cached(tenant, key, scopes, minutes)).await
@@ -493,8 +505,10 @@ impl TokenService {
             .ok_or_else(|| ServiceError::UnknownResource(mapping.acs_resource.clone()))?;
         let key = TokenKey::new(&mapping.acs_user_id, scopes, minutes);
         if let Some(token) = self.tokens.get_fresh(&key).await {
+            self.counters.token(true);
             return Ok((token, true));
         }
+        self.counters.token(false);
         Box::pin(self.issue_token(mapping, &resource, key, scopes, minutes)).await
     }
 

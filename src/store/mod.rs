@@ -508,6 +508,12 @@ impl Store {
             .await?)
     }
 
+    /// How many ACS deletions are still to be done (for the metrics).
+    pub async fn count_pending_deletions(&self) -> Result<u64, StoreError> {
+        use sea_orm::PaginatorTrait as _;
+        Ok(pending_deletion::Entity::find().count(&self.db).await?)
+    }
+
     pub async fn pending_deletions(&self) -> Result<Vec<PendingDeletion>, StoreError> {
         Ok(pending_deletion::Entity::find()
             .order_by_asc(pending_deletion::Column::Id)

@@ -24,6 +24,7 @@ mod idp_guards;
 mod isolation;
 mod limits;
 mod mapping_cache;
+mod metrics;
 mod oidc_interop;
 mod shutdown;
 mod spec;

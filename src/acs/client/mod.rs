@@ -20,6 +20,7 @@
 //!    [`RetryPolicy::max_retry_after`] ends the call at once with that answer.
 
 pub mod breaker;
+pub mod counts;
 pub mod credential;
 pub mod pacer;
 pub mod retry;
@@ -92,6 +93,8 @@ struct Inner {
     /// Shared by clones and by clients derived with the `with_*` methods that keep it.
     breaker: Arc<CircuitBreaker>,
     pacer: Arc<Pacer>,
+    /// What became of the calls (shared like the breaker).
+    counts: Arc<counts::CallCounts>,
 }
 
 impl Inner {
@@ -104,6 +107,7 @@ impl Inner {
             retry: RetryPolicy::default(),
             breaker: Arc::new(CircuitBreaker::new(CircuitBreakerConfig::default())),
             pacer: Arc::new(Pacer::new(&PacingLimits::default())),
+            counts: Arc::default(),
         }
     }
 }
@@ -494,9 +498,29 @@ impl AcsClient {
             .map_err(|e| AcsError::Transport(format!("cannot build the request URL: {e}")))
     }
 
+    /// What became of this client's calls, by operation and outcome (for the metrics).
+    pub fn call_counts(&self) -> Vec<(Operation, counts::CallOutcome, u64)> {
+        self.inner.counts.snapshot()
+    }
+
+    /// One call of `operation` ([`AcsClient::call_uncounted`]), its outcome counted.
+    async fn call(
+        &self,
+        operation: Operation,
+        method: Method,
+        path: &str,
+        body: Option<Vec<u8>>,
+    ) -> Result<RawResponse, AcsError> {
+        let result = self.call_uncounted(operation, method, path, body).await;
+        self.inner
+            .counts
+            .record(operation, counts::CallOutcome::of(&result));
+        result
+    }
+
     /// One call of `operation`: through the circuit breaker and pacing, with the retries the
     /// operation allows; a non-2xx final status becomes [`AcsError::Api`].
-    async fn call(
+    async fn call_uncounted(
         &self,
         operation: Operation,
         method: Method,
