@@ -521,7 +521,21 @@ pub async fn problem_middleware<E: Endpoint>(
         }
         return Ok(resp);
     }
-    let mut resp = match next.call(req).await {
+    // W3C trace context: the caller's, or a new trace; current for all the request does (the
+    // ACS calls carry it). A caller that sends one also gets its trace id on the log lines.
+    let trace = crate::trace::TraceContext::from_header(
+        req.headers()
+            .get("traceparent")
+            .and_then(|v| v.to_str().ok()),
+    );
+    let answer = if trace.from_caller {
+        use tracing::Instrument as _;
+        let span = tracing::info_span!("request", trace_id = %trace.trace_id());
+        trace.scope(next.call(req)).instrument(span).await
+    } else {
+        trace.scope(next.call(req)).await
+    };
+    let mut resp = match answer {
         Ok(r) => r.into_response(),
         Err(err) => {
             let area = match (admin, admin_enabled) {
@@ -532,8 +546,8 @@ pub async fn problem_middleware<E: Endpoint>(
             let mut resp = error_response(&err, &request_id, area);
             if resp.status().is_server_error() {
                 tracing::warn!(
-                    %request_id, %method, path = uri.path(), status = resp.status().as_u16(),
-                    "request failed"
+                    %request_id, trace_id = %trace.trace_id(), %method, path = uri.path(),
+                    status = resp.status().as_u16(), "request failed"
                 );
             }
             if resp.status() == StatusCode::METHOD_NOT_ALLOWED

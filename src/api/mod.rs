@@ -125,6 +125,8 @@ pub fn routes(
             "teams-user-aad-token",
             "x-request-id",
             "x-admin-key",
+            "traceparent",
+            "tracestate",
         ])
         .expose_headers(["x-request-id", "www-authenticate", "retry-after"])
         .max_age(i32::try_from(options.cors.max_age_secs).unwrap_or(600));

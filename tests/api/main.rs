@@ -28,5 +28,6 @@ mod metrics;
 mod oidc_interop;
 mod shutdown;
 mod spec;
+mod trace_context;
 mod upstreams;
 mod verified_cache;

@@ -697,6 +697,10 @@ impl AcsClient {
             .header(ACCEPT, "application/json")
             .header(X_MS_RETURN_CLIENT_REQUEST_ID, "true")
             .header(X_MS_CLIENT_REQUEST_ID, request_id.as_str());
+        // The user request's trace, continued by this call (W3C Trace Context).
+        if let Some(trace) = crate::trace::TraceContext::current() {
+            req = req.header("traceparent", trace.child_header());
+        }
         match auth {
             RequestAuth::Key(key) => {
                 for (name, value) in

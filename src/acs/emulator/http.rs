@@ -133,6 +133,17 @@ impl Emulator {
     /// Handle one request; never fails (errors are `CommunicationErrorResponse` answers).
     pub async fn handle(&self, mut req: Request) -> Response {
         let request_id = req.headers().get("x-ms-client-request-id").cloned();
+        if let Some(trace) = req
+            .headers()
+            .get("traceparent")
+            .and_then(|v| v.to_str().ok())
+        {
+            *self
+                .inner
+                .last_traceparent
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner) = Some(trace.to_owned());
+        }
         let method = req.method().clone();
         let path = req.original_uri().path().to_owned();
         let result = self.process(&mut req).await;

@@ -214,6 +214,8 @@ struct Inner {
     /// Authenticated requests by scheme: HMAC (access key), Entra ID bearer token.
     key_requests: AtomicU64,
     entra_requests: AtomicU64,
+    /// The `traceparent` of the latest request that carried one (W3C Trace Context).
+    last_traceparent: Mutex<Option<String>>,
     state: Mutex<State>,
     faults: Mutex<faults::Faults>,
     throttle: Mutex<limits::Throttle>,
@@ -294,6 +296,7 @@ impl Emulator {
                 faults: Mutex::new(faults::Faults::default()),
                 throttle: Mutex::new(limits::Throttle::new(config.service_limits)),
                 key_requests: AtomicU64::new(0),
+                last_traceparent: Mutex::new(None),
                 entra_requests: AtomicU64::new(0),
             }),
         })
@@ -336,6 +339,15 @@ impl Emulator {
     /// the start or [`Emulator::reset_call_counts`].
     pub fn call_count(&self, operation: Operation) -> u64 {
         lock_faults(&self.inner.faults).calls(operation)
+    }
+
+    /// The `traceparent` header of the latest request that had one.
+    pub fn last_traceparent(&self) -> Option<String> {
+        self.inner
+            .last_traceparent
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone()
     }
 
     /// How many requests were authenticated with `scheme` since the start.
