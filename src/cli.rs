@@ -222,7 +222,12 @@ pub async fn run(cli: Cli) -> Result<(), AnyError> {
     match cli.command {
         Command::Serve { config, bind } => {
             let mut settings = Settings::load(config.as_deref())?;
-            crate::telemetry::init(&settings.log.level, settings.log.format);
+            // Flushes the spans not yet exported when `serve` ends.
+            let _telemetry = crate::telemetry::init_with_export(
+                &settings.log.level,
+                settings.log.format,
+                settings.log.otlp_endpoint.as_deref(),
+            )?;
             if let Some(bind) = bind {
                 settings.server.bind = bind;
             }

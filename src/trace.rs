@@ -96,6 +96,11 @@ impl TraceContext {
         header.and_then(Self::parse).unwrap_or_else(Self::start)
     }
 
+    /// The trace id, the caller's span id and the flags.
+    pub fn parts(&self) -> ([u8; 16], [u8; 8], u8) {
+        (self.trace_id, self.parent_id, self.flags)
+    }
+
     /// The trace id, as 32 hex digits (what log lines carry).
     pub fn trace_id(&self) -> String {
         to_hex(&self.trace_id)

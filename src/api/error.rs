@@ -528,9 +528,9 @@ pub async fn problem_middleware<E: Endpoint>(
             .get("traceparent")
             .and_then(|v| v.to_str().ok()),
     );
-    let answer = if trace.from_caller {
+    let answer = if trace.from_caller || crate::telemetry::exporting() {
         use tracing::Instrument as _;
-        let span = tracing::info_span!("request", trace_id = %trace.trace_id());
+        let span = crate::telemetry::request_span(&trace);
         trace.scope(next.call(req)).instrument(span).await
     } else {
         trace.scope(next.call(req)).await

@@ -445,6 +445,8 @@ pub struct LogSettings {
     pub format: LogFormat,
     /// A `tracing` filter, e.g. `info` or `acs_auth=debug,info`. `RUST_LOG` wins when set.
     pub level: String,
+    /// Export request spans to this OTLP/HTTP traces URL (builds with the `otlp` feature).
+    pub otlp_endpoint: Option<String>,
 }
 
 impl Default for LogSettings {
@@ -452,6 +454,7 @@ impl Default for LogSettings {
         Self {
             format: LogFormat::Text,
             level: "info".into(),
+            otlp_endpoint: None,
         }
     }
 }

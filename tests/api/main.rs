@@ -26,6 +26,7 @@ mod limits;
 mod mapping_cache;
 mod metrics;
 mod oidc_interop;
+mod otlp;
 mod shutdown;
 mod spec;
 mod trace_context;
