@@ -27,6 +27,8 @@ mod mapping_cache;
 mod metrics;
 mod oidc_interop;
 mod otlp;
+#[cfg(any(feature = "failpoints", feature = "otlp"))]
+mod process;
 mod shutdown;
 mod spec;
 mod trace_context;

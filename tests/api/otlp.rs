@@ -2,9 +2,8 @@
 //! the caller's W3C trace, and the last ones are flushed when the server stops.
 #![cfg(feature = "otlp")]
 
-use std::process::{Command, Stdio};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use acs_auth_providers::testing::TestIssuer;
 use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
@@ -12,6 +11,7 @@ use poem::{EndpointExt, Route, handler, post, web::Data};
 use prost::Message as _;
 
 use crate::helpers::{TENANT, start_emulator};
+use crate::process::{exited, serve, sigterm};
 
 const CALLER_TRACE: &str = "4bf92f3577b34da6a3ce929d0e0e4736";
 const CALLER_SPAN: &str = "00f067aa0ba902b7";
@@ -47,44 +47,17 @@ async fn request_spans_are_exported_as_children_of_the_callers_trace() {
 
     let idp = TestIssuer::start().await;
     let emulator = start_emulator().await;
-    let dir = tempfile::tempdir().unwrap();
-    let config = dir.path().join("c.toml");
-    std::fs::write(
-        &config,
-        format!(
-            "[server]\nshutdown_delay_secs = 0\n[log]\notlp_endpoint = \"http://{collector}/v1/traces\"\n\
-             [database]\nurl = \"sqlite://{}?mode=rwc\"\n[acs]\nconnection_string = \"{}\"\n\
-             [[tenants]]\nid = \"{TENANT}\"\n[tenants.provider]\nkind = \"oidc\"\nissuer = \"{}\"\n\
-             audiences = [\"{}\"]\nallow_http = true\nallow_private_network = true\n",
-            dir.path().join("db.sqlite").display(),
-            emulator.connection_string(),
-            idp.issuer(),
-            idp.audience()
+    let mut server = serve(
+        &idp,
+        &emulator,
+        &format!(
+            "[server]\nshutdown_delay_secs = 0\n[log]\notlp_endpoint = \"http://{collector}/v1/traces\""
         ),
+        "",
     )
-    .unwrap();
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let base = format!("http://127.0.0.1:{port}");
-    let mut child = Command::new(env!("CARGO_BIN_EXE_acs-auth"))
-        .args(["serve", "--bind", &format!("127.0.0.1:{port}"), "--config"])
-        .arg(&config)
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
+    .await;
+    let base = server.base.clone();
     let client = acs_auth_providers::http_client();
-    let started = Instant::now();
-    while client.get(format!("{base}/readyz")).send().await.is_err() {
-        assert!(
-            started.elapsed() < Duration::from_secs(30),
-            "server did not start"
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
     let resp = client
         .post(format!("{base}/tenants/{TENANT}/getToken"))
         .bearer_auth(idp.token("alice"))
@@ -95,25 +68,8 @@ async fn request_spans_are_exported_as_children_of_the_callers_trace() {
     assert_eq!(resp.status().as_u16(), 201);
 
     // Stopping flushes the batch.
-    let pid = child.id().to_string();
-    assert!(
-        Command::new("kill")
-            .args(["-TERM", &pid])
-            .status()
-            .unwrap()
-            .success()
-    );
-    let started = Instant::now();
-    let status = loop {
-        if let Some(status) = child.try_wait().unwrap() {
-            break status;
-        }
-        assert!(
-            started.elapsed() < Duration::from_secs(30),
-            "the server did not exit"
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    };
+    sigterm(&server);
+    let (status, _) = exited(&mut server, Duration::from_secs(30)).await;
     assert!(status.success(), "{status:?}");
 
     let bodies = received.lock().unwrap().clone();

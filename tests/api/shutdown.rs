@@ -4,106 +4,12 @@
 //! — also when a request outlives the grace period.
 #![cfg(feature = "failpoints")]
 
-use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use acs_auth::acs::RunningEmulator;
 use acs_auth_providers::testing::TestIssuer;
 
 use crate::helpers::{TENANT, start_emulator};
-
-struct Server {
-    child: Child,
-    base: String,
-    _dir: tempfile::TempDir,
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-/// `acs-auth serve` with one tenant of `idp`, `server` settings and the fail points `failpoints`.
-async fn serve(
-    idp: &TestIssuer,
-    emulator: &RunningEmulator,
-    server: &str,
-    failpoints: &str,
-) -> Server {
-    let dir = tempfile::tempdir().unwrap();
-    let config = dir.path().join("c.toml");
-    std::fs::write(
-        &config,
-        format!(
-            "[server]\n{server}\n[database]\nurl = \"sqlite://{}?mode=rwc\"\n[acs]\nconnection_string = \"{}\"\n\
-             [[tenants]]\nid = \"{TENANT}\"\n[tenants.provider]\nkind = \"oidc\"\nissuer = \"{}\"\n\
-             audiences = [\"{}\"]\nallow_http = true\nallow_private_network = true\n",
-            dir.path().join("db.sqlite").display(),
-            emulator.connection_string(),
-            idp.issuer(),
-            idp.audience()
-        ),
-    )
-    .unwrap();
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let child = Command::new(env!("CARGO_BIN_EXE_acs-auth"))
-        .args(["serve", "--bind", &format!("127.0.0.1:{port}"), "--config"])
-        .arg(&config)
-        .env("FAILPOINTS", failpoints)
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let server = Server {
-        child,
-        base: format!("http://127.0.0.1:{port}"),
-        _dir: dir,
-    };
-    let client = acs_auth_providers::http_client();
-    let started = Instant::now();
-    loop {
-        if let Ok(r) = client.get(format!("{}/readyz", server.base)).send().await
-            && r.status().is_success()
-        {
-            break;
-        }
-        assert!(
-            started.elapsed() < Duration::from_secs(30),
-            "server did not start"
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    server
-}
-
-fn sigterm(server: &Server) {
-    let pid = server.child.id().to_string();
-    assert!(
-        Command::new("kill")
-            .args(["-TERM", &pid])
-            .status()
-            .unwrap()
-            .success()
-    );
-}
-
-/// Waits (at most `within`) for the process to exit; its status and when it exited.
-async fn exited(server: &mut Server, within: Duration) -> (std::process::ExitStatus, Duration) {
-    let started = Instant::now();
-    loop {
-        if let Some(status) = server.child.try_wait().unwrap() {
-            return (status, started.elapsed());
-        }
-        assert!(started.elapsed() < within, "the server did not exit");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-}
+use crate::process::{Server, exited, serve, sigterm};
 
 /// Starts a getToken for `alice` and waits until the server is handling it (the fail point
 /// holds it before its ACS call, so the emulator has no identity yet).
@@ -135,7 +41,7 @@ async fn sigterm_turns_readiness_off_at_once_serves_through_the_delay_and_exits_
     let mut server = serve(
         &idp,
         &emulator,
-        "shutdown_delay_secs = 2\nshutdown_grace_secs = 20",
+        "[server]\nshutdown_delay_secs = 2\nshutdown_grace_secs = 20",
         "get_token::before_acs_create=1*sleep(2000)",
     )
     .await;
@@ -199,7 +105,7 @@ async fn a_request_outliving_the_grace_period_does_not_hold_the_exit() {
     let mut server = serve(
         &idp,
         &emulator,
-        "shutdown_delay_secs = 0\nshutdown_grace_secs = 1",
+        "[server]\nshutdown_delay_secs = 0\nshutdown_grace_secs = 1",
         "get_token::before_acs_create=1*sleep(20000)",
     )
     .await;
