@@ -223,6 +223,14 @@ impl Services {
             Arc::clone(&resources),
             &settings.cluster,
         );
+        let gate = Gate::new(Arc::clone(&tenants), limits.clone(), &settings.cache, clock);
+        let stats = crate::service::Stats::new(
+            Arc::clone(&resources),
+            Arc::clone(&tenants),
+            gate.clone(),
+            tokens.clone(),
+            store.clone(),
+        );
         let state = AppState {
             changes,
             membership,
@@ -232,7 +240,8 @@ impl Services {
             resources,
             audit: audit.clone(),
             admin,
-            gate: Gate::new(Arc::clone(&tenants), limits.clone(), &settings.cache, clock),
+            gate,
+            stats,
             limits,
             admin_keys: AdminKeys::new(&settings.admin.key_hashes, audit.clone()),
             trusted_proxies: crate::domain::TrustedProxies::new(&settings.server.trusted_proxies),

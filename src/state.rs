@@ -22,6 +22,8 @@ pub struct AppState {
     pub limits: crate::service::RateLimits,
     /// Tenant resolution, rate limits and token verification for the user API.
     pub gate: Gate,
+    /// What the layers below have counted (read by the metrics).
+    pub stats: crate::service::Stats,
     /// The admin API keys (as hashes) and the audit of their use.
     pub admin_keys: AdminKeys,
     /// Whose `X-Forwarded-For` is believed (`server.trusted_proxies`).

@@ -4,10 +4,11 @@
 //!   they pass ([`record`]). The tenant label is the path's tenant when it is a known tenant and
 //!   one of the first `metrics.max_tenant_labels` seen; any other is `other` (and the bare paths
 //!   `-`), so a caller inventing tenant ids cannot grow the series.
-//! - Everything else is read when Prometheus scrapes ([`Snapshot`]): the counters the layers
-//!   below keep (ACS calls by operation, outcome and resource; circuit-breaker states; key-set
-//!   and discovery fetches; cache hits and misses; refused tokens by tenant and code) and the
-//!   pending deletions from the store. Nothing on the request path waits for a scrape.
+//! - Everything else is read when Prometheus scrapes, from the service layer's
+//!   [`Stats`](crate::service::Stats): the counters the layers below keep (ACS calls by
+//!   operation, outcome and resource; circuit-breaker states; key-set and discovery fetches;
+//!   cache hits and misses; refused tokens by tenant and code) and the pending deletions.
+//!   Nothing on the request path waits for a scrape.
 //!
 //! `metrics.bearer_token` restricts the endpoint to `Authorization: Bearer <token>`.
 
@@ -30,9 +31,8 @@ use secrecy::ExposeSecret;
 use subtle::ConstantTimeEq;
 
 use super::error::ErrorInfo;
-use crate::acs::CircuitState;
 use crate::config::MetricsSettings;
-use crate::state::AppState;
+use crate::service::Stats;
 
 /// The OpenMetrics text format's content type.
 const CONTENT_TYPE: &str = "application/openmetrics-text; version=1.0.0; charset=utf-8";
@@ -62,7 +62,7 @@ pub struct Metrics {
     pending_deletions: Gauge,
     tenants: Arc<TenantLabels>,
     no_tenant: Arc<str>,
-    state: AppState,
+    stats: Stats,
     bearer_token: Option<secrecy::SecretString>,
 }
 
@@ -73,7 +73,7 @@ impl std::fmt::Debug for Metrics {
 }
 
 impl Metrics {
-    pub fn new(state: AppState, settings: &MetricsSettings) -> Arc<Self> {
+    pub fn new(stats: Stats, settings: &MetricsSettings) -> Arc<Self> {
         let mut registry = Registry::with_prefix("acs_auth");
         let requests = Family::<RequestLabels, Counter>::default();
         registry.register(
@@ -96,8 +96,8 @@ impl Metrics {
             pending_deletions.clone(),
         );
         let tenants = Arc::new(TenantLabels::new(settings.max_tenant_labels));
-        registry.register_collector(Box::new(Snapshot {
-            state: state.clone(),
+        registry.register_collector(Box::new(Scraped {
+            stats: stats.clone(),
             tenants: Arc::clone(&tenants),
         }));
         Arc::new(Self {
@@ -107,7 +107,7 @@ impl Metrics {
             pending_deletions,
             tenants,
             no_tenant: Arc::from(NO_TENANT),
-            state,
+            stats,
             bearer_token: settings.bearer_token.clone(),
         })
     }
@@ -116,9 +116,7 @@ impl Metrics {
     fn labels_of(&self, path: &str) -> (&'static str, Arc<str>) {
         let operation = operation_of(path);
         let tenant = match tenant_in_path(path) {
-            Some(id) => self
-                .tenants
-                .label(id, |id| self.state.tenants.get(id).is_some()),
+            Some(id) => self.tenants.label(id, |id| self.stats.is_tenant(id)),
             None => Arc::clone(&self.no_tenant),
         };
         (operation, tenant)
@@ -165,7 +163,7 @@ impl Metrics {
                 .to_response(None);
             }
         }
-        match self.state.store.count_pending_deletions().await {
+        match self.stats.pending_deletions().await {
             Ok(n) => {
                 self.pending_deletions
                     .set(i64::try_from(n).unwrap_or(i64::MAX));
@@ -295,16 +293,16 @@ impl TenantLabels {
     }
 }
 
-/// What is read at scrape time from the layers below.
+/// What is read at scrape time, from the service layer's [`Stats`].
 #[derive(Clone)]
-struct Snapshot {
-    state: AppState,
+struct Scraped {
+    stats: Stats,
     tenants: Arc<TenantLabels>,
 }
 
-impl std::fmt::Debug for Snapshot {
+impl std::fmt::Debug for Scraped {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Snapshot").finish_non_exhaustive()
+        f.debug_struct("Scraped").finish_non_exhaustive()
     }
 }
 
@@ -333,30 +331,26 @@ fn encode_series<M: EncodeMetric>(
     Ok(())
 }
 
-impl Collector for Snapshot {
+impl Collector for Scraped {
     fn encode(&self, mut encoder: DescriptorEncoder) -> Result<(), std::fmt::Error> {
-        let state = &self.state;
+        let snapshot = self.stats.snapshot();
         // ACS, per resource.
         let mut calls = Vec::new();
         let mut circuits = Vec::new();
-        for name in state.resources.names() {
-            let Some(resource) = state.resources.get(&name) else {
-                continue;
-            };
-            for (operation, outcome, n) in resource.client.call_counts() {
+        for resource in snapshot.resources {
+            for (operation, outcome, n) in resource.calls {
                 calls.push((
                     vec![
                         ("operation", operation.as_str().to_owned()),
                         ("outcome", outcome.as_str().to_owned()),
-                        ("resource", name.clone()),
+                        ("resource", resource.name.clone()),
                     ],
                     ConstCounter::new(n),
                 ));
             }
-            let open = !matches!(resource.client.circuit_state(), CircuitState::Closed { .. });
             circuits.push((
-                vec![("resource", name.clone())],
-                ConstGauge::new(i64::from(open)),
+                vec![("resource", resource.name)],
+                ConstGauge::new(i64::from(resource.circuit_open)),
             ));
         }
         encode_series(
@@ -375,7 +369,7 @@ impl Collector for Snapshot {
         )?;
 
         // Identity-provider documents.
-        let fetched = state.tenants.factory().jwks.fetch_stats();
+        let fetched = snapshot.idp_fetches;
         let fetch = |kind, outcome, n| counted([("kind", kind), ("outcome", outcome)], n);
         encode_series(
             &mut encoder,
@@ -391,8 +385,8 @@ impl Collector for Snapshot {
         )?;
 
         // Caches.
-        let verified = state.gate.verification_stats();
-        let caches = state.tokens.cache_stats();
+        let verified = snapshot.verified_tokens;
+        let caches = snapshot.caches;
         let lookup = |cache, result, n| counted([("cache", cache), ("result", result)], n);
         encode_series(
             &mut encoder,
@@ -412,7 +406,7 @@ impl Collector for Snapshot {
         // Refused tokens, per tenant (folded like the request labels) and code.
         let labels = &self.tenants;
         let mut refused: HashMap<(String, &'static str), u64> = HashMap::new();
-        for ((tenant, code), n) in state.gate.refused_tokens().totals() {
+        for ((tenant, code), n) in snapshot.refused_tokens {
             let tenant = labels.known(&tenant).to_string();
             *refused.entry((tenant, code)).or_default() += n;
         }

@@ -75,7 +75,7 @@ pub fn routes(
     let metrics = options
         .metrics
         .enabled
-        .then(|| metrics::Metrics::new(state.clone(), &options.metrics));
+        .then(|| metrics::Metrics::new(state.stats.clone(), &options.metrics));
     let api = openapi_service(state);
     let allowed = std::sync::Arc::new(error::AllowedMethods::from_spec(
         &serde_json::from_str(&api.spec()).unwrap_or_default(),

@@ -256,31 +256,20 @@ impl CorsSettings {
     }
 }
 
-/// Whether `origin` (as a browser sends it: `scheme://host[:port]`) is a loopback origin.
+/// Whether `origin` (as a browser sends it: `scheme://host[:port]`, nothing else) is an
+/// `http(s)` origin on a loopback host (the rule of [`crate::acs::connection_string::is_loopback`]).
 pub fn is_loopback_origin(origin: &str) -> bool {
-    let Some(rest) = origin
-        .strip_prefix("http://")
-        .or_else(|| origin.strip_prefix("https://"))
-    else {
+    let Ok(url) = url::Url::parse(origin) else {
         return false;
     };
-    let host = match rest.strip_prefix('[') {
-        Some(v6) => match v6.split_once(']') {
-            Some((host, port)) if port.is_empty() || port.starts_with(':') => host,
-            _ => return false,
-        },
-        None => match rest.split_once(':') {
-            Some((host, port)) if !port.is_empty() && port.bytes().all(|b| b.is_ascii_digit()) => {
-                host
-            }
-            Some(_) => return false,
-            None => rest,
-        },
-    };
-    host.eq_ignore_ascii_case("localhost")
-        || host
-            .parse::<std::net::IpAddr>()
-            .is_ok_and(|ip| ip.is_loopback())
+    // Exactly an origin: no user info, path, query or explicit default port.
+    let exact = url
+        .origin()
+        .ascii_serialization()
+        .eq_ignore_ascii_case(origin);
+    exact
+        && matches!(url.scheme(), "http" | "https")
+        && crate::acs::connection_string::is_loopback(&url)
 }
 
 impl Default for CorsSettings {
