@@ -309,7 +309,7 @@ fn bad_request(detail: String) -> poem::Error {
     poem::Error::from(
         crate::api::error::ErrorInfo::new(
             StatusCode::BAD_REQUEST,
-            "invalid_request",
+            crate::api::error::ProblemCode::InvalidRequest,
             "The request is not valid",
         )
         .detail(detail),

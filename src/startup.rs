@@ -438,7 +438,9 @@ pub async fn spec_json() -> Result<String, StartupError> {
         "endpoint=https://spec.invalid/;accesskey=AAAA",
     ));
     let services = Services::build(&settings, None, Clock::system()).await?;
-    let mut spec = api::openapi_service(services.state).spec();
+    let raw = api::openapi_service(services.state).spec();
+    let document = api::spec::refine(&raw).map_err(|e| std::io::Error::other(e.to_string()))?;
+    let mut spec = api::spec::to_pretty_json(&document);
     spec.push('\n');
     Ok(spec)
 }

@@ -127,7 +127,13 @@ pub struct AadConfig {
         feature = "openapi",
         oai(
             default = "default_token_versions",
-            validator(max_items = 2, unique_items = true)
+            validator(
+                min_items = 1,
+                max_items = 2,
+                unique_items = true,
+                minimum(value = "1"),
+                maximum(value = "2")
+            )
         )
     )]
     pub token_versions: Vec<u8>,

@@ -15,7 +15,8 @@ use super::admin_dto::{
     AuditPage, CheckItem, CheckReport, MappingPage, MappingView, TenantBody, TenantDeleted,
     TenantPage, TenantView, audit_view, mapping_view, tenant_view,
 };
-use super::error::{ApiError, ErrorInfo, ErrorSet};
+use super::error::{ApiError, ErrorInfo, ErrorSet, ProblemCode};
+use super::extract::ValidJson;
 use super::paging::PageRequest;
 use super::tokens::request_id;
 use crate::service::tenant_admin::TenantRecord;
@@ -51,7 +52,7 @@ async fn check_admin_key(req: &Request, key: ApiKey) -> poem::Result<Actor> {
         tracing::error!("the admin key checker has no key set");
         poem::Error::from(ErrorInfo::new(
             StatusCode::INTERNAL_SERVER_ERROR,
-            "internal_error",
+            ProblemCode::InternalError,
             "Internal error",
         ))
     })?;
@@ -79,34 +80,69 @@ enum ApiTags {
     Admin,
 }
 
-pub struct AdminErrors;
-impl ErrorSet for AdminErrors {
-    const STATUSES: &'static [(u16, &'static str)] = &[
-        (
-            400,
-            "The body or a parameter is not valid; `detail` names the field (`invalid_tenant`, `invalid_body`, `invalid_parameter`).",
-        ),
-        (
-            401,
-            "The admin key is missing or wrong (`admin_key_required`, `admin_key_invalid`).",
-        ),
-        (403, "No admin key is configured (`admin_disabled`)."),
-        (404, "No such tenant or subject."),
-        (
-            409,
-            "The tenant exists already, or is defined in the configuration file (`tenant_exists`, `tenant_managed_by_config`).",
-        ),
-        (413, "The body is too large."),
-        (415, "The body is not JSON."),
-        (
-            429,
-            "Too many admin requests from this address (`rate_limited`); see `Retry-After`.",
-        ),
-        (503, "The store is unavailable; see `Retry-After`."),
-    ];
+const BAD_REQUEST: (u16, &str) = (
+    400,
+    "A parameter is not valid (`invalid_parameter`), or more than one `Authorization` header (`invalid_request`).",
+);
+const BAD_BODY: (u16, &str) = (
+    400,
+    "The body is not valid: `errors` names each field and rule (`invalid_tenant`, `invalid_body`).",
+);
+const NO_KEY: (u16, &str) = (
+    401,
+    "The admin key is missing or wrong (`admin_key_required`, `admin_key_invalid`).",
+);
+const DISABLED: (u16, &str) = (403, "No admin key is configured (`admin_disabled`).");
+const NOT_FOUND: (u16, &str) = (
+    404,
+    "No such tenant (`tenant_not_found`) or subject (`subject_not_found`).",
+);
+const EXISTS: (u16, &str) = (
+    409,
+    "A tenant with this id exists already (`tenant_exists`).",
+);
+const FILE_MANAGED: (u16, &str) = (
+    409,
+    "The tenant is defined in the configuration file (`tenant_managed_by_config`).",
+);
+const TOO_LARGE: (u16, &str) = (413, "The body is too large (`payload_too_large`).");
+const NOT_JSON: (u16, &str) = (415, "The body is not JSON (`unsupported_media_type`).");
+const LIMITED: (u16, &str) = (
+    429,
+    "Too many admin requests from this address (`rate_limited`); see `Retry-After`.",
+);
+const UNAVAILABLE: (u16, &str) = (
+    503,
+    "The store is unavailable (`store_unavailable`); see `Retry-After`.",
+);
+
+/// Declares an admin operation's error set.
+macro_rules! admin_errors {
+    ($($(#[$doc:meta])* $name:ident = [$($status:ident),* $(,)?];)*) => {
+        $(
+            $(#[$doc])*
+            pub struct $name;
+            impl ErrorSet for $name {
+                const STATUSES: &'static [(u16, &'static str)] = &[$($status),*];
+            }
+        )*
+    };
 }
 
-type AdminResult<T> = Result<T, ApiError<AdminErrors>>;
+admin_errors! {
+    /// Listing tenants and the audit log.
+    AdminListErrors = [BAD_REQUEST, NO_KEY, DISABLED, LIMITED, UNAVAILABLE];
+    /// Reading one tenant or its mappings, checking it, erasing a subject.
+    AdminReadErrors = [BAD_REQUEST, NO_KEY, DISABLED, NOT_FOUND, LIMITED, UNAVAILABLE];
+    /// Creating a tenant.
+    AdminCreateErrors = [BAD_BODY, NO_KEY, DISABLED, EXISTS, TOO_LARGE, NOT_JSON, LIMITED, UNAVAILABLE];
+    /// Replacing a tenant.
+    AdminUpdateErrors = [BAD_BODY, NO_KEY, DISABLED, NOT_FOUND, FILE_MANAGED, TOO_LARGE, NOT_JSON, LIMITED, UNAVAILABLE];
+    /// Enabling, disabling or deleting a tenant.
+    AdminChangeErrors = [BAD_REQUEST, NO_KEY, DISABLED, NOT_FOUND, FILE_MANAGED, LIMITED, UNAVAILABLE];
+}
+
+type AdminResult<T, S = AdminReadErrors> = Result<T, ApiError<S>>;
 
 #[derive(ApiResponse)]
 pub enum TenantCreated {
@@ -179,7 +215,7 @@ fn view(record: &TenantRecord) -> Result<TenantView, ErrorInfo> {
         tracing::error!(key = %e.key, message = %e.message, "a stored tenant cannot be shown");
         ErrorInfo::new(
             StatusCode::INTERNAL_SERVER_ERROR,
-            "internal_error",
+            ProblemCode::InternalError,
             "Internal error",
         )
     })
@@ -197,7 +233,7 @@ impl AdminApi {
         limit: Query<Option<u32>>,
         /// `next_cursor` of the previous page.
         cursor: Query<Option<String>>,
-    ) -> AdminResult<TenantPageOk> {
+    ) -> AdminResult<TenantPageOk, AdminListErrors> {
         let page = PageRequest::<String>::parse(limit.0, cursor.0)?;
         let records = self
             .admin
@@ -217,15 +253,19 @@ impl AdminApi {
     async fn create_tenant(
         &self,
         key: AdminKey,
-        body: Json<TenantBody>,
-    ) -> AdminResult<TenantCreated> {
+        body: ValidJson<TenantBody>,
+    ) -> AdminResult<TenantCreated, AdminCreateErrors> {
         let id = body.0.id.clone().ok_or_else(|| {
             ErrorInfo::new(
                 StatusCode::BAD_REQUEST,
-                "invalid_tenant",
+                ProblemCode::InvalidTenant,
                 "The tenant is not valid",
             )
             .detail("`id`: is required")
+            .errors(vec![super::error::FieldError {
+                field: "id".into(),
+                message: "is required".into(),
+            }])
         })?;
         let settings = body.0.into_settings(&id).map_err(body_error)?;
         let record = self.admin.create(settings, &key.0).await?;
@@ -249,8 +289,8 @@ impl AdminApi {
         &self,
         key: AdminKey,
         id: Path<String>,
-        body: Json<TenantBody>,
-    ) -> AdminResult<TenantOk> {
+        body: ValidJson<TenantBody>,
+    ) -> AdminResult<TenantOk, AdminUpdateErrors> {
         let settings = body.0.into_settings(&id.0).map_err(body_error)?;
         let record = self.admin.update(settings, &key.0).await?;
         Ok(TenantOk::Ok(Json(view(&record)?)))
@@ -262,7 +302,11 @@ impl AdminApi {
         method = "post",
         operation_id = "adminEnableTenant"
     )]
-    async fn enable_tenant(&self, key: AdminKey, id: Path<String>) -> AdminResult<TenantOk> {
+    async fn enable_tenant(
+        &self,
+        key: AdminKey,
+        id: Path<String>,
+    ) -> AdminResult<TenantOk, AdminChangeErrors> {
         let record = self.admin.set_enabled(&id.0, true, &key.0).await?;
         Ok(TenantOk::Ok(Json(view(&record)?)))
     }
@@ -273,7 +317,11 @@ impl AdminApi {
         method = "post",
         operation_id = "adminDisableTenant"
     )]
-    async fn disable_tenant(&self, key: AdminKey, id: Path<String>) -> AdminResult<TenantOk> {
+    async fn disable_tenant(
+        &self,
+        key: AdminKey,
+        id: Path<String>,
+    ) -> AdminResult<TenantOk, AdminChangeErrors> {
         let record = self.admin.set_enabled(&id.0, false, &key.0).await?;
         Ok(TenantOk::Ok(Json(view(&record)?)))
     }
@@ -284,7 +332,11 @@ impl AdminApi {
         method = "delete",
         operation_id = "adminDeleteTenant"
     )]
-    async fn delete_tenant(&self, key: AdminKey, id: Path<String>) -> AdminResult<TenantDeletedOk> {
+    async fn delete_tenant(
+        &self,
+        key: AdminKey,
+        id: Path<String>,
+    ) -> AdminResult<TenantDeletedOk, AdminChangeErrors> {
         let deletion = self.admin.delete(&id.0, &key.0).await?;
         Ok(TenantDeletedOk::Ok(Json(TenantDeleted {
             identities: deletion.identities as u64,
@@ -396,7 +448,7 @@ impl AdminApi {
         limit: Query<Option<u32>>,
         /// `next_cursor` of the previous page.
         cursor: Query<Option<String>>,
-    ) -> AdminResult<AuditPageOk> {
+    ) -> AdminResult<AuditPageOk, AdminListErrors> {
         let page = PageRequest::<i64>::parse(limit.0, cursor.0)?;
         let filter = AuditFilter {
             tenant_id: tenant.0,
@@ -416,8 +468,12 @@ impl AdminApi {
 fn body_error(e: super::admin_dto::BodyError) -> ErrorInfo {
     ErrorInfo::new(
         StatusCode::BAD_REQUEST,
-        "invalid_tenant",
+        ProblemCode::InvalidTenant,
         "The tenant is not valid",
     )
     .detail(format!("`{}`: {}", e.key, e.message))
+    .errors(vec![super::error::FieldError {
+        field: e.key,
+        message: e.message,
+    }])
 }

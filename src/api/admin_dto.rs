@@ -3,10 +3,11 @@
 //! unchanged. Secrets (`acs.connection_string`, `acs.secondary_access_key`) are write-only.
 
 use acs_auth_providers::ProviderConfig;
-use chrono::{DateTime, Utc};
 use poem_openapi::Object;
 use secrecy::SecretString;
 
+use super::dto::AcsScope;
+use super::timestamp::Timestamp;
 use crate::config::EntraCredentialConfig;
 
 use crate::config::{AccessSettings, AcsSettings, TenantSettings, TokenPolicySettings};
@@ -26,9 +27,11 @@ pub struct AccessBody {
 #[oai(skip_serializing_if_is_none)]
 pub struct TokensBody {
     /// Default scopes (default `["chat", "voip"]`).
-    pub scopes: Option<Vec<String>>,
-    /// Scopes a request may ask for (default: `scopes`).
-    pub allowed_scopes: Option<Vec<String>>,
+    #[oai(validator(min_items = 1, max_items = 5, unique_items = true))]
+    pub scopes: Option<Vec<AcsScope>>,
+    /// Scopes a request may ask for (default: `scopes`; it must hold every default scope).
+    #[oai(validator(max_items = 5, unique_items = true))]
+    pub allowed_scopes: Option<Vec<AcsScope>>,
     /// Default lifetime, 60–1440 minutes (default 60).
     #[oai(validator(minimum(value = "60"), maximum(value = "1440")))]
     pub lifetime_minutes: Option<u32>,
@@ -263,10 +266,10 @@ impl AcsBody {
 
 /// A tenant to create (`id` required) or replace (`id` optional; must match the path).
 #[derive(Debug, Clone, Object)]
-#[oai(skip_serializing_if_is_none)]
+#[oai(skip_serializing_if_is_none, example)]
 pub struct TenantBody {
-    /// Slug used in `/tenants/{id}/…`.
-    #[oai(validator(max_length = 64))]
+    /// Slug used in `/tenants/{id}/…`: 1–64 of `a-z`, `0-9` and `-`, not starting with `-`.
+    #[oai(validator(pattern = "^[a-z0-9][a-z0-9-]{0,63}$"))]
     pub id: Option<String>,
     #[oai(validator(max_length = 255))]
     pub display_name: Option<String>,
@@ -276,6 +279,29 @@ pub struct TenantBody {
     pub access: Option<AccessBody>,
     pub tokens: Option<TokensBody>,
     pub acs: Option<AcsBody>,
+}
+
+impl poem_openapi::types::Example for TenantBody {
+    fn example() -> Self {
+        let provider = acs_auth_providers::OidcConfig::new(
+            "https://login.example.com",
+            vec!["api://acs-auth".to_owned()],
+        );
+        Self {
+            id: Some("contoso".into()),
+            display_name: Some("Contoso".into()),
+            enabled: Some(true),
+            provider: ProviderConfig::Oidc(provider),
+            access: None,
+            tokens: Some(TokensBody {
+                scopes: Some(vec![AcsScope::Chat, AcsScope::Voip]),
+                allowed_scopes: None,
+                lifetime_minutes: Some(60),
+                max_lifetime_minutes: Some(1440),
+            }),
+            acs: None,
+        }
+    }
 }
 
 /// A tenant as it is served.
@@ -294,8 +320,8 @@ pub struct TenantView {
     pub tokens: TokensBody,
     /// The tenant's own ACS resource; absent when it uses the default one.
     pub acs: Option<AcsBody>,
-    pub created_at: Option<DateTime<Utc>>,
-    pub updated_at: Option<DateTime<Utc>>,
+    pub created_at: Option<Timestamp>,
+    pub updated_at: Option<Timestamp>,
 }
 
 #[derive(Debug, Clone, Object)]
@@ -342,9 +368,9 @@ pub struct MappingView {
     pub communication_user_id: String,
     /// The ACS resource (endpoint) the identity lives in.
     pub acs_resource: String,
-    pub created_at: DateTime<Utc>,
+    pub created_at: Timestamp,
     /// Last time a new ACS token was issued for it.
-    pub last_used_at: DateTime<Utc>,
+    pub last_used_at: Timestamp,
 }
 
 #[derive(Debug, Clone, Object)]
@@ -359,7 +385,7 @@ pub struct MappingPage {
 #[oai(skip_serializing_if_is_none)]
 pub struct AuditEventView {
     pub id: i64,
-    pub at: DateTime<Utc>,
+    pub at: Timestamp,
     pub tenant_id: Option<String>,
     /// `admin:<key id>`, `user:<subject>` or `acs-auth`.
     pub actor: String,
@@ -411,8 +437,8 @@ impl TenantBody {
                 })
                 .unwrap_or_default(),
             tokens: TokenPolicySettings {
-                scopes: tokens.scopes.unwrap_or(defaults.scopes),
-                allowed_scopes: tokens.allowed_scopes,
+                scopes: tokens.scopes.map(scope_names).unwrap_or(defaults.scopes),
+                allowed_scopes: tokens.allowed_scopes.map(scope_names),
                 lifetime_minutes: tokens.lifetime_minutes.unwrap_or(defaults.lifetime_minutes),
                 max_lifetime_minutes: tokens
                     .max_lifetime_minutes
@@ -423,6 +449,18 @@ impl TenantBody {
     }
 }
 
+fn scope_names(scopes: Vec<AcsScope>) -> Vec<String> {
+    scopes.into_iter().map(|s| s.as_str().to_owned()).collect()
+}
+
+/// The scopes of a validated policy (every name is an ACS scope; `TenantSettings::validate`).
+fn acs_scopes(names: &[String]) -> Vec<AcsScope> {
+    names
+        .iter()
+        .filter_map(|n| AcsScope::ALL.into_iter().find(|s| s.as_str() == n))
+        .collect()
+}
+
 /// The view of a tenant record (secrets left out).
 pub fn tenant_view(record: &TenantRecord) -> Result<TenantView, BodyError> {
     let s = &record.settings;
@@ -431,8 +469,8 @@ pub fn tenant_view(record: &TenantRecord) -> Result<TenantView, BodyError> {
         required_roles: Some(s.access.required_roles.clone()),
     };
     let tokens = TokensBody {
-        scopes: Some(s.tokens.scopes.clone()),
-        allowed_scopes: Some(s.tokens.allowed_scopes().to_vec()),
+        scopes: Some(acs_scopes(&s.tokens.scopes)),
+        allowed_scopes: Some(acs_scopes(s.tokens.allowed_scopes())),
         lifetime_minutes: Some(s.tokens.lifetime_minutes),
         max_lifetime_minutes: Some(s.tokens.max_lifetime_minutes),
     };
@@ -446,8 +484,8 @@ pub fn tenant_view(record: &TenantRecord) -> Result<TenantView, BodyError> {
         access,
         tokens,
         acs: s.acs.as_ref().map(acs_view),
-        created_at: record.stored.as_ref().map(|r| r.created_at),
-        updated_at: record.stored.as_ref().map(|r| r.updated_at),
+        created_at: record.stored.as_ref().map(|r| r.created_at.into()),
+        updated_at: record.stored.as_ref().map(|r| r.updated_at.into()),
     })
 }
 
@@ -471,15 +509,15 @@ pub fn mapping_view(m: Mapping) -> MappingView {
         issuer_key: m.issuer_key,
         communication_user_id: m.acs_user_id,
         acs_resource: m.acs_resource,
-        created_at: m.created_at,
-        last_used_at: m.last_used_at,
+        created_at: m.created_at.into(),
+        last_used_at: m.last_used_at.into(),
     }
 }
 
 pub fn audit_view(e: AuditEvent) -> AuditEventView {
     AuditEventView {
         id: e.id,
-        at: e.at,
+        at: e.at.into(),
         tenant_id: e.tenant_id,
         actor: e.actor,
         action: e.action,

@@ -6,41 +6,22 @@ use std::marker::PhantomData;
 use acs_auth_providers::VerifyError;
 use poem::http::{HeaderValue, StatusCode, header};
 use poem::{Endpoint, IntoResponse, Request, Response};
+use poem_openapi::ApiResponse;
 use poem_openapi::registry::{MetaHeader, MetaMediaType, MetaResponse, MetaResponses, Registry};
 use poem_openapi::types::{ToJSON, Type};
-use poem_openapi::{ApiResponse, Object};
+
+pub use super::problem::{FieldError, Problem, ProblemCode};
 
 use crate::service::{AcsFailure, ServiceError};
 
 pub const PROBLEM_JSON: &str = "application/problem+json";
 pub const REQUEST_ID_HEADER: &str = "x-request-id";
 
-/// RFC 9457 problem details.
-#[derive(Debug, Clone, Object)]
-#[oai(rename_all = "camelCase")]
-pub struct Problem {
-    /// A URI naming the problem type: `urn:acs-auth:problem:{code}`.
-    #[oai(rename = "type")]
-    pub problem_type: String,
-    /// Short, human-readable summary of the problem type.
-    pub title: String,
-    /// The HTTP status code.
-    pub status: u16,
-    /// Human-readable explanation of this occurrence.
-    #[oai(skip_serializing_if_is_none)]
-    pub detail: Option<String>,
-    /// Stable machine-readable code (e.g. `token_expired`, `tenant_not_found`).
-    pub code: String,
-    /// The id of the request, also in the `x-request-id` response header and in the server log.
-    #[oai(skip_serializing_if_is_none)]
-    pub request_id: Option<String>,
-}
-
 /// An error on its way to the client: a status, a stable code, and the headers it needs.
 #[derive(Debug, Clone)]
 pub struct ErrorInfo {
     pub status: StatusCode,
-    pub code: &'static str,
+    pub code: ProblemCode,
     pub title: &'static str,
     pub detail: Option<String>,
     /// RFC 6750 `error` attribute of `WWW-Authenticate` (401 and 403 on bearer-protected paths).
@@ -48,10 +29,12 @@ pub struct ErrorInfo {
     /// A `WWW-Authenticate` challenge other than the bearer one (the admin API's key).
     pub challenge: Option<&'static str>,
     pub retry_after_secs: Option<u64>,
+    /// Each broken rule of a request body that breaks the schema.
+    pub errors: Vec<FieldError>,
 }
 
 impl ErrorInfo {
-    pub fn new(status: StatusCode, code: &'static str, title: &'static str) -> Self {
+    pub fn new(status: StatusCode, code: ProblemCode, title: &'static str) -> Self {
         Self {
             status,
             code,
@@ -60,6 +43,7 @@ impl ErrorInfo {
             bearer_error: None,
             challenge: None,
             retry_after_secs: None,
+            errors: Vec::new(),
         }
     }
 
@@ -78,6 +62,11 @@ impl ErrorInfo {
         self
     }
 
+    pub fn errors(mut self, errors: Vec<FieldError>) -> Self {
+        self.errors = errors;
+        self
+    }
+
     pub fn retry_after(mut self, secs: u64) -> Self {
         self.retry_after_secs = Some(secs);
         self
@@ -89,8 +78,9 @@ impl ErrorInfo {
             title: self.title.to_owned(),
             status: self.status.as_u16(),
             detail: self.detail.clone(),
-            code: self.code.to_owned(),
+            code: self.code,
             request_id: request_id.map(str::to_owned),
+            errors: (!self.errors.is_empty()).then(|| self.errors.clone()),
         };
         let body = problem.to_json_string();
         let mut resp = Response::builder()
@@ -234,7 +224,7 @@ impl From<&VerifyError> for ErrorInfo {
             tracing::warn!(error = %e, "token could not be verified: the identity provider's address is private");
             return ErrorInfo::new(
                 StatusCode::SERVICE_UNAVAILABLE,
-                e.code(),
+                ProblemCode::from(e),
                 "The identity provider's address is private",
             )
             .detail(
@@ -247,7 +237,7 @@ impl From<&VerifyError> for ErrorInfo {
             tracing::warn!(error = %e, "token could not be verified: identity provider problem");
             return ErrorInfo::new(
                 StatusCode::SERVICE_UNAVAILABLE,
-                e.code(),
+                ProblemCode::from(e),
                 "The identity provider cannot be reached",
             )
             .detail("The tenant's identity provider could not be reached to verify the token; try again later.")
@@ -256,7 +246,7 @@ impl From<&VerifyError> for ErrorInfo {
         // Counted and logged at debug by the gate (callers choose how many tokens fail).
         ErrorInfo::new(
             StatusCode::UNAUTHORIZED,
-            e.code(),
+            ProblemCode::from(e),
             "The bearer token is not valid",
         )
         .detail(e.to_string())
@@ -270,23 +260,27 @@ impl From<&ServiceError> for ErrorInfo {
             ServiceError::Shared(inner) => ErrorInfo::from(inner.as_ref()),
             ServiceError::InsufficientScope(detail) => ErrorInfo::new(
                 StatusCode::FORBIDDEN,
-                "insufficient_scope",
+                ProblemCode::InsufficientScope,
                 "The token lacks a required scope or role",
             )
             .detail(detail.clone())
             .bearer("insufficient_scope"),
             ServiceError::InvalidRequest { field, message } => ErrorInfo::new(
                 StatusCode::BAD_REQUEST,
-                "invalid_request",
+                ProblemCode::InvalidRequest,
                 "The request is not valid",
             )
-            .detail(format!("`{field}`: {message}")),
+            .detail(format!("`{field}`: {message}"))
+            .errors(vec![FieldError {
+                field: field.to_string(),
+                message: message.clone(),
+            }]),
             ServiceError::Token(e) => ErrorInfo::from(e),
             ServiceError::RateLimited { retry_after } => {
                 let secs = ceil_secs(*retry_after);
                 ErrorInfo::new(
                     StatusCode::TOO_MANY_REQUESTS,
-                    "rate_limited",
+                    ProblemCode::RateLimited,
                     "Too many requests",
                 )
                 .detail(format!("Slow down; try again in {secs} s."))
@@ -294,7 +288,7 @@ impl From<&ServiceError> for ErrorInfo {
             }
             ServiceError::NoTenantForIssuer => ErrorInfo::new(
                 StatusCode::UNAUTHORIZED,
-                "token_invalid_issuer",
+                ProblemCode::TokenInvalidIssuer,
                 "The bearer token is not valid",
             )
             .detail(
@@ -303,7 +297,7 @@ impl From<&ServiceError> for ErrorInfo {
             .bearer("invalid_token"),
             ServiceError::TenantAmbiguous => ErrorInfo::new(
                 StatusCode::BAD_REQUEST,
-                "tenant_ambiguous",
+                ProblemCode::TenantAmbiguous,
                 "The tenant cannot be told from the token",
             )
             .detail(
@@ -311,30 +305,30 @@ impl From<&ServiceError> for ErrorInfo {
             ),
             ServiceError::UserNotFound => ErrorInfo::new(
                 StatusCode::NOT_FOUND,
-                "user_not_found",
+                ProblemCode::UserNotFound,
                 "The caller has no ACS identity",
             )
             .detail("No ACS identity is mapped to the caller; getToken creates one."),
             ServiceError::TenantDisabled => ErrorInfo::new(
                 StatusCode::FORBIDDEN,
-                "tenant_disabled",
+                ProblemCode::TenantDisabled,
                 "The tenant is disabled",
             ),
             ServiceError::TeamsExchangeUnsupported => ErrorInfo::new(
                 StatusCode::BAD_REQUEST,
-                "exchange_not_supported",
+                ProblemCode::ExchangeNotSupported,
                 "Teams token exchange needs an Entra ID tenant",
             )
             .detail("exchangeToken is available only for tenants whose provider is `aad` (Microsoft Entra ID)."),
             ServiceError::TeamsTokenRejected { code, message } => ErrorInfo::new(
                 StatusCode::BAD_REQUEST,
-                "teams_token_rejected",
+                ProblemCode::TeamsTokenRejected,
                 "ACS refused the Teams user's token",
             )
             .detail(format!("{code}: {}", message.chars().take(300).collect::<String>())),
             ServiceError::AdminDisabled => ErrorInfo::new(
                 StatusCode::FORBIDDEN,
-                "admin_disabled",
+                ProblemCode::AdminDisabled,
                 "The admin API is disabled",
             )
             .detail(
@@ -343,23 +337,27 @@ impl From<&ServiceError> for ErrorInfo {
             ),
             ServiceError::AdminKeyInvalid => ErrorInfo::new(
                 StatusCode::UNAUTHORIZED,
-                "admin_key_invalid",
+                ProblemCode::AdminKeyInvalid,
                 "The admin key is not valid",
             )
             .challenge("ApiKey header=\"X-Admin-Key\""),
             ServiceError::TenantInvalid { key, message } => ErrorInfo::new(
                 StatusCode::BAD_REQUEST,
-                "invalid_tenant",
+                ProblemCode::InvalidTenant,
                 "The tenant is not valid",
             )
-            .detail(format!("`{key}`: {message}")),
+            .detail(format!("`{key}`: {message}"))
+            .errors(vec![FieldError {
+                field: key.clone(),
+                message: message.clone(),
+            }]),
             ServiceError::TenantNotFound(id) => {
-                ErrorInfo::new(StatusCode::NOT_FOUND, "tenant_not_found", "No such tenant")
+                ErrorInfo::new(StatusCode::NOT_FOUND, ProblemCode::TenantNotFound, "No such tenant")
                     .detail(format!("No tenant has the id `{id}`."))
             }
             ServiceError::TenantExists(id) => ErrorInfo::new(
                 StatusCode::CONFLICT,
-                "tenant_exists",
+                ProblemCode::TenantExists,
                 "The tenant exists already",
             )
             .detail(format!(
@@ -367,7 +365,7 @@ impl From<&ServiceError> for ErrorInfo {
             )),
             ServiceError::TenantManagedByConfig(id) => ErrorInfo::new(
                 StatusCode::CONFLICT,
-                "tenant_managed_by_config",
+                ProblemCode::TenantManagedByConfig,
                 "The tenant is defined in the configuration file",
             )
             .detail(format!(
@@ -375,7 +373,7 @@ impl From<&ServiceError> for ErrorInfo {
             )),
             ServiceError::SubjectNotFound => ErrorInfo::new(
                 StatusCode::NOT_FOUND,
-                "subject_not_found",
+                ProblemCode::SubjectNotFound,
                 "The subject has no mapping in this tenant",
             ),
             ServiceError::Acs { failure, .. } => {
@@ -386,7 +384,7 @@ impl From<&ServiceError> for ErrorInfo {
                 tracing::error!(error = %e, "store failure");
                 ErrorInfo::new(
                     StatusCode::SERVICE_UNAVAILABLE,
-                    "store_unavailable",
+                    ProblemCode::StoreUnavailable,
                     "The service is temporarily unavailable",
                 )
                 .retry_after(5)
@@ -395,7 +393,7 @@ impl From<&ServiceError> for ErrorInfo {
                 tracing::error!(resource = %name, "mapping refers to an ACS resource that is not configured");
                 ErrorInfo::new(
                     StatusCode::INTERNAL_SERVER_ERROR,
-                    "acs_resource_unknown",
+                    ProblemCode::AcsResourceUnknown,
                     "The service is misconfigured",
                 )
             }
@@ -412,25 +410,25 @@ fn acs_failure_info(failure: AcsFailure) -> ErrorInfo {
     match failure {
         AcsFailure::Timeout => ErrorInfo::new(
             StatusCode::GATEWAY_TIMEOUT,
-            "acs_timeout",
+            ProblemCode::AcsTimeout,
             "ACS did not answer in time",
         )
         .retry_after(5),
         AcsFailure::Throttled { retry_after } => ErrorInfo::new(
             StatusCode::SERVICE_UNAVAILABLE,
-            "acs_throttled",
+            ProblemCode::AcsThrottled,
             "ACS is throttling requests",
         )
         .retry_after(retry_after.map(ceil_secs).unwrap_or(10)),
         AcsFailure::Unavailable { retry_after } => ErrorInfo::new(
             StatusCode::SERVICE_UNAVAILABLE,
-            "acs_unavailable",
+            ProblemCode::AcsUnavailable,
             "ACS is unavailable",
         )
         .retry_after(retry_after.map(ceil_secs).unwrap_or(5)),
         AcsFailure::Refused => ErrorInfo::new(
             StatusCode::BAD_GATEWAY,
-            "acs_error",
+            ProblemCode::AcsError,
             "ACS refused the request",
         ),
     }
@@ -479,7 +477,7 @@ impl AllowedMethods {
 pub fn request_timeout() -> Response {
     let mut resp = ErrorInfo::new(
         StatusCode::REQUEST_TIMEOUT,
-        "request_timeout",
+        ProblemCode::RequestTimeout,
         "The request was not completed in time",
     )
     .detail("the request (its body included) took longer than the server allows")
@@ -510,7 +508,7 @@ pub async fn problem_middleware<E: Endpoint>(
     if req.headers().get_all(header::AUTHORIZATION).iter().count() > 1 {
         let info = ErrorInfo::new(
             StatusCode::BAD_REQUEST,
-            "invalid_request",
+            ProblemCode::InvalidRequest,
             "The request is not valid",
         )
         .detail("Send exactly one `Authorization` header.")
@@ -602,7 +600,7 @@ fn error_response(err: &poem::Error, request_id: &str, area: Area) -> Response {
     } else if err.is::<AuthorizationError>() && area == Area::Admin {
         ErrorInfo::new(
             StatusCode::UNAUTHORIZED,
-            "admin_key_required",
+            ProblemCode::AdminKeyRequired,
             "An admin key is required",
         )
         .detail("Send an admin API key in the `X-Admin-Key` header.")
@@ -610,7 +608,7 @@ fn error_response(err: &poem::Error, request_id: &str, area: Area) -> Response {
     } else if err.is::<AuthorizationError>() {
         ErrorInfo::new(
             StatusCode::UNAUTHORIZED,
-            "missing_token",
+            ProblemCode::MissingToken,
             "A bearer token is required",
         )
         .detail(
@@ -619,43 +617,47 @@ fn error_response(err: &poem::Error, request_id: &str, area: Area) -> Response {
     } else if let Some(e) = err.downcast_ref::<ParseRequestPayloadError>() {
         ErrorInfo::new(
             StatusCode::BAD_REQUEST,
-            "invalid_body",
+            ProblemCode::InvalidBody,
             "The request body is not valid",
         )
         .detail(e.reason.clone())
     } else if let Some(e) = err.downcast_ref::<ContentTypeError>() {
         ErrorInfo::new(
             StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            "unsupported_media_type",
+            ProblemCode::UnsupportedMediaType,
             "The content type is not supported",
         )
         .detail(e.to_string())
     } else if let Some(e) = err.downcast_ref::<ParseParamError>() {
         ErrorInfo::new(
             StatusCode::BAD_REQUEST,
-            "invalid_parameter",
+            ProblemCode::InvalidParameter,
             "A parameter is not valid",
         )
         .detail(e.to_string())
     } else if err.is::<NotFoundError>() {
-        ErrorInfo::new(StatusCode::NOT_FOUND, "not_found", "No such resource")
+        ErrorInfo::new(
+            StatusCode::NOT_FOUND,
+            ProblemCode::NotFound,
+            "No such resource",
+        )
     } else if err.is::<MethodNotAllowedError>() {
         ErrorInfo::new(
             StatusCode::METHOD_NOT_ALLOWED,
-            "method_not_allowed",
+            ProblemCode::MethodNotAllowed,
             "Method not allowed",
         )
     } else {
         let status = err.status();
         if status.is_server_error() {
             tracing::error!(error = %err, %status, "unhandled error");
-            ErrorInfo::new(status, "internal_error", "Internal error")
+            ErrorInfo::new(status, ProblemCode::InternalError, "Internal error")
         } else {
             let code = match status {
-                StatusCode::PAYLOAD_TOO_LARGE => "payload_too_large",
-                StatusCode::REQUEST_TIMEOUT => "request_timeout",
-                StatusCode::TOO_MANY_REQUESTS => "too_many_requests",
-                _ => "bad_request",
+                StatusCode::PAYLOAD_TOO_LARGE => ProblemCode::PayloadTooLarge,
+                StatusCode::REQUEST_TIMEOUT => ProblemCode::RequestTimeout,
+                StatusCode::TOO_MANY_REQUESTS => ProblemCode::TooManyRequests,
+                _ => ProblemCode::BadRequest,
             };
             ErrorInfo::new(status, code, "The request cannot be served").detail(err.to_string())
         }

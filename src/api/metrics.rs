@@ -30,7 +30,7 @@ use prometheus_client::registry::Registry;
 use secrecy::ExposeSecret;
 use subtle::ConstantTimeEq;
 
-use super::error::ErrorInfo;
+use super::error::{ErrorInfo, ProblemCode};
 use crate::config::MetricsSettings;
 use crate::service::Stats;
 
@@ -155,7 +155,7 @@ impl Metrics {
             if !matches {
                 return ErrorInfo::new(
                     StatusCode::UNAUTHORIZED,
-                    "metrics_token_required",
+                    ProblemCode::MetricsTokenRequired,
                     "The metrics need a bearer token",
                 )
                 .detail("Send `Authorization: Bearer` with the value of `metrics.bearer_token`.")
@@ -175,7 +175,7 @@ impl Metrics {
             tracing::error!(error = %e, "metrics: encoding failed");
             return ErrorInfo::new(
                 StatusCode::INTERNAL_SERVER_ERROR,
-                "internal_error",
+                ProblemCode::InternalError,
                 "Internal error",
             )
             .to_response(None);

@@ -5,6 +5,7 @@ pub mod access_log;
 pub mod admin;
 pub mod admin_dto;
 pub mod auth;
+pub mod body;
 pub mod dto;
 pub mod error;
 pub mod extract;
@@ -12,7 +13,10 @@ pub mod health;
 pub mod metrics;
 pub mod paging;
 pub mod payload;
+pub mod problem;
 pub mod server;
+pub mod spec;
+pub mod timestamp;
 pub mod tokens;
 
 use poem::endpoint::BoxEndpoint;
@@ -21,7 +25,7 @@ use poem::{Body, Endpoint, EndpointExt, IntoResponse, Request, Response, Route};
 use poem_openapi::OpenApiService;
 
 use crate::state::AppState;
-use error::ErrorInfo;
+use error::{ErrorInfo, ProblemCode};
 
 pub const API_TITLE: &str = "acs-auth";
 
@@ -77,20 +81,45 @@ pub fn routes(
         .enabled
         .then(|| metrics::Metrics::new(state.stats.clone(), &options.metrics));
     let api = openapi_service(state);
-    let allowed = std::sync::Arc::new(error::AllowedMethods::from_spec(
-        &serde_json::from_str(&api.spec()).unwrap_or_default(),
-    ));
-    let spec = api.spec_endpoint();
-    let docs = api.swagger_ui();
+    let raw = api.spec();
+    let document = spec::refine(&raw).unwrap_or_else(|e| {
+        tracing::error!(error = %e, "the generated spec is not JSON; serving it unrefined");
+        serde_json::Value::Null
+    });
+    let allowed = std::sync::Arc::new(error::AllowedMethods::from_spec(&document));
+    let body_schemas =
+        std::sync::Arc::new(body::BodySchemas::from_spec(&document).unwrap_or_else(|e| {
+            tracing::error!(error = %e, "request bodies are checked by their parsers only");
+            body::BodySchemas::empty()
+        }));
+    let document_json = spec::to_pretty_json(&document);
+    // Swagger UI embeds the document it is made with: the refined one replaces poem-openapi's.
+    let docs_html = std::sync::Arc::new(api.swagger_ui_html().replacen(&raw, &document_json, 1));
+    let docs_slash = std::sync::Arc::clone(&docs_html);
     let mut route = Route::new()
         .nest("/", api)
-        .at("/openapi.json", spec)
-        .nest("/docs", docs);
+        .at(
+            "/openapi.json",
+            poem::endpoint::make_sync(move |_| {
+                Response::builder()
+                    .content_type("application/json")
+                    .body(document_json.clone())
+            }),
+        )
+        .at(
+            "/docs",
+            poem::endpoint::make_sync(move |_| poem::web::Html(docs_html.as_str().to_owned())),
+        )
+        .at(
+            "/docs/",
+            poem::endpoint::make_sync(move |_| poem::web::Html(docs_slash.as_str().to_owned())),
+        );
     if let Some(extra) = extra {
         route = route.nest("/dev", extra);
     }
     let app = route
         .data(admin_guard)
+        .data(body_schemas)
         .around(move |ep, req| body_limit(ep, req, max_body_bytes))
         .around(move |ep, req| {
             error::problem_middleware(ep, req, std::sync::Arc::clone(&allowed), admin_enabled)
@@ -154,7 +183,7 @@ fn too_large(max: usize) -> poem::Error {
     poem::Error::from(
         ErrorInfo::new(
             StatusCode::PAYLOAD_TOO_LARGE,
-            "payload_too_large",
+            ProblemCode::PayloadTooLarge,
             "The request body is too large",
         )
         .detail(format!("Bodies are limited to {max} bytes.")),

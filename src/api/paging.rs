@@ -5,7 +5,7 @@ use std::str::FromStr;
 
 use poem::http::StatusCode;
 
-use super::error::ErrorInfo;
+use super::error::{ErrorInfo, ProblemCode};
 
 /// The largest page a client may ask for.
 pub const MAX_PAGE: u32 = 500;
@@ -70,7 +70,7 @@ impl<C> PageRequest<C> {
 fn invalid(detail: String) -> ErrorInfo {
     ErrorInfo::new(
         StatusCode::BAD_REQUEST,
-        "invalid_parameter",
+        ProblemCode::InvalidParameter,
         "A parameter is not valid",
     )
     .detail(detail)

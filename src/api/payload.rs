@@ -69,12 +69,13 @@ impl<T: Type + Serialize> ApiResponse for JsonBody<T> {
 
 #[cfg(test)]
 mod tests {
-    use chrono::{DateTime, FixedOffset, TimeZone, Utc};
+    use chrono::{TimeZone, Utc};
     use poem_openapi::types::ToJSON;
 
     use crate::api::dto::{
         CommunicationUser, ExchangeTokenResponse, HealthStatus, TokenResponse, UserResponse,
     };
+    use crate::api::timestamp::Timestamp;
 
     /// serde writes what poem-openapi's `ToJSON` (the spec's view of the type) writes.
     fn same_json<T: ToJSON + serde::Serialize>(value: &T) {
@@ -82,8 +83,8 @@ mod tests {
         assert_eq!(serde, value.to_json().unwrap(), "serde and ToJSON disagree");
     }
 
-    fn at(seconds: i64, nanos: u32) -> DateTime<FixedOffset> {
-        Utc.timestamp_opt(seconds, nanos).unwrap().fixed_offset()
+    fn at(seconds: i64, nanos: u32) -> Timestamp {
+        Utc.timestamp_opt(seconds, nanos).unwrap().into()
     }
 
     #[test]
@@ -103,7 +104,7 @@ mod tests {
         }
         same_json(&UserResponse {
             communication_user_id: "8:acs:r_1".into(),
-            created_at: Utc.timestamp_opt(1_800_000_000, 5_000).unwrap(),
+            created_at: at(1_800_000_000, 5_000),
         });
         same_json(&HealthStatus {
             status: "ok".into(),

@@ -12,7 +12,7 @@ use super::dto::{
     CommunicationUser, ExchangeTokenRequest, ExchangeTokenResponse, GetTokenRequest, TokenResponse,
     UserResponse,
 };
-use super::error::{ApiError, ErrorInfo, ErrorSet};
+use super::error::{ApiError, ErrorInfo, ErrorSet, ProblemCode};
 use super::extract::OptionalJson;
 use super::payload::JsonBody;
 use crate::service::Tenant;
@@ -245,7 +245,7 @@ impl TokensApi {
         let mapping = self.state.tokens.get_user(&tenant, &who).await?;
         Ok(GetUserResponse::Ok(JsonBody(UserResponse {
             communication_user_id: mapping.acs_user_id,
-            created_at: mapping.created_at,
+            created_at: mapping.created_at.into(),
         })))
     }
 
@@ -348,7 +348,9 @@ impl TokensApi {
         let request = body
             .0
             .map(|b| TokenRequest {
-                scopes: b.scopes,
+                scopes: b
+                    .scopes
+                    .map(|s| s.into_iter().map(|s| s.as_str().to_owned()).collect()),
                 expires_in_minutes: b.expires_in_minutes,
             })
             .unwrap_or_default();
@@ -402,7 +404,7 @@ impl TokensApi {
             _ => {
                 return Err(ErrorInfo::new(
                     StatusCode::BAD_REQUEST,
-                    "teams_token_missing",
+                    ProblemCode::TeamsTokenMissing,
                     "The Teams user's token is missing",
                 )
                 .detail("Send it as `{\"token\": \"…\"}` or in the `teams-user-aad-token` header.")
@@ -419,7 +421,7 @@ impl TokensApi {
         Ok(ExchangeTokenResponseKind::Ok(JsonBody(
             ExchangeTokenResponse {
                 token: token.token.expose_secret().to_owned(),
-                expires_on: token.expires_on,
+                expires_on: token.expires_on.into(),
             },
         )))
     }
@@ -433,7 +435,7 @@ pub fn request_id(req: &Request) -> Option<&str> {
 fn token_response(issued: IssuedToken) -> TokenResponse {
     TokenResponse {
         token: issued.token.expose_secret().to_owned(),
-        expires_on: issued.expires_on,
+        expires_on: issued.expires_on.into(),
         user: CommunicationUser {
             communication_user_id: issued.acs_user_id,
         },

@@ -176,7 +176,7 @@ async fn invalid_tenants_are_refused_with_the_field_named() {
     let mut body = oidc_body("globex", &app);
     body["tokens"]["lifetime_minutes"] = json!(5);
     // The schema's bounds catch it before the settings' own check; either way the field is named.
-    let problem = assert_problem(create(&app, body).await, 400, "invalid_body").await;
+    let problem = assert_problem(create(&app, body).await, 400, "invalid_tenant").await;
     assert!(
         problem["detail"]
             .as_str()
@@ -198,7 +198,7 @@ async fn invalid_tenants_are_refused_with_the_field_named() {
 
     let mut body = oidc_body("globex", &app);
     body["provider"] = json!({"kind": "saml"});
-    assert_problem(create(&app, body).await, 400, "invalid_body").await;
+    assert_problem(create(&app, body).await, 400, "invalid_tenant").await;
 
     let resp = app
         .admin(Method::GET, "/tenants/globex")

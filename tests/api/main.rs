@@ -33,4 +33,5 @@ mod shutdown;
 mod spec;
 mod trace_context;
 mod upstreams;
+mod validation;
 mod verified_cache;
