@@ -156,6 +156,15 @@ pub enum TenantsCommand {
         #[arg(long)]
         file: PathBuf,
     },
+    /// Dry-run a user's access token against a tenant: every check of its provider and access
+    /// policy, in order, with its verdict (exits non-zero when the token would be refused).
+    /// The token is read from stdin; nothing is issued or stored.
+    VerifyToken {
+        #[arg(long, env = "ACS_AUTH_CONFIG")]
+        config: Option<PathBuf>,
+        /// The tenant's id.
+        tenant: String,
+    },
     /// Disable a stored tenant (its users get 403; nothing is deleted).
     Disable {
         #[arg(long, env = "ACS_AUTH_CONFIG")]
@@ -401,6 +410,39 @@ async fn tenants(command: TenantsCommand) -> Result<(), AnyError> {
             }
             if failed {
                 return Err("some checks failed".into());
+            }
+        }
+        TenantsCommand::VerifyToken { config, tenant } => {
+            let mut token = String::new();
+            std::io::Read::read_to_string(&mut std::io::stdin().lock(), &mut token)?;
+            let token = token.trim();
+            if token.is_empty() {
+                return Err("no token on stdin (pipe the user's access token in)".into());
+            }
+            let services = cli_services(config.as_deref()).await?;
+            let report = services
+                .state
+                .admin
+                .verify_token(&tenant, token, &actor)
+                .await
+                .map_err(|e| match e {
+                    crate::service::ServiceError::TenantNotFound(_) => {
+                        format!("no tenant `{tenant}` (`acs-auth tenants list` shows the tenants)")
+                    }
+                    other => other.to_string(),
+                })?;
+            println!("tenant {tenant}:");
+            for check in &report.checks {
+                let mark = match (check.ran, check.ok) {
+                    (false, _) => "skip",
+                    (true, true) => "ok  ",
+                    (true, false) => "FAIL",
+                };
+                println!("  [{mark}] {}: {}", check.name, check.detail);
+            }
+            match (&report.subject, report.valid) {
+                (Some(subject), true) => println!("valid: the token names `{subject}`"),
+                _ => return Err("the token would be refused".into()),
             }
         }
         TenantsCommand::Add { config, file } => {

@@ -29,7 +29,6 @@
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use serde_json::Value;
 use url::Url;
 
 use crate::discovery::{
@@ -40,10 +39,10 @@ use crate::fetch::check_scheme;
 use crate::jose::VerificationKey;
 use crate::jwks::JwksCache;
 use crate::network::FetchPolicy;
+use crate::steps::{Steps, describe_key, read_token};
 use crate::validate::{
     self, ClaimRules, Claims, DEFAULT_LEEWAY_SECS, DEFAULT_MAX_TOKEN_BYTES, VerifiedClaims,
-    check_size_and_shape, parse_header, peek_claims_unverified, peek_header_unverified,
-    verify_token,
+    peek_header_unverified, verify_token,
 };
 use crate::{IdentityProvider, SigningKeyRef, VerifiedIdentity, VerifyError};
 
@@ -54,18 +53,10 @@ pub const PERSONAL_ACCOUNTS_DIRECTORY: &str = "9188040d-6c67-4c5b-b112-36a304b66
 /// Microsoft Graph's application id, the `aud` of Graph tokens.
 pub const MICROSOFT_GRAPH_APP_ID: &str = "00000003-0000-0000-c000-000000000000";
 
-/// `aud` values of Microsoft Graph (public and national clouds): never ours.
-const MICROSOFT_GRAPH_AUDIENCES: &[&str] = &[
-    MICROSOFT_GRAPH_APP_ID,
-    "https://graph.microsoft.com",
-    "https://graph.microsoft.com/",
-    "https://graph.microsoft.us",
-    "https://graph.microsoft.us/",
-    "https://dod-graph.microsoft.us",
-    "https://dod-graph.microsoft.us/",
-    "https://microsoftgraph.chinacloudapi.cn",
-    "https://microsoftgraph.chinacloudapi.cn/",
-];
+mod token_rules;
+use token_rules::{
+    is_microsoft_graph_audience, optional_string, refuse_microsoft_api_tokens, require_access_token,
+};
 
 /// The multi-tenant authorities `directory` may name.
 const MULTI_TENANT_DIRECTORIES: &[&str] = &["organizations", "common"];
@@ -421,25 +412,6 @@ fn metadata_url(
         .map_err(|e| config_error("authority_host", format!("metadata URL {url:?}: {e}")))
 }
 
-fn is_microsoft_graph_audience(aud: &str) -> bool {
-    MICROSOFT_GRAPH_AUDIENCES
-        .iter()
-        .any(|graph| graph.eq_ignore_ascii_case(aud))
-}
-
-/// A claim that must be a string when present.
-fn optional_string<'a>(claims: &'a Claims, name: &str) -> Result<Option<&'a str>, VerifyError> {
-    match claims.get(name) {
-        None => Ok(None),
-        Some(Value::String(s)) => Ok(Some(s.as_str())),
-        Some(_) => Err(VerifyError::InvalidClaim(name.to_owned())),
-    }
-}
-
-fn non_empty_string(claims: &Claims, name: &str) -> bool {
-    matches!(claims.get(name), Some(Value::String(s)) if !s.trim().is_empty())
-}
-
 /// The Microsoft Entra ID provider.
 #[derive(Debug)]
 pub struct AadProvider {
@@ -661,76 +633,73 @@ impl AadProvider {
     }
 }
 
-/// Refuse tokens for Microsoft Graph: a `nonce` in the header (its signature covers a hash of
-/// the nonce, not the nonce: no third party can verify it) or a Graph `aud`.
-fn refuse_microsoft_api_tokens(header: &Claims, claims: &Claims) -> Result<(), VerifyError> {
-    if header.contains_key("nonce") {
-        tracing::debug!("token with a nonce header (for Microsoft Graph) refused");
-        return Err(VerifyError::InvalidAudience);
-    }
-    let graph = match claims.get("aud") {
-        Some(Value::String(aud)) => is_microsoft_graph_audience(aud),
-        Some(Value::Array(auds)) => auds
-            .iter()
-            .filter_map(Value::as_str)
-            .any(is_microsoft_graph_audience),
-        _ => false,
-    };
-    if graph {
-        tracing::debug!("token for Microsoft Graph refused");
-        return Err(VerifyError::InvalidAudience);
-    }
-    Ok(())
-}
-
-/// An access token, not an ID token: the calling app is named and scopes or roles are granted.
-fn require_access_token(claims: &Claims, version: TokenVersion) -> Result<(), VerifyError> {
-    let client = version.client_claim();
-    if !non_empty_string(claims, client) {
-        return Err(VerifyError::MissingClaim(client.to_owned()));
-    }
-    let has_scopes = !validate::scopes_from_claims(claims).is_empty();
-    let has_roles = !validate::roles_from_claims(claims).is_empty();
-    if !has_scopes && !has_roles {
-        return Err(VerifyError::MissingClaim("scp".to_owned()));
-    }
-    Ok(())
-}
-
 #[async_trait]
 impl IdentityProvider for AadProvider {
-    async fn verify(&self, token: &str) -> Result<VerifiedIdentity, VerifyError> {
-        check_size_and_shape(token, self.config.max_token_bytes)?;
-        let header = parse_header(token)?;
+    async fn verify_traced(
+        &self,
+        token: &str,
+        steps: &mut Steps,
+    ) -> Result<VerifiedIdentity, VerifyError> {
         // Peeked only to refuse early and to choose the metadata; verified below.
-        let peeked = peek_claims_unverified(token)?;
-        refuse_microsoft_api_tokens(&peek_header_unverified(token)?, &peeked)?;
-        let version = self.version_of(&peeked)?;
-        let tenant = self.tenant_of(&peeked)?;
+        let (header, peeked) = read_token(steps, token, self.config.max_token_bytes)?;
+        steps.check(
+            "microsoft_api",
+            peek_header_unverified(token).and_then(|h| refuse_microsoft_api_tokens(&h, &peeked)),
+            |_| "not a token for Microsoft Graph".into(),
+        )?;
+        let version = steps.check("version", self.version_of(&peeked), |v| {
+            format!("`ver` {} is accepted", v.claim())
+        })?;
+        let tenant = steps.check("directory", self.tenant_of(&peeked), |t| {
+            format!("directory `{t}` is accepted")
+        })?;
 
-        let metadata = self.metadata(version).await?;
+        let discovered = self.metadata(version).await.and_then(|metadata| {
+            let jwks_uri = substitute_tenant_in_url(&metadata.jwks_uri, &tenant)?;
+            Ok((metadata, jwks_uri))
+        });
+        let (metadata, jwks_uri) = steps.check("discovery", discovered, |(_, uri)| {
+            format!("the directory's key set at {uri}")
+        })?;
         let issuer = metadata.issuer.replace(TENANT_ID_TEMPLATE, &tenant);
-        let jwks_uri = substitute_tenant_in_url(&metadata.jwks_uri, &tenant)?;
-        let key = self
-            .jwks
-            .key_for(&jwks_uri, header.kid.as_deref(), self.config.fetch_policy())
-            .await?;
+        let key = steps.check(
+            "key",
+            self.jwks
+                .key_for(&jwks_uri, header.kid.as_deref(), self.config.fetch_policy())
+                .await,
+            |k| describe_key(k),
+        )?;
         let rules = ClaimRules {
             issuer,
             audiences: self.checked.audiences.clone(),
             leeway_secs: self.config.leeway_secs,
         };
-        let VerifiedClaims { claims, expires_at } =
-            verify_token(token, &header, peeked, &key, &rules)?;
+        let VerifiedClaims { claims, expires_at } = steps.token_checks(
+            verify_token(token, &header, peeked, &key, &rules),
+            &rules.issuer,
+        )?;
 
         // The claims are verified now (the very payload peeked above): the choices stand.
-        self.check_signing_key_issuer(&key, &tenant, &rules.issuer)
-            .await?;
-        require_access_token(&claims, version)?;
-        let oid = validate::subject_from_claims(&claims, "oid")?;
-        if !is_guid(&oid) {
-            return Err(VerifyError::InvalidClaim("oid".to_owned()));
-        }
+        steps.check(
+            "key_issuer",
+            self.check_signing_key_issuer(&key, &tenant, &rules.issuer)
+                .await,
+            |_| "the key is not bound to another issuer".into(),
+        )?;
+        steps.check("token_kind", require_access_token(&claims, version), |_| {
+            "an access token (the calling app named, scopes or roles granted)".into()
+        })?;
+        let oid = steps.check(
+            "subject",
+            validate::subject_from_claims(&claims, "oid").and_then(|oid| {
+                if is_guid(&oid) {
+                    Ok(oid)
+                } else {
+                    Err(VerifyError::InvalidClaim("oid".to_owned()))
+                }
+            }),
+            |_| "`oid` names the user".into(),
+        )?;
         let tenant = tenant.to_ascii_lowercase();
         Ok(VerifiedIdentity {
             issuer: rules.issuer,
@@ -742,6 +711,26 @@ impl IdentityProvider for AadProvider {
             expires_at,
             signing_key: SigningKeyRef::new(&jwks_uri, &key),
         })
+    }
+
+    fn check_names(&self) -> &'static [&'static str] {
+        &[
+            "format",
+            "header",
+            "payload",
+            "microsoft_api",
+            "version",
+            "directory",
+            "discovery",
+            "key",
+            "signature",
+            "times",
+            "issuer",
+            "audience",
+            "key_issuer",
+            "token_kind",
+            "subject",
+        ]
     }
 
     /// Single-tenant: the v1/v2 issuer of the directory. Multi-tenant: an issuer matching a

@@ -26,9 +26,10 @@ use crate::discovery::{MetadataSource, ProviderMetadata, is_guid};
 use crate::fetch::check_scheme;
 use crate::jwks::JwksCache;
 use crate::network::FetchPolicy;
+use crate::steps::{Steps, describe_key, read_token};
 use crate::validate::{
     self, ClaimRules, Claims, DEFAULT_LEEWAY_SECS, DEFAULT_MAX_TOKEN_BYTES, VerifiedClaims,
-    check_size_and_shape, parse_header, peek_claims_unverified, verify_token,
+    verify_token,
 };
 use crate::{IdentityProvider, SigningKeyRef, VerifiedIdentity, VerifyError};
 
@@ -412,34 +413,53 @@ impl B2cProvider {
 
 #[async_trait]
 impl IdentityProvider for B2cProvider {
-    async fn verify(&self, token: &str) -> Result<VerifiedIdentity, VerifyError> {
-        check_size_and_shape(token, self.config.max_token_bytes)?;
-        let header = parse_header(token)?;
+    async fn verify_traced(
+        &self,
+        token: &str,
+        steps: &mut Steps,
+    ) -> Result<VerifiedIdentity, VerifyError> {
         // Peeked only to choose the policy; verified below.
-        let peeked = peek_claims_unverified(token)?;
-        let policy = self.policy_of(&peeked)?;
-        let metadata = self.metadata(policy).await?;
-        let key = self
-            .jwks
-            .key_for(
-                &metadata.jwks_uri,
-                header.kid.as_deref(),
-                self.config.fetch_policy(),
-            )
-            .await?;
+        let (header, peeked) = read_token(steps, token, self.config.max_token_bytes)?;
+        let policy = steps.check("policy", self.policy_of(&peeked), |p| {
+            format!("user flow or policy `{}`", p.name)
+        })?;
+        let metadata = steps.check("discovery", self.metadata(policy).await, |m| {
+            format!("key set at {}", m.jwks_uri)
+        })?;
+        let key = steps.check(
+            "key",
+            self.jwks
+                .key_for(
+                    &metadata.jwks_uri,
+                    header.kid.as_deref(),
+                    self.config.fetch_policy(),
+                )
+                .await,
+            |k| describe_key(k),
+        )?;
         let rules = ClaimRules {
             issuer: metadata.issuer.clone(),
             audiences: self.checked.audiences.clone(),
             leeway_secs: self.config.leeway_secs,
         };
-        let VerifiedClaims { claims, expires_at } =
-            verify_token(token, &header, peeked, &key, &rules)?;
-        validate::check_token_kind(
-            &header,
-            &claims,
-            validate::TokenKind::of(false, self.config.accept_id_tokens),
+        let VerifiedClaims { claims, expires_at } = steps.token_checks(
+            verify_token(token, &header, peeked, &key, &rules),
+            &rules.issuer,
         )?;
-        let subject = validate::subject_from_claims(&claims, "sub")?;
+        steps.check(
+            "token_kind",
+            validate::check_token_kind(
+                &header,
+                &claims,
+                validate::TokenKind::of(false, self.config.accept_id_tokens),
+            ),
+            |_| "an access token".into(),
+        )?;
+        let subject = steps.check(
+            "subject",
+            validate::subject_from_claims(&claims, "sub"),
+            |_| "`sub` names the user".into(),
+        )?;
         Ok(VerifiedIdentity {
             issuer: rules.issuer,
             issuer_key: format!("b2c:{}", self.checked.directory_id),
@@ -450,6 +470,23 @@ impl IdentityProvider for B2cProvider {
             expires_at,
             signing_key: SigningKeyRef::new(&metadata.jwks_uri, &key),
         })
+    }
+
+    fn check_names(&self) -> &'static [&'static str] {
+        &[
+            "format",
+            "header",
+            "payload",
+            "policy",
+            "discovery",
+            "key",
+            "signature",
+            "times",
+            "issuer",
+            "audience",
+            "token_kind",
+            "subject",
+        ]
     }
 
     /// The issuers of the configured policies: each policy's metadata issuer once loaded;

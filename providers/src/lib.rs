@@ -17,6 +17,7 @@ pub mod jose;
 pub mod jwks;
 pub mod network;
 pub mod oidc;
+pub mod steps;
 pub mod validate;
 
 #[cfg(any(test, feature = "testing"))]
@@ -30,6 +31,7 @@ pub use jose::KeyFingerprint;
 pub use jwks::{FetchStats, JwksCache, JwksCacheConfig};
 pub use network::{FetchPolicy, IdpHttp};
 pub use oidc::{OidcConfig, OidcProvider};
+pub use steps::{Step, Steps};
 
 /// What a provider vouches for once a token passed every check.
 #[derive(Debug, Clone, PartialEq)]
@@ -153,7 +155,21 @@ impl VerifyError {
 #[async_trait]
 pub trait IdentityProvider: Send + Sync {
     /// Verify a bearer access token; never trust anything in it before this returns Ok.
-    async fn verify(&self, token: &str) -> Result<VerifiedIdentity, VerifyError>;
+    async fn verify(&self, token: &str) -> Result<VerifiedIdentity, VerifyError> {
+        self.verify_traced(token, &mut Steps::off()).await
+    }
+
+    /// [`verify`](Self::verify), recording each check it runs in `steps` (an operator's
+    /// dry-run). The checks run in the order of [`check_names`](Self::check_names) and stop at
+    /// the first that refuses.
+    async fn verify_traced(
+        &self,
+        token: &str,
+        steps: &mut Steps,
+    ) -> Result<VerifiedIdentity, VerifyError>;
+
+    /// Every check [`verify_traced`](Self::verify_traced) can run, in order.
+    fn check_names(&self) -> &'static [&'static str];
 
     /// Whether tokens whose (unverified) `iss` is `issuer` could be accepted by this provider.
     /// Used only to route requests on the bare paths to a tenant; `verify` still decides.

@@ -11,9 +11,9 @@ use crate::discovery::{MetadataSource, ProviderMetadata};
 use crate::fetch::check_scheme;
 use crate::jwks::JwksCache;
 use crate::network::FetchPolicy;
+use crate::steps::{Steps, describe_key, read_token};
 use crate::validate::{
-    self, ClaimRules, DEFAULT_LEEWAY_SECS, DEFAULT_MAX_TOKEN_BYTES, VerifiedClaims,
-    check_size_and_shape, parse_header, verify_token,
+    self, ClaimRules, DEFAULT_LEEWAY_SECS, DEFAULT_MAX_TOKEN_BYTES, VerifiedClaims, verify_token,
 };
 use crate::{IdentityProvider, SigningKeyRef, VerifiedIdentity, VerifyError};
 
@@ -222,26 +222,43 @@ impl OidcProvider {
 
 #[async_trait]
 impl IdentityProvider for OidcProvider {
-    async fn verify(&self, token: &str) -> Result<VerifiedIdentity, VerifyError> {
-        check_size_and_shape(token, self.config.max_token_bytes)?;
-        let header = parse_header(token)?;
+    async fn verify_traced(
+        &self,
+        token: &str,
+        steps: &mut Steps,
+    ) -> Result<VerifiedIdentity, VerifyError> {
         // A payload that is not one strict JSON object (duplicate keys, not UTF-8, …) is refused
         // before the issuer is asked for anything: a malformed token is 401 even while the
         // issuer is down (not 503), and costs no request to it. Nothing here is trusted.
-        let claims = validate::peek_claims_unverified(token)?;
-        let jwks_uri = self.jwks_uri().await?;
-        let key = self
-            .jwks
-            .key_for(&jwks_uri, header.kid.as_deref(), self.config.fetch_policy())
-            .await?;
-        let VerifiedClaims { claims, expires_at } =
-            verify_token(token, &header, claims, &key, &self.rules)?;
-        validate::check_token_kind(
-            &header,
-            &claims,
-            validate::TokenKind::of(self.config.require_at_jwt, self.config.accept_id_tokens),
+        let (header, claims) = read_token(steps, token, self.config.max_token_bytes)?;
+        let jwks_uri = steps.check("discovery", self.jwks_uri().await, |u| {
+            format!("key set at {u}")
+        })?;
+        let key = steps.check(
+            "key",
+            self.jwks
+                .key_for(&jwks_uri, header.kid.as_deref(), self.config.fetch_policy())
+                .await,
+            |k| describe_key(k),
         )?;
-        let subject = validate::subject_from_claims(&claims, &self.config.subject_claim)?;
+        let VerifiedClaims { claims, expires_at } = steps.token_checks(
+            verify_token(token, &header, claims, &key, &self.rules),
+            &self.config.issuer,
+        )?;
+        steps.check(
+            "token_kind",
+            validate::check_token_kind(
+                &header,
+                &claims,
+                validate::TokenKind::of(self.config.require_at_jwt, self.config.accept_id_tokens),
+            ),
+            |_| "an access token".into(),
+        )?;
+        let subject = steps.check(
+            "subject",
+            validate::subject_from_claims(&claims, &self.config.subject_claim),
+            |_| format!("`{}` names the user", self.config.subject_claim),
+        )?;
         Ok(VerifiedIdentity {
             issuer: self.config.issuer.clone(),
             issuer_key: self.config.issuer.clone(),
@@ -252,6 +269,22 @@ impl IdentityProvider for OidcProvider {
             expires_at,
             signing_key: SigningKeyRef::new(&jwks_uri, &key),
         })
+    }
+
+    fn check_names(&self) -> &'static [&'static str] {
+        &[
+            "format",
+            "header",
+            "payload",
+            "discovery",
+            "key",
+            "signature",
+            "times",
+            "issuer",
+            "audience",
+            "token_kind",
+            "subject",
+        ]
     }
 
     fn accepts_issuer(&self, issuer: &str) -> bool {

@@ -13,7 +13,8 @@ use poem_openapi::{ApiResponse, OpenApi, SecurityScheme, Tags};
 
 use super::admin_dto::{
     AuditPage, CheckItem, CheckReport, MappingPage, MappingView, TenantBody, TenantDeleted,
-    TenantPage, TenantView, audit_view, mapping_view, tenant_view,
+    TenantPage, TenantView, VerifyTokenReport, VerifyTokenRequest, audit_view, mapping_view,
+    tenant_view,
 };
 use super::error::{ApiError, ErrorInfo, ErrorSet, ProblemCode};
 use super::extract::ValidJson;
@@ -138,6 +139,8 @@ admin_errors! {
     AdminCreateErrors = [BAD_BODY, NO_KEY, DISABLED, EXISTS, TOO_LARGE, NOT_JSON, LIMITED, UNAVAILABLE];
     /// Replacing a tenant.
     AdminUpdateErrors = [BAD_BODY, NO_KEY, DISABLED, NOT_FOUND, FILE_MANAGED, TOO_LARGE, NOT_JSON, LIMITED, UNAVAILABLE];
+    /// Dry-running a token.
+    AdminVerifyErrors = [BAD_BODY, NO_KEY, DISABLED, NOT_FOUND, TOO_LARGE, NOT_JSON, LIMITED, UNAVAILABLE];
     /// Enabling, disabling or deleting a tenant.
     AdminChangeErrors = [BAD_REQUEST, NO_KEY, DISABLED, NOT_FOUND, FILE_MANAGED, LIMITED, UNAVAILABLE];
 }
@@ -175,6 +178,13 @@ pub enum CheckOk {
     /// Each check's outcome (also when some failed).
     #[oai(status = 200)]
     Ok(Json<CheckReport>),
+}
+
+#[derive(ApiResponse)]
+pub enum VerifyTokenOk {
+    /// Each check's verdict (also when the token would be refused).
+    #[oai(status = 200)]
+    Ok(Json<VerifyTokenReport>),
 }
 
 #[derive(ApiResponse)]
@@ -364,6 +374,34 @@ impl AdminApi {
                 })
                 .collect(),
         })))
+    }
+
+    /// Dry-run a user's token against a tenant
+    ///
+    /// Every check the tenant's provider and access policy run — format, header (algorithm),
+    /// payload, discovery, key, signature, times, issuer, audience, the provider's own rules
+    /// (Entra ID version and directory, B2C policy), token kind, subject, tenant state, required
+    /// scopes and roles — in order, each with its verdict; the checks after a refusal are listed
+    /// as not run. Nothing is issued or stored, the token is never logged; the audit log records
+    /// the dry-run and its verdict.
+    #[oai(
+        path = "/tenants/:id/verifyToken",
+        method = "post",
+        operation_id = "adminVerifyToken"
+    )]
+    async fn verify_token(
+        &self,
+        key: AdminKey,
+        id: Path<String>,
+        body: ValidJson<VerifyTokenRequest>,
+    ) -> AdminResult<VerifyTokenOk, AdminVerifyErrors> {
+        let report = self
+            .admin
+            .verify_token(&id.0, body.0.token.trim(), &key.0)
+            .await?;
+        Ok(VerifyTokenOk::Ok(Json(
+            super::admin_dto::verify_token_report(report),
+        )))
     }
 
     /// List a tenant's mappings, in creation order

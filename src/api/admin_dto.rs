@@ -357,6 +357,70 @@ pub struct CheckReport {
     pub checks: Vec<CheckItem>,
 }
 
+/// A user's access token to dry-run against a tenant.
+#[derive(Clone, Object)]
+#[oai(example)]
+pub struct VerifyTokenRequest {
+    /// The access token, as the client app would send it to getToken.
+    #[oai(validator(min_length = 1, max_length = 16384))]
+    pub token: String,
+}
+
+impl std::fmt::Debug for VerifyTokenRequest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("VerifyTokenRequest([REDACTED])")
+    }
+}
+
+impl poem_openapi::types::Example for VerifyTokenRequest {
+    fn example() -> Self {
+        Self {
+            token: "eyJhbGciOiJSUzI1NiIsImtpZCI6ImsxIn0.eyJpc3MiOiJodHRwczovL2xvZ2luLmV4YW1wbGUuY29tIn0.c2lnbmF0dXJl".to_owned(),
+        }
+    }
+}
+
+/// One check of a token dry-run.
+#[derive(Debug, Clone, Object)]
+pub struct TokenCheck {
+    /// The check, e.g. `signature`, `audience`, `required_scopes`.
+    pub name: String,
+    /// Whether it ran: the checks after a refusal do not.
+    pub ran: bool,
+    pub ok: bool,
+    /// What it found, or why it refused.
+    pub detail: String,
+}
+
+/// The verdict of a token dry-run.
+#[derive(Debug, Clone, Object)]
+#[oai(skip_serializing_if_is_none)]
+pub struct VerifyTokenReport {
+    /// True when every check passed: getToken would accept the token.
+    pub valid: bool,
+    /// The user the token names, once its signature and claims verified.
+    pub subject: Option<String>,
+    /// Every check of the tenant's provider and access policy, in order.
+    pub checks: Vec<TokenCheck>,
+}
+
+pub fn verify_token_report(report: crate::service::dry_run::DryRun) -> VerifyTokenReport {
+    VerifyTokenReport {
+        valid: report.valid,
+        subject: report.subject,
+        checks: report
+            .checks
+            .into_iter()
+            .map(|c| TokenCheck {
+                name: c.name.to_owned(),
+                ran: c.ran,
+                ok: c.ok,
+                detail: c.detail,
+            })
+            .collect(),
+    }
+}
+
 /// One user's mapping to an ACS identity.
 #[derive(Debug, Clone, Object)]
 #[oai(skip_serializing_if_is_none)]

@@ -7,6 +7,7 @@ pub mod cache_stats;
 pub mod changes;
 pub mod clock;
 pub mod deletion;
+pub mod dry_run;
 mod error;
 pub mod gate;
 pub mod limits;

@@ -280,6 +280,23 @@ impl TenantAdmin {
         Ok(crate::registry::check(self.tenants.factory(), &record.settings).await)
     }
 
+    /// Would the tenant accept `token`? Every check, in order ([`super::dry_run`]); nothing is
+    /// issued or stored. Audited with the verdict, never the token.
+    pub async fn verify_token(
+        &self,
+        id: &str,
+        token: &str,
+        actor: &Actor,
+    ) -> Result<super::dry_run::DryRun, ServiceError> {
+        let tenant = self.tenant(id)?;
+        let report = super::dry_run::dry_run(&tenant, token).await;
+        let refused = report.checks.iter().find(|c| !c.ok).map(|c| c.name);
+        let detail = serde_json::json!({ "valid": report.valid, "refused_by": refused });
+        self.record(actor, id, "tenant.token_dry_run", Some(detail.to_string()))
+            .await;
+        Ok(report)
+    }
+
     fn tenant(&self, id: &str) -> Result<Arc<Tenant>, ServiceError> {
         self.tenants
             .get(id)

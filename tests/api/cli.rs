@@ -325,3 +325,74 @@ fn logs_written_to_a_pipe_carry_no_colour_codes() {
     assert!(!stderr.is_empty(), "nothing was logged");
     assert!(!stderr.contains('\u{1b}'), "ANSI escape in {stderr:?}");
 }
+
+/// `acs-auth tenants verify-token TENANT` with the token on stdin.
+fn verify_token(config: &std::path::Path, tenant: &str, token: &str) -> (bool, String, String) {
+    use std::io::Write as _;
+    let mut child = Command::new(env!("CARGO_BIN_EXE_acs-auth"))
+        .args(["tenants", "verify-token", tenant, "--config"])
+        .arg(config)
+        // Every log line, so the token's absence from them means something.
+        .env("RUST_LOG", "trace")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(token.as_bytes())
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tenants_verify_token_reports_every_check_from_stdin() {
+    let dir = tempfile::tempdir().unwrap();
+    let emulator = start_emulator().await;
+    let idp = acs_auth_providers::testing::TestIssuer::start().await;
+    let config = config_file(dir.path(), &emulator);
+    let tenant = tenant_file(dir.path(), "globex", &idp, "");
+    let (ok, out, err) = acs_auth(
+        &["tenants", "add", "--file", tenant.to_str().unwrap()],
+        &config,
+    );
+    assert!(ok, "{out}{err}");
+
+    let token = idp.token("alice");
+    let (ok, out, err) = verify_token(&config, "globex", &token);
+    assert!(ok, "{out}{err}");
+    assert!(out.contains("[ok  ] signature:"), "{out}");
+    assert!(out.contains("[ok  ] required_roles:"), "{out}");
+    assert!(out.contains("valid: the token names `alice`"), "{out}");
+    assert!(
+        err.contains("TRACE") || err.contains("DEBUG"),
+        "logs at trace: {err}"
+    );
+    let signature = token.rsplit('.').next().unwrap();
+    for text in [&out, &err] {
+        assert!(
+            !text.contains(signature),
+            "the token is never printed or logged"
+        );
+    }
+
+    let other = acs_auth_providers::testing::TestIssuer::start().await;
+    let (ok, out, err) = verify_token(&config, "globex", &other.token("alice"));
+    assert!(!ok, "{out}");
+    assert!(
+        out.contains("[FAIL] signature:") && out.contains("[skip] issuer:"),
+        "{out}"
+    );
+    assert!(err.contains("the token would be refused"), "{err}");
+
+    let (ok, _, err) = verify_token(&config, "nope", &token);
+    assert!(!ok && err.contains("no tenant `nope`"), "{err}");
+}

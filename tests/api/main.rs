@@ -14,6 +14,7 @@ mod cluster;
 mod concurrency;
 mod delete_user;
 mod dev_mode;
+mod dry_run;
 mod edge;
 mod failures;
 mod future_sizes;
