@@ -1,0 +1,7 @@
+from enum import StrEnum
+
+class AadProviderBodyKind(StrEnum):
+    AAD = "aad"
+
+    def __str__(self) -> str:
+        return str(self.value)

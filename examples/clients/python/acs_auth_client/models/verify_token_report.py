@@ -1,0 +1,113 @@
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any, TypeVar, BinaryIO, TextIO, TYPE_CHECKING, Generator
+
+from attrs import define as _attrs_define
+from attrs import field as _attrs_field
+
+from ..types import UNSET, Unset
+
+from ..types import UNSET, Unset
+from typing import cast
+
+if TYPE_CHECKING:
+  from ..models.token_check import TokenCheck
+
+
+
+
+
+T = TypeVar("T", bound="VerifyTokenReport")
+
+
+
+@_attrs_define
+class VerifyTokenReport:
+    """ The verdict of a token dry-run.
+
+        Attributes:
+            checks (list[TokenCheck]): Every check of the tenant's provider and access policy, in order.
+            valid (bool): True when every check passed: getToken would accept the token.
+            subject (str | Unset): The user the token names, once its signature and claims verified.
+     """
+
+    checks: list[TokenCheck]
+    valid: bool
+    subject: str | Unset = UNSET
+    additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
+
+
+
+
+
+    def to_dict(self) -> dict[str, Any]:
+        from ..models.token_check import TokenCheck # noqa: PLC0415
+        checks = []
+        for checks_item_data in self.checks:
+            checks_item = checks_item_data.to_dict()
+            checks.append(checks_item)
+
+
+
+        valid = self.valid
+
+        subject = self.subject
+
+
+        field_dict: dict[str, Any] = {}
+        field_dict.update(self.additional_properties)
+        field_dict.update({
+            "checks": checks,
+            "valid": valid,
+        })
+        if subject is not UNSET:
+            field_dict["subject"] = subject
+
+        return field_dict
+
+
+
+    @classmethod
+    def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
+        from ..models.token_check import TokenCheck # noqa: PLC0415
+        d = dict(src_dict)
+        checks = []
+        _checks = d.pop("checks")
+        for checks_item_data in (_checks):
+            checks_item = TokenCheck.from_dict(checks_item_data)
+
+
+
+            checks.append(checks_item)
+
+
+        valid = d.pop("valid")
+
+        subject = d.pop("subject", UNSET)
+
+        verify_token_report = cls(
+            checks=checks,
+            valid=valid,
+            subject=subject,
+        )
+
+
+        verify_token_report.additional_properties = d
+        return verify_token_report
+
+    @property
+    def additional_keys(self) -> list[str]:
+        return list(self.additional_properties.keys())
+
+    def __getitem__(self, key: str) -> Any:
+        return self.additional_properties[key]
+
+    def __setitem__(self, key: str, value: Any) -> None:
+        self.additional_properties[key] = value
+
+    def __delitem__(self, key: str) -> None:
+        del self.additional_properties[key]
+
+    def __contains__(self, key: str) -> bool:
+        return key in self.additional_properties
