@@ -438,9 +438,12 @@ fn acs_failure_info(failure: AcsFailure) -> ErrorInfo {
 /// missing credentials) — into problem+json, and tags each response with its request id.
 /// Which methods each path of the API serves, for the `Allow` header of `405` answers
 /// (RFC 9110 §15.5.6). Built from the generated spec.
+/// Also what each query and path parameter must be, for `400 invalid_parameter` answers that
+/// name the parameter and its rule (not the framework's parse text).
 #[derive(Debug, Default, Clone)]
 pub struct AllowedMethods {
     routes: Vec<(Vec<String>, String)>,
+    parameters: std::collections::HashMap<String, String>,
 }
 
 impl AllowedMethods {
@@ -457,7 +460,35 @@ impl AllowedMethods {
                 routes.push((segments, methods.join(", ")));
             }
         }
-        Self { routes }
+        let mut parameters = std::collections::HashMap::new();
+        let declared = spec
+            .get("paths")
+            .and_then(|p| p.as_object())
+            .into_iter()
+            .flat_map(|paths| paths.values())
+            .filter_map(|item| item.as_object())
+            .flat_map(|item| item.values())
+            .filter_map(|op| op.get("parameters").and_then(|p| p.as_array()))
+            .flatten();
+        for parameter in declared {
+            if let (Some(name), Some(schema)) = (
+                parameter.get("name").and_then(|n| n.as_str()),
+                parameter.get("schema"),
+            ) {
+                parameters
+                    .entry(name.to_owned())
+                    .or_insert_with(|| parameter_rule(schema));
+            }
+        }
+        Self { routes, parameters }
+    }
+
+    /// The rule of parameter `name`, as a `400` states it.
+    fn parameter_rule(&self, name: &str) -> &str {
+        self.parameters
+            .get(name)
+            .map(String::as_str)
+            .unwrap_or("is not valid")
     }
 
     fn allow_for(&self, path: &str) -> Option<&str> {
@@ -469,6 +500,29 @@ impl AllowedMethods {
                 });
             matches.then_some(allow.as_str())
         })
+    }
+}
+
+/// What a parameter's schema asks for, in words.
+fn parameter_rule(schema: &serde_json::Value) -> String {
+    let number = |key: &str| schema.get(key).and_then(|v| v.as_f64()).map(|v| v as i64);
+    match (
+        schema.get("type").and_then(|t| t.as_str()),
+        schema.get("format").and_then(|f| f.as_str()),
+    ) {
+        (Some("integer"), _) => match (number("minimum"), number("maximum")) {
+            (Some(min), Some(max)) => format!("must be an integer from {min} to {max}"),
+            (Some(min), None) => format!("must be an integer of at least {min}"),
+            _ => "must be an integer".to_owned(),
+        },
+        (Some("string"), Some("date-time")) => {
+            "must be an RFC 3339 date-time, e.g. `2026-12-01T10:00:00Z`".to_owned()
+        }
+        (Some("string"), _) => match schema.get("pattern").and_then(|p| p.as_str()) {
+            Some(pattern) => format!("must match `{pattern}`"),
+            None => "is not valid".to_owned(),
+        },
+        _ => "is not valid".to_owned(),
     }
 }
 
@@ -541,7 +595,7 @@ pub async fn problem_middleware<E: Endpoint>(
                 (true, true) => Area::Admin,
                 (true, false) => Area::AdminDisabled,
             };
-            let mut resp = error_response(&err, &request_id, area);
+            let mut resp = error_response(&err, &request_id, area, &allowed);
             if resp.status().is_server_error() {
                 tracing::warn!(
                     %request_id, trace_id = %trace.trace_id(), %method, path = uri.path(),
@@ -587,7 +641,12 @@ enum Area {
     AdminDisabled,
 }
 
-fn error_response(err: &poem::Error, request_id: &str, area: Area) -> Response {
+fn error_response(
+    err: &poem::Error,
+    request_id: &str,
+    area: Area,
+    spec: &AllowedMethods,
+) -> Response {
     use poem::error::{MethodNotAllowedError, NotFoundError};
     use poem_openapi::error::{
         AuthorizationError, ContentTypeError, ParseParamError, ParseRequestPayloadError,
@@ -629,12 +688,17 @@ fn error_response(err: &poem::Error, request_id: &str, area: Area) -> Response {
         )
         .detail(e.to_string())
     } else if let Some(e) = err.downcast_ref::<ParseParamError>() {
+        let rule = spec.parameter_rule(e.name);
         ErrorInfo::new(
             StatusCode::BAD_REQUEST,
             ProblemCode::InvalidParameter,
             "A parameter is not valid",
         )
-        .detail(e.to_string())
+        .detail(format!("`{}`: {rule}", e.name))
+        .errors(vec![FieldError {
+            field: e.name.to_owned(),
+            message: rule.to_owned(),
+        }])
     } else if err.is::<NotFoundError>() {
         ErrorInfo::new(
             StatusCode::NOT_FOUND,

@@ -26,13 +26,16 @@ impl<C: FromStr> PageRequest<C> {
             None => DEFAULT_PAGE,
             Some(n) if (1..=MAX_PAGE).contains(&n) => n,
             Some(_) => {
-                return Err(invalid(format!("`limit` must be between 1 and {MAX_PAGE}")));
+                return Err(invalid(
+                    "limit",
+                    format!("must be an integer from 1 to {MAX_PAGE}"),
+                ));
             }
         };
         let cursor = match cursor {
             Some(c) => Some(
                 c.parse::<C>()
-                    .map_err(|_| invalid("`cursor` is not one this API handed out".into()))?,
+                    .map_err(|_| invalid("cursor", "is not one this API handed out".into()))?,
             ),
             None => None,
         };
@@ -67,13 +70,17 @@ impl<C> PageRequest<C> {
     }
 }
 
-fn invalid(detail: String) -> ErrorInfo {
+fn invalid(field: &str, message: String) -> ErrorInfo {
     ErrorInfo::new(
         StatusCode::BAD_REQUEST,
         ProblemCode::InvalidParameter,
         "A parameter is not valid",
     )
-    .detail(detail)
+    .detail(format!("`{field}`: {message}"))
+    .errors(vec![super::error::FieldError {
+        field: field.to_owned(),
+        message,
+    }])
 }
 
 #[cfg(test)]

@@ -252,3 +252,34 @@ async fn every_timestamp_is_rfc3339_utc_to_the_second() {
         chrono::DateTime::parse_from_rfc3339(s).unwrap();
     }
 }
+
+#[tokio::test]
+async fn a_parameter_that_breaks_its_rule_is_named_with_the_rule() {
+    let app = spawn_app().await;
+    for (path, field, message) in [
+        (
+            "/tenants?limit=0",
+            "limit",
+            "must be an integer from 1 to 500",
+        ),
+        (
+            "/tenants?limit=many",
+            "limit",
+            "must be an integer from 1 to 500",
+        ),
+        (
+            "/audit?since=yesterday",
+            "since",
+            "must be an RFC 3339 date-time, e.g. `2026-12-01T10:00:00Z`",
+        ),
+        (
+            "/audit?cursor=forged",
+            "cursor",
+            "is not one this API handed out",
+        ),
+    ] {
+        let resp = app.admin(Method::GET, path).send().await.unwrap();
+        let errors = field_errors(resp, "invalid_parameter").await;
+        assert_eq!(errors, [(field.to_owned(), message.to_owned())], "{path}");
+    }
+}
