@@ -434,3 +434,136 @@ fn edit_distance(a: &str, b: &str) -> usize {
     }
     row[b.len()]
 }
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    /// A document with one request body: an object with a bounded integer, a list of enum
+    /// values and a union on `kind`, closed as [`super::super::spec::refine`] closes it.
+    fn schemas() -> BodySchemas {
+        let spec = json!({
+            "paths": {"/t": {"post": {"requestBody": {"content": {"application/json": {
+                "schema": {"$ref": "#/components/schemas/Body"}}}}}}},
+            "components": {"schemas": {
+                "Body": {"type": "object", "additionalProperties": false, "properties": {
+                    "minutes": {"type": "integer", "minimum": 60, "maximum": 1440},
+                    "scopes": {"type": "array", "minItems": 1, "uniqueItems": true,
+                        "items": {"$ref": "#/components/schemas/Scope"}},
+                    "provider": {"$ref": "#/components/schemas/Provider"}
+                }},
+                "Scope": {"type": "string", "enum": ["chat", "voip"]},
+                "Provider": {"oneOf": [{"$ref": "#/components/schemas/A"}, {"$ref": "#/components/schemas/B"}],
+                    "discriminator": {"propertyName": "kind", "mapping": {
+                        "a": "#/components/schemas/A", "b": "#/components/schemas/B"}}},
+                "A": {"type": "object", "additionalProperties": false, "required": ["kind", "issuer"],
+                    "properties": {"kind": {"type": "string", "enum": ["a"]}, "issuer": {"type": "string"},
+                        "allow_http": {"type": "boolean"}}},
+                "B": {"type": "object", "additionalProperties": false, "required": ["kind"],
+                    "properties": {"kind": {"type": "string", "enum": ["b"]}}}
+            }}
+        });
+        BodySchemas::from_spec(&spec).unwrap()
+    }
+
+    fn check(body: serde_json::Value) -> Vec<(String, String)> {
+        schemas()
+            .check("Body", &body)
+            .into_iter()
+            .map(|e| (e.field, e.message))
+            .collect()
+    }
+
+    fn one(field: &str, message: &str) -> Vec<(String, String)> {
+        vec![(field.to_owned(), message.to_owned())]
+    }
+
+    #[test]
+    fn a_conforming_body_has_no_errors() {
+        assert_eq!(
+            check(
+                json!({"minutes": 60, "scopes": ["chat"], "provider": {"kind": "a", "issuer": "i"}})
+            ),
+            []
+        );
+    }
+
+    #[test]
+    fn each_rule_is_named_in_words() {
+        assert_eq!(
+            check(json!({"minutes": 30})),
+            one("minutes", "30 is below the minimum of 60")
+        );
+        assert_eq!(
+            check(json!({"minutes": 2000})),
+            one("minutes", "2000 is above the maximum of 1440")
+        );
+        assert_eq!(
+            check(json!({"minutes": "x"})),
+            one("minutes", "must be an integer (got a string)")
+        );
+        assert_eq!(
+            check(json!({"minutes": null})),
+            one("minutes", "must not be null; leave it out instead")
+        );
+        assert_eq!(
+            check(json!({"scopes": []})),
+            one("scopes", "must have at least 1 item")
+        );
+        assert_eq!(
+            check(json!({"scopes": ["chat", "chat"]})),
+            one("scopes", "must not repeat an item")
+        );
+        assert_eq!(
+            check(json!({"scopes": ["fax"]})),
+            one("scopes[0]", "\"fax\" is not one of `chat`, `voip`")
+        );
+        assert_eq!(
+            check(json!([1])),
+            one("body", "must be an object (got an array)")
+        );
+    }
+
+    #[test]
+    fn an_unknown_property_names_the_nearest_known_one() {
+        assert_eq!(
+            check(json!({"minutse": 60})),
+            one(
+                "minutse",
+                "is not a property of this object; did you mean `minutes`?"
+            )
+        );
+        assert_eq!(
+            check(json!({"colour": 1})),
+            one(
+                "colour",
+                "is not a property of this object (known: `minutes`, `provider`, `scopes`)"
+            )
+        );
+    }
+
+    #[test]
+    fn a_union_reports_the_errors_of_the_variant_its_kind_names() {
+        assert_eq!(
+            check(json!({"provider": {"kind": "a"}})),
+            one("provider.issuer", "is required")
+        );
+        assert_eq!(
+            check(json!({"provider": {"kind": "a", "issuer": "i", "alow_http": true}})),
+            one(
+                "provider.alow_http",
+                "is not a property of this object; did you mean `allow_http`?"
+            )
+        );
+        assert_eq!(
+            check(json!({"provider": {"kind": "c"}})),
+            one("provider.kind", "`c` is not one of `a`, `b`")
+        );
+        assert_eq!(
+            check(json!({"provider": {}})),
+            one("provider.kind", "is required: one of `a`, `b`")
+        );
+    }
+}
