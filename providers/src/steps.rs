@@ -76,21 +76,30 @@ impl Steps {
             return result;
         }
         const NAMES: [&str; 4] = ["signature", "times", "issuer", "audience"];
-        let (failed, error) = match &result {
-            Ok(_) => (NAMES.len(), None),
-            Err(e) => (claim_check(e), Some(e.to_string())),
-        };
-        for (i, name) in NAMES.iter().enumerate().take(failed + 1) {
-            let (ok, detail) = match (i.cmp(&failed), &result) {
-                (std::cmp::Ordering::Equal, _) => (false, error.clone().unwrap_or_default()),
-                (_, Ok(claims)) if *name == "times" => {
-                    (true, format!("valid now; expires at {}", claims.expires_at))
-                }
-                _ => (true, passed_detail(name, issuer).into_owned()),
+        let refused = result
+            .as_ref()
+            .err()
+            .map(|e| (claim_check(e), e.to_string()));
+        let passed = refused.as_ref().map_or(NAMES.len(), |(at, _)| *at);
+        for name in NAMES.iter().take(passed) {
+            let detail = match (&result, *name) {
+                (Ok(claims), "times") => format!("valid now; expires at {}", claims.expires_at),
+                _ => passed_detail(name, issuer).into_owned(),
             };
-            if i < NAMES.len() {
-                self.steps.push(Step { name, ok, detail });
-            }
+            self.steps.push(Step {
+                name,
+                ok: true,
+                detail,
+            });
+        }
+        if let Some((at, detail)) = refused
+            && let Some(name) = NAMES.get(at)
+        {
+            self.steps.push(Step {
+                name,
+                ok: false,
+                detail,
+            });
         }
         result
     }

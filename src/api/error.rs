@@ -434,19 +434,17 @@ fn acs_failure_info(failure: AcsFailure) -> ErrorInfo {
     }
 }
 
-/// Turns every error that reaches the edge — the handlers' own, and poem's (no route, bad JSON,
-/// missing credentials) — into problem+json, and tags each response with its request id.
-/// Which methods each path of the API serves, for the `Allow` header of `405` answers
-/// (RFC 9110 §15.5.6). Built from the generated spec.
-/// Also what each query and path parameter must be, for `400 invalid_parameter` answers that
-/// name the parameter and its rule (not the framework's parse text).
+/// What the edge reads from the served spec: which methods each path serves, for the `Allow`
+/// header of `405` answers (RFC 9110 §15.5.6), and what each query and path parameter must be,
+/// for `400 invalid_parameter` answers that name the parameter and its rule (not the
+/// framework's parse text).
 #[derive(Debug, Default, Clone)]
-pub struct AllowedMethods {
+pub struct SpecRules {
     routes: Vec<(Vec<String>, String)>,
     parameters: std::collections::HashMap<String, String>,
 }
 
-impl AllowedMethods {
+impl SpecRules {
     pub fn from_spec(spec: &serde_json::Value) -> Self {
         let mut routes = Vec::new();
         if let Some(paths) = spec.get("paths").and_then(|p| p.as_object()) {
@@ -543,10 +541,12 @@ pub fn request_timeout() -> Response {
     resp
 }
 
+/// Turns every error that reaches the edge — the handlers' own, and poem's (no route, bad JSON,
+/// missing credentials) — into problem+json, and tags each response with its request id.
 pub async fn problem_middleware<E: Endpoint>(
     next: E,
     mut req: Request,
-    allowed: std::sync::Arc<AllowedMethods>,
+    allowed: std::sync::Arc<SpecRules>,
     admin_enabled: bool,
 ) -> poem::Result<Response> {
     // Cheap handles (the URI's bytes are shared), read again only when the call failed.
@@ -641,12 +641,7 @@ enum Area {
     AdminDisabled,
 }
 
-fn error_response(
-    err: &poem::Error,
-    request_id: &str,
-    area: Area,
-    spec: &AllowedMethods,
-) -> Response {
+fn error_response(err: &poem::Error, request_id: &str, area: Area, spec: &SpecRules) -> Response {
     use poem::error::{MethodNotAllowedError, NotFoundError};
     use poem_openapi::error::{
         AuthorizationError, ContentTypeError, ParseParamError, ParseRequestPayloadError,

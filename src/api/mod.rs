@@ -86,7 +86,7 @@ pub fn routes(
         tracing::error!(error = %e, "the generated spec is not JSON; serving it unrefined");
         serde_json::Value::Null
     });
-    let allowed = std::sync::Arc::new(error::AllowedMethods::from_spec(&document));
+    let allowed = std::sync::Arc::new(error::SpecRules::from_spec(&document));
     let body_schemas =
         std::sync::Arc::new(body::BodySchemas::from_spec(&document).unwrap_or_else(|e| {
             tracing::error!(error = %e, "request bodies are checked by their parsers only");

@@ -95,28 +95,20 @@ fn policy_checks(tenant: &Tenant, who: &VerifiedIdentity, checks: &mut Vec<DryRu
             "the tenant is disabled: its users get `403 tenant_disabled`".to_owned()
         },
     );
-    let missing = |required: &[String], held: &[String]| -> Vec<String> {
-        required
-            .iter()
-            .filter(|r| !held.contains(r))
-            .cloned()
-            .collect()
-    };
-    for (name, required, held, what) in [
+    for (name, required, lacking, what) in [
         (
             "required_scopes",
             &tenant.access.required_scopes,
-            &who.scopes,
+            super::missing_scopes(tenant, who),
             "scope",
         ),
         (
             "required_roles",
             &tenant.access.required_roles,
-            &who.roles,
+            super::missing_roles(tenant, who),
             "role",
         ),
     ] {
-        let lacking = missing(required, held);
         let detail = if required.is_empty() {
             format!("the tenant requires no {what}")
         } else if lacking.is_empty() {

@@ -567,27 +567,35 @@ fn check_access(tenant: &Tenant, who: &VerifiedIdentity) -> Result<(), ServiceEr
     if !tenant.enabled {
         return Err(ServiceError::TenantDisabled);
     }
-    if let Some(missing) = tenant
-        .access
-        .required_scopes
-        .iter()
-        .find(|s| !who.scopes.contains(s))
-    {
+    if let Some(missing) = missing_scopes(tenant, who).first() {
         return Err(ServiceError::InsufficientScope(format!(
             "scope `{missing}` is required"
         )));
     }
-    if let Some(missing) = tenant
-        .access
-        .required_roles
-        .iter()
-        .find(|r| !who.roles.contains(r))
-    {
+    if let Some(missing) = missing_roles(tenant, who).first() {
         return Err(ServiceError::InsufficientScope(format!(
             "role `{missing}` is required"
         )));
     }
     Ok(())
+}
+
+/// The tenant's required scopes that the caller's token does not grant, in the tenant's order.
+pub(crate) fn missing_scopes<'a>(tenant: &'a Tenant, who: &VerifiedIdentity) -> Vec<&'a str> {
+    missing(&tenant.access.required_scopes, &who.scopes)
+}
+
+/// The tenant's required roles that the caller's token does not carry, in the tenant's order.
+pub(crate) fn missing_roles<'a>(tenant: &'a Tenant, who: &VerifiedIdentity) -> Vec<&'a str> {
+    missing(&tenant.access.required_roles, &who.roles)
+}
+
+fn missing<'a>(required: &'a [String], held: &[String]) -> Vec<&'a str> {
+    required
+        .iter()
+        .filter(|r| !held.contains(r))
+        .map(String::as_str)
+        .collect()
 }
 
 /// Scopes and lifetime for this call, within the tenant's token policy.

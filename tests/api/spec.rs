@@ -260,3 +260,28 @@ fn docs_list_every_problem_code() {
         );
     }
 }
+
+#[tokio::test]
+async fn the_tenant_id_pattern_of_the_spec_is_the_domain_rule() {
+    let spec = spec().await;
+    let schemas = acs_auth::api::body::BodySchemas::from_spec(&spec).unwrap();
+    let ids = [
+        "a", "0", "acme", "a-b", "a--", "9x", "-a", "", "Acme", "a_b", "a b", "é",
+    ]
+    .into_iter()
+    .map(str::to_owned)
+    .chain(["a".repeat(64), "a".repeat(65)]);
+    for id in ids {
+        let body = serde_json::json!({"id": id, "provider": {"kind": "oidc",
+            "issuer": "https://login.example.com", "audiences": ["api://x"]}});
+        let refused = schemas
+            .check("TenantBody", &body)
+            .iter()
+            .any(|e| e.field == "id");
+        assert_eq!(
+            !refused,
+            acs_auth::domain::TenantId::parse(&id).is_ok(),
+            "{id:?}"
+        );
+    }
+}
