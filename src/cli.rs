@@ -628,6 +628,9 @@ pub fn dev_settings(
     settings.default_tenant = Some(DEV_TENANT.into());
     // Ctrl-C stops a development server at once: no load balancer to drain.
     settings.server.shutdown_delay_secs = 0;
+    // The development IdP and the test IdPs a portal user enters live on loopback over http.
+    settings.setup.allow_http_issuers = true;
+    settings.setup.allow_private_network_issuers = true;
     settings.tenants = vec![TenantSettings {
         display_name: Some("Development tenant".into()),
         ..TenantSettings::new(

@@ -210,6 +210,14 @@ impl Services {
             deletions.clone(),
             audit.clone(),
         );
+        let setup = crate::service::SetupLinks::new(
+            store.clone(),
+            Arc::clone(&tenants),
+            admin.clone(),
+            audit.clone(),
+            settings.setup.clone(),
+            clock.clone(),
+        );
         let limits = crate::service::RateLimits::new(&settings.limits);
         let changes = ChangeFeed::new(
             store.clone(),
@@ -230,8 +238,10 @@ impl Services {
             gate.clone(),
             tokens.clone(),
             store.clone(),
+            setup.counters(),
         );
         let state = AppState {
+            setup,
             changes,
             membership,
             tenants: Arc::clone(&tenants),

@@ -19,6 +19,8 @@ pub struct AppState {
     pub resources: Arc<AcsResources>,
     pub audit: AuditLog,
     pub admin: TenantAdmin,
+    /// Setup links and the onboarding portal's use cases.
+    pub setup: crate::service::SetupLinks,
     pub limits: crate::service::RateLimits,
     /// Tenant resolution, rate limits and token verification for the user API.
     pub gate: Gate,

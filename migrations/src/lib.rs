@@ -12,6 +12,7 @@ mod m20261129_000004_create_audit_events;
 mod m20261129_000005_create_acs_resources;
 mod m20261202_000006_create_change_log;
 mod m20261202_000007_create_cluster_replicas;
+mod m20261208_000008_create_setup_links;
 
 pub struct Migrator;
 
@@ -26,6 +27,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261129_000005_create_acs_resources::Migration),
             Box::new(m20261202_000006_create_change_log::Migration),
             Box::new(m20261202_000007_create_cluster_replicas::Migration),
+            Box::new(m20261208_000008_create_setup_links::Migration),
         ]
     }
 }

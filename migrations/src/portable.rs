@@ -24,6 +24,26 @@ pub(crate) fn utc_time<T: IntoIden>(manager: &SchemaManager, col: T) -> ColumnDe
     def.not_null().take()
 }
 
+/// A nullable UTC instant (microsecond precision on every backend).
+pub(crate) fn utc_time_null<T: IntoIden>(manager: &SchemaManager, col: T) -> ColumnDef {
+    let mut def = ColumnDef::new(col);
+    match manager.get_database_backend() {
+        DbBackend::MySql => def.custom(Alias::new("DATETIME(6)")),
+        _ => def.timestamp_with_time_zone(),
+    };
+    def.null().take()
+}
+
+/// A nullable text of any length (up to 16 MiB on MySQL/MariaDB).
+pub(crate) fn long_text_null<T: IntoIden>(manager: &SchemaManager, col: T) -> ColumnDef {
+    let mut def = ColumnDef::new(col);
+    match manager.get_database_backend() {
+        DbBackend::MySql => def.custom(Alias::new("MEDIUMTEXT")),
+        _ => def.text(),
+    };
+    def.null().take()
+}
+
 /// A non-null text of any length (up to 16 MiB on MySQL/MariaDB).
 pub(crate) fn long_text<T: IntoIden>(manager: &SchemaManager, col: T) -> ColumnDef {
     let mut def = ColumnDef::new(col);

@@ -33,7 +33,7 @@ use crate::service::{Actor, AdminKeys, AuditFilter, DeleteOutcome, TenantAdmin};
     key_in = "header",
     checker = "check_admin_key"
 )]
-pub struct AdminKey(Actor);
+pub struct AdminKey(pub(super) Actor);
 
 impl std::fmt::Debug for AdminKey {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -76,7 +76,7 @@ async fn check_admin_key(req: &Request, key: ApiKey) -> poem::Result<Actor> {
 }
 
 #[derive(Tags)]
-enum ApiTags {
+pub(super) enum ApiTags {
     /// Tenant onboarding, mappings and the audit log (admin API key).
     Admin,
 }
@@ -105,6 +105,18 @@ const EXISTS: (u16, &str) = (
 const FILE_MANAGED: (u16, &str) = (
     409,
     "The tenant is defined in the configuration file (`tenant_managed_by_config`).",
+);
+const LINK_NOT_FOUND: (u16, &str) = (
+    404,
+    "No such tenant (`tenant_not_found`) or setup link of it (`setup_link_not_found`).",
+);
+const LINK_CONFLICT: (u16, &str) = (
+    409,
+    "The setup link is revoked or activated already (`setup_link_closed`), nothing was submitted (`setup_link_not_submitted`), a new submission arrived meanwhile (`setup_link_changed`), or the tenant is defined in the configuration file (`tenant_managed_by_config`).",
+);
+const LINK_BAD: (u16, &str) = (
+    400,
+    "A parameter or the body is not valid (`invalid_parameter`, `invalid_body`, `invalid_tenant`).",
 );
 const TOO_LARGE: (u16, &str) = (413, "The body is too large (`payload_too_large`).");
 const NOT_JSON: (u16, &str) = (415, "The body is not JSON (`unsupported_media_type`).");
@@ -141,11 +153,15 @@ admin_errors! {
     AdminUpdateErrors = [BAD_BODY, NO_KEY, DISABLED, NOT_FOUND, FILE_MANAGED, TOO_LARGE, NOT_JSON, LIMITED, UNAVAILABLE];
     /// Dry-running a token.
     AdminVerifyErrors = [BAD_BODY, NO_KEY, DISABLED, NOT_FOUND, TOO_LARGE, NOT_JSON, LIMITED, UNAVAILABLE];
+    /// Making a setup link.
+    AdminLinkCreateErrors = [LINK_BAD, NO_KEY, DISABLED, FILE_MANAGED, TOO_LARGE, NOT_JSON, LIMITED, UNAVAILABLE];
+    /// Revoking or activating a setup link.
+    AdminLinkChangeErrors = [LINK_BAD, NO_KEY, DISABLED, LINK_NOT_FOUND, LINK_CONFLICT, LIMITED, UNAVAILABLE];
     /// Enabling, disabling or deleting a tenant.
     AdminChangeErrors = [BAD_REQUEST, NO_KEY, DISABLED, NOT_FOUND, FILE_MANAGED, LIMITED, UNAVAILABLE];
 }
 
-type AdminResult<T, S = AdminReadErrors> = Result<T, ApiError<S>>;
+pub(super) type AdminResult<T, S = AdminReadErrors> = Result<T, ApiError<S>>;
 
 #[derive(ApiResponse)]
 pub enum TenantCreated {
@@ -220,7 +236,7 @@ pub struct AdminApi {
     pub admin: TenantAdmin,
 }
 
-fn view(record: &TenantRecord) -> Result<TenantView, ErrorInfo> {
+pub(super) fn view(record: &TenantRecord) -> Result<TenantView, ErrorInfo> {
     tenant_view(record).map_err(|e| {
         tracing::error!(key = %e.key, message = %e.message, "a stored tenant cannot be shown");
         ErrorInfo::new(

@@ -11,6 +11,9 @@ use serde_json::{Value, json};
 
 use super::problem::FieldError;
 
+/// Schemas checked besides the request bodies: the provider table the portal's form makes.
+pub const EXTRA_SCHEMAS: &[&str] = &["ProviderBody"];
+
 /// A validator per request-body schema of the document.
 pub struct BodySchemas {
     validators: HashMap<String, Validator>,
@@ -42,7 +45,14 @@ impl BodySchemas {
             .cloned()
             .unwrap_or_else(|| json!({}));
         let mut validators = HashMap::new();
-        for name in super::spec::request_body_schemas(spec) {
+        let mut names = super::spec::request_body_schemas(spec);
+        // Not a body of its own, but what the onboarding portal's form makes (`super::setup`).
+        for extra in EXTRA_SCHEMAS {
+            if schemas.get(extra).is_some() && !names.iter().any(|n| n == extra) {
+                names.push((*extra).to_owned());
+            }
+        }
+        for name in names {
             let document = json!({
                 "$ref": format!("#/components/schemas/{name}"),
                 "components": { "schemas": schemas.clone() },

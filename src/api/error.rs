@@ -371,6 +371,30 @@ impl From<&ServiceError> for ErrorInfo {
             .detail(format!(
                 "Tenant `{id}` comes from the configuration file; change it there."
             )),
+            ServiceError::SetupLinkNotFound => ErrorInfo::new(
+                StatusCode::NOT_FOUND,
+                ProblemCode::SetupLinkNotFound,
+                "No such setup link",
+            )
+            .detail("The tenant has no setup link with this id."),
+            ServiceError::SetupLinkClosed(state) => ErrorInfo::new(
+                StatusCode::CONFLICT,
+                ProblemCode::SetupLinkClosed,
+                "The setup link is closed",
+            )
+            .detail(format!("The setup link is {state}.")),
+            ServiceError::SetupLinkNotSubmitted => ErrorInfo::new(
+                StatusCode::CONFLICT,
+                ProblemCode::SetupLinkNotSubmitted,
+                "Nothing was submitted through the setup link",
+            )
+            .detail("The customer has not submitted a configuration through this link yet."),
+            ServiceError::SetupLinkChanged => ErrorInfo::new(
+                StatusCode::CONFLICT,
+                ProblemCode::SetupLinkChanged,
+                "The setup link's submission changed",
+            )
+            .detail("A new configuration was submitted meanwhile; review it and activate again."),
             ServiceError::SubjectNotFound => ErrorInfo::new(
                 StatusCode::NOT_FOUND,
                 ProblemCode::SubjectNotFound,

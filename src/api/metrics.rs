@@ -403,6 +403,22 @@ impl Collector for Scraped {
             ],
         )?;
 
+        // Setup links.
+        let setup = snapshot.setup_links;
+        let event = |name: &str, n| (vec![("event", name.to_owned())], ConstCounter::new(n));
+        encode_series(
+            &mut encoder,
+            "setup_links",
+            "Setup links by event: created, opened (the first time), submitted, activated",
+            MetricType::Counter,
+            vec![
+                event("created", setup.created),
+                event("opened", setup.opened),
+                event("submitted", setup.submitted),
+                event("activated", setup.activated),
+            ],
+        )?;
+
         // Refused tokens, per tenant (folded like the request labels) and code.
         let labels = &self.tenants;
         let mut refused: HashMap<(String, &'static str), u64> = HashMap::new();

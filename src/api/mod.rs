@@ -4,6 +4,7 @@
 pub mod access_log;
 pub mod admin;
 pub mod admin_dto;
+pub mod admin_setup;
 pub mod auth;
 pub mod body;
 pub mod dto;
@@ -15,6 +16,7 @@ pub mod paging;
 pub mod payload;
 pub mod problem;
 pub mod server;
+pub mod setup;
 pub mod spec;
 pub mod timestamp;
 pub mod tokens;
@@ -32,7 +34,15 @@ pub const API_TITLE: &str = "acs-auth";
 /// The OpenAPI service of the public API. `server_url` only fills the spec's `servers` entry.
 pub fn openapi_service(
     state: AppState,
-) -> OpenApiService<(tokens::TokensApi, admin::AdminApi, health::HealthApi), ()> {
+) -> OpenApiService<
+    (
+        tokens::TokensApi,
+        admin::AdminApi,
+        admin_setup::SetupLinksApi,
+        health::HealthApi,
+    ),
+    (),
+> {
     OpenApiService::new(
         (
             tokens::TokensApi {
@@ -40,6 +50,9 @@ pub fn openapi_service(
             },
             admin::AdminApi {
                 admin: state.admin.clone(),
+            },
+            admin_setup::SetupLinksApi {
+                setup: state.setup.clone(),
             },
             health::HealthApi { state },
         ),
@@ -71,6 +84,12 @@ pub fn routes(
 ) -> BoxEndpoint<'static> {
     let max_body_bytes = options.max_body_bytes;
     let admin_enabled = state.admin_keys.enabled();
+    let portal = (
+        state.setup.settings().enabled,
+        state.setup.clone(),
+        state.limits.clone(),
+        state.trusted_proxies.clone(),
+    );
     let admin_guard = std::sync::Arc::new(admin::AdminGuard {
         keys: state.admin_keys.clone(),
         limits: state.limits.clone(),
@@ -116,6 +135,9 @@ pub fn routes(
         );
     if let Some(extra) = extra {
         route = route.nest("/dev", extra);
+    }
+    if portal.0 {
+        route = setup::routes(route, portal.1, portal.2, portal.3);
     }
     let app = route
         .data(admin_guard)

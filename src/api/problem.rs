@@ -100,6 +100,11 @@ problem_codes! {
     TenantManagedByConfig => "tenant_managed_by_config",
     UserNotFound => "user_not_found",
     SubjectNotFound => "subject_not_found",
+    // Setup links.
+    SetupLinkNotFound => "setup_link_not_found",
+    SetupLinkClosed => "setup_link_closed",
+    SetupLinkNotSubmitted => "setup_link_not_submitted",
+    SetupLinkChanged => "setup_link_changed",
     // Teams token exchange.
     ExchangeNotSupported => "exchange_not_supported",
     TeamsTokenMissing => "teams_token_missing",

@@ -13,12 +13,14 @@ use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Serialize};
 
 mod acs;
+mod setup;
 mod tenant;
 
 #[cfg(test)]
 mod documented;
 
 pub use acs::AcsSettings;
+pub use setup::{MAX_LINK_LIFETIME_HOURS, SetupSettings};
 pub use tenant::{AccessSettings, TenantSettings, TokenPolicySettings, validate_tenant_id};
 
 /// The Entra ID credential of an ACS resource (`[acs.entra]`), as the ACS client takes it.
@@ -83,6 +85,8 @@ pub struct Settings {
     pub cluster: ClusterSettings,
     #[serde(default)]
     pub outbound: OutboundSettings,
+    #[serde(default)]
+    pub setup: SetupSettings,
     /// Tenant used by the seed-compatible bare paths (`/getToken`, …) when the token's issuer
     /// does not name exactly one tenant.
     #[serde(default)]
@@ -527,6 +531,7 @@ impl Settings {
             ));
         }
         self.acs.validate("acs")?;
+        self.setup.validate()?;
         for (i, hash) in self.admin.key_hashes.iter().enumerate() {
             if hash.len() != 64 || !hash.bytes().all(|b| b.is_ascii_hexdigit()) {
                 return Err(ConfigError::invalid(

@@ -21,6 +21,11 @@ pub mod actions {
     pub const TENANT_CREATED: &str = "tenant.created";
     pub const TENANT_UPDATED: &str = "tenant.updated";
     pub const TENANT_DELETED: &str = "tenant.deleted";
+    pub const SETUP_LINK_CREATED: &str = "setup_link.created";
+    pub const SETUP_LINK_OPENED: &str = "setup_link.opened";
+    pub const SETUP_LINK_SUBMITTED: &str = "setup_link.submitted";
+    pub const SETUP_LINK_ACTIVATED: &str = "setup_link.activated";
+    pub const SETUP_LINK_REVOKED: &str = "setup_link.revoked";
     pub const ADMIN_KEY_USED: &str = "admin.key_used";
     pub const ADMIN_KEY_REFUSED: &str = "admin.key_refused";
 }

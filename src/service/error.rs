@@ -59,6 +59,18 @@ pub enum ServiceError {
     TenantExists(String),
     #[error("tenant `{0}` is defined in the configuration file; change it there")]
     TenantManagedByConfig(String),
+    /// No setup link of the tenant has this id.
+    #[error("no such setup link")]
+    SetupLinkNotFound,
+    /// The setup link was revoked, activated or has expired (its state).
+    #[error("the setup link is {0}")]
+    SetupLinkClosed(&'static str),
+    /// Activation of a link with nothing submitted.
+    #[error("nothing was submitted through the setup link")]
+    SetupLinkNotSubmitted,
+    /// A new submission arrived while the previous one was being activated.
+    #[error("the setup link's submission changed; activate again")]
+    SetupLinkChanged,
     /// The admin API named a subject that has no mapping in the tenant.
     #[error("the subject has no mapping in this tenant")]
     SubjectNotFound,

@@ -32,6 +32,8 @@ pub struct Snapshot {
     pub caches: CacheStats,
     /// Refused bearer tokens by (tenant, code).
     pub refused_tokens: Counts,
+    /// Setup links created, opened, submitted and activated.
+    pub setup_links: super::setup_links::SetupCounts,
 }
 
 /// The source of [`Snapshot`]s. Clones share everything.
@@ -42,6 +44,7 @@ pub struct Stats {
     gate: Gate,
     tokens: TokenService,
     store: Store,
+    setup: Arc<super::setup_links::SetupCounters>,
 }
 
 impl Stats {
@@ -51,6 +54,7 @@ impl Stats {
         gate: Gate,
         tokens: TokenService,
         store: Store,
+        setup: Arc<super::setup_links::SetupCounters>,
     ) -> Self {
         Self {
             resources,
@@ -58,6 +62,7 @@ impl Stats {
             gate,
             tokens,
             store,
+            setup,
         }
     }
 
@@ -85,6 +90,7 @@ impl Stats {
             verified_tokens: self.gate.verification_stats(),
             caches: self.tokens.cache_stats(),
             refused_tokens: self.gate.refused_tokens().totals(),
+            setup_links: self.setup.counts(),
         }
     }
 

@@ -174,3 +174,37 @@ pub mod cluster_replica {
 
     impl ActiveModelBehavior for ActiveModel {}
 }
+
+pub mod setup_link {
+    use sea_orm::entity::prelude::*;
+
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "setup_links")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub id: String,
+        pub tenant_id: String,
+        /// Hex SHA-256 of the link's secret (the secret itself is never stored).
+        #[sea_orm(unique)]
+        pub token_hash: String,
+        /// The display name of a tenant the link creates.
+        pub display_name: Option<String>,
+        /// Whether a submitted configuration takes effect without the operator.
+        pub auto_activate: bool,
+        pub created_by: String,
+        pub created_at: ChronoDateTimeUtc,
+        pub expires_at: ChronoDateTimeUtc,
+        pub opened_at: Option<ChronoDateTimeUtc>,
+        pub submitted_at: Option<ChronoDateTimeUtc>,
+        pub activated_at: Option<ChronoDateTimeUtc>,
+        pub revoked_at: Option<ChronoDateTimeUtc>,
+        /// The submitted provider configuration (JSON, the `provider` table's shape).
+        #[sea_orm(column_type = "Text", nullable)]
+        pub pending_provider: Option<String>,
+    }
+
+    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+    pub enum Relation {}
+
+    impl ActiveModelBehavior for ActiveModel {}
+}

@@ -9,6 +9,7 @@ pub mod admin;
 pub mod changes;
 pub mod cluster;
 pub mod entities;
+pub mod setup_links;
 
 use std::time::Duration;
 
