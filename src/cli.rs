@@ -1,6 +1,8 @@
 //! The command line: `serve`, `dev`, `migrate`, `openapi`, `acs-emulator`, `tenants`,
 //! `dev-token`. `main` only calls [`main`].
 
+mod setup_links;
+
 use std::net::SocketAddr;
 #[cfg(feature = "emulator")]
 use std::net::{IpAddr, Ipv4Addr};
@@ -106,6 +108,12 @@ pub enum Command {
     Tenants {
         #[command(subcommand)]
         command: TenantsCommand,
+    },
+    /// Manage setup links: one-time links with which a customer's IT admin connects their own
+    /// identity provider to a tenant (docs/onboarding-portal.md).
+    SetupLinks {
+        #[command(subcommand)]
+        command: setup_links::SetupLinksCommand,
     },
     /// Make a new admin API key: prints the key (give it to the operator) and its SHA-256 hash
     /// (put it in `admin.key_hashes`).
@@ -305,6 +313,7 @@ pub async fn run(cli: Cli) -> Result<(), AnyError> {
             running.shutdown().await;
         }
         Command::Tenants { command } => tenants(command).await?,
+        Command::SetupLinks { command } => setup_links::run(command, &cli_actor()).await?,
         Command::AdminKey => {
             use base64::Engine;
             use rand::RngCore;
@@ -354,14 +363,19 @@ pub async fn run(cli: Cli) -> Result<(), AnyError> {
     Ok(())
 }
 
-async fn tenants(command: TenantsCommand) -> Result<(), AnyError> {
-    let actor = Actor {
+/// Who a command acts as, for the audit log.
+fn cli_actor() -> Actor {
+    Actor {
         name: format!(
             "cli:{}",
             std::env::var("USER").unwrap_or_else(|_| "unknown".into())
         ),
         request_id: None,
-    };
+    }
+}
+
+async fn tenants(command: TenantsCommand) -> Result<(), AnyError> {
+    let actor = cli_actor();
     match command {
         TenantsCommand::List { config } => {
             let services = cli_services(config.as_deref()).await?;

@@ -30,6 +30,7 @@ mod oidc_interop;
 mod otlp;
 #[cfg(any(feature = "failpoints", feature = "otlp"))]
 mod process;
+mod setup_links;
 mod shutdown;
 mod spec;
 mod trace_context;
