@@ -20,7 +20,7 @@ use crate::service::setup_links::{LinkOptions, LinkState, SetupLink};
 
 /// A setup link to make.
 #[derive(Debug, Clone, Default, Object)]
-#[oai(skip_serializing_if_is_none)]
+#[oai(skip_serializing_if_is_none, example)]
 pub struct SetupLinkRequest {
     /// Hours until the link expires, 1–720 (default `setup.link_lifetime_hours`, 168).
     #[oai(validator(minimum(value = "1"), maximum(value = "720")))]
@@ -30,6 +30,16 @@ pub struct SetupLinkRequest {
     /// The display name of the tenant the link creates, when the tenant does not exist yet.
     #[oai(validator(max_length = 255))]
     pub display_name: Option<String>,
+}
+
+impl poem_openapi::types::Example for SetupLinkRequest {
+    fn example() -> Self {
+        Self {
+            expires_in_hours: Some(168),
+            auto_activate: Some(false),
+            display_name: Some("Contoso".into()),
+        }
+    }
 }
 
 /// A new setup link. `url` carries its secret: this is the only time it is shown.
@@ -175,6 +185,8 @@ impl SetupLinksApi {
         &self,
         key: AdminKey,
         req: &Request,
+        /// The tenant: a stored one, or the slug of one the link creates.
+        #[oai(validator(pattern = "^[a-z0-9][a-z0-9-]{0,63}$"))]
         id: Path<String>,
         body: OptionalJson<SetupLinkRequest>,
     ) -> AdminResult<SetupLinkCreatedOk, AdminLinkCreateErrors> {

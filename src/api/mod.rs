@@ -181,7 +181,32 @@ pub fn routes(
         ])
         .expose_headers(["x-request-id", "www-authenticate", "retry-after"])
         .max_age(i32::try_from(options.cors.max_age_secs).unwrap_or(600));
-    app.with(cors).map_to_response().boxed()
+    // The portal's forms and live checks are same-origin: browsers send their own `Origin`,
+    // which the CORS allow-list (for other sites' client apps) must not refuse.
+    let app = std::sync::Arc::new(app);
+    PortalBypass {
+        cors: std::sync::Arc::clone(&app).with(cors),
+        plain: app,
+    }
+    .boxed()
+}
+
+/// Sends `/setup…` past the CORS middleware (see [`routes`]), everything else through it.
+struct PortalBypass<P, C> {
+    plain: P,
+    cors: C,
+}
+
+impl<P: Endpoint, C: Endpoint> Endpoint for PortalBypass<P, C> {
+    type Output = Response;
+
+    async fn call(&self, req: Request) -> poem::Result<Response> {
+        if req.uri().path().starts_with("/setup") {
+            self.plain.call(req).await.map(IntoResponse::into_response)
+        } else {
+            self.cors.call(req).await.map(IntoResponse::into_response)
+        }
+    }
 }
 
 /// Reads the body up to `max` bytes (also for chunked bodies); larger → 413.

@@ -396,3 +396,56 @@ async fn tenants_verify_token_reports_every_check_from_stdin() {
     let (ok, _, err) = verify_token(&config, "nope", &token);
     assert!(!ok && err.contains("no tenant `nope`"), "{err}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn setup_links_are_made_listed_revoked_and_activated_from_the_cli() {
+    let dir = tempfile::tempdir().unwrap();
+    let emulator = start_emulator().await;
+    let config = config_file(dir.path(), &emulator);
+    let (ok, out, err) = acs_auth(&["migrate"], &config);
+    assert!(ok, "{out}{err}");
+
+    let (ok, out, err) = acs_auth(&["setup-links", "create", "initech"], &config);
+    assert!(!ok, "no address for the link");
+    assert!(err.contains("setup.public_url"), "{out}{err}");
+
+    let (ok, url, err) = acs_auth(
+        &[
+            "setup-links",
+            "create",
+            "initech",
+            "--public-url",
+            "https://auth.example.com",
+            "--expires-in-hours",
+            "2",
+        ],
+        &config,
+    );
+    assert!(ok, "{url}{err}");
+    let url = url.trim();
+    assert!(
+        url.starts_with("https://auth.example.com/setup?link="),
+        "{url}"
+    );
+    let secret = url.rsplit('=').next().unwrap();
+
+    let (ok, out, err) = acs_auth(&["setup-links", "list", "initech"], &config);
+    assert!(ok, "{out}{err}");
+    let line = out.lines().nth(1).unwrap();
+    assert!(line.contains(" open "), "{out}");
+    assert!(!out.contains(secret), "the secret is shown once only");
+    let id = line.split_whitespace().next().unwrap().to_owned();
+
+    let (ok, out, err) = acs_auth(&["setup-links", "activate", "initech", &id], &config);
+    assert!(!ok, "nothing was submitted");
+    assert!(err.contains("nothing was submitted"), "{out}{err}");
+
+    let (ok, out, err) = acs_auth(&["setup-links", "revoke", "initech", &id], &config);
+    assert!(ok, "{out}{err}");
+    let (_, out, _) = acs_auth(&["setup-links", "list", "initech"], &config);
+    assert!(out.contains(" revoked "), "{out}");
+    let (ok, _, err) = acs_auth(&["setup-links", "revoke", "initech", &id], &config);
+    assert!(!ok && err.contains("revoked"), "{err}");
+    let (ok, _, err) = acs_auth(&["setup-links", "revoke", "other", &id], &config);
+    assert!(!ok && err.contains("no such setup link"), "{err}");
+}

@@ -13,6 +13,8 @@ use crate::helpers::TENANT;
 pub struct Server {
     pub child: Child,
     pub base: String,
+    /// Everything the server wrote to stderr (its log).
+    pub log: std::path::PathBuf,
     _dir: tempfile::TempDir,
 }
 
@@ -51,17 +53,19 @@ pub async fn serve(
         .local_addr()
         .unwrap()
         .port();
+    let log = dir.path().join("server.log");
     let child = Command::new(env!("CARGO_BIN_EXE_acs-auth"))
         .args(["serve", "--bind", &format!("127.0.0.1:{port}"), "--config"])
         .arg(&config)
         .env("FAILPOINTS", failpoints)
         .stdout(Stdio::null())
-        .stderr(Stdio::null())
+        .stderr(std::fs::File::create(&log).unwrap())
         .spawn()
         .unwrap();
     let server = Server {
         child,
         base: format!("http://127.0.0.1:{port}"),
+        log,
         _dir: dir,
     };
     let client = acs_auth_providers::http_client();

@@ -309,7 +309,7 @@ async fn the_portal_pages_are_locked_down() {
     ] {
         assert!(csp.contains(directive), "{csp}");
     }
-    assert_eq!(header("referrer-policy"), "no-referrer");
+    assert_eq!(header("referrer-policy"), "same-origin");
     assert_eq!(header("cache-control"), "no-store");
     assert_eq!(header("x-frame-options"), "DENY");
     let cookie = header("set-cookie");
@@ -597,7 +597,8 @@ async fn a_link_reaches_only_its_own_tenant() {
         .send()
         .await
         .unwrap();
-    assert_problem(resp, 400, "invalid_tenant").await;
+    let problem = assert_problem(resp, 400, "invalid_parameter").await;
+    assert_eq!(problem["errors"][0]["field"], "id", "{problem}");
 }
 
 #[tokio::test]
@@ -757,4 +758,84 @@ async fn the_link_url_uses_the_configured_public_address() {
     assert!(
         links[0].get("token_hash").is_none() && !links.to_string().contains(&secret_of(&created))
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn link_secrets_and_tokens_never_reach_a_log_line() {
+    use crate::helpers::{ADMIN_KEY, sha256_hex, start_emulator};
+    let idp = acs_auth_providers::testing::TestIssuer::start().await;
+    let emulator = start_emulator().await;
+    let head = format!(
+        "[log]\nlevel = \"trace\"\n[admin]\nkey_hashes = [\"{}\"]\n[setup]\n\
+         allow_http_issuers = true\nallow_private_network_issuers = true\n",
+        sha256_hex(ADMIN_KEY)
+    );
+    let server = crate::process::serve(&idp, &emulator, &head, "").await;
+    let client = acs_auth_providers::http_client();
+    let created: Value = client
+        .post(format!("{}/admin/tenants/globex/setupLinks", server.base))
+        .header("x-admin-key", ADMIN_KEY)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let url = created["url"].as_str().unwrap();
+    let secret = secret_of(&created);
+    let resp = client.get(url).send().await.unwrap();
+    let cookie = resp.headers()["set-cookie"]
+        .to_str()
+        .unwrap()
+        .split(';')
+        .next()
+        .unwrap()
+        .to_owned();
+    let html = resp.text().await.unwrap();
+    let csrf = attribute_after(&html, "name=\"csrf\" value=\"")
+        .unwrap()
+        .to_owned();
+    let token = idp.token("alice");
+    let (issuer, audience) = (idp.issuer(), idp.audience());
+    for action in ["test_sign_in", "submit"] {
+        let resp = client
+            .post(format!("{}/setup", server.base))
+            .header("cookie", &cookie)
+            .form(&[
+                ("link", secret.as_str()),
+                ("csrf", csrf.as_str()),
+                ("kind", "oidc"),
+                ("issuer", issuer.as_str()),
+                ("audiences", audience.as_str()),
+                ("token", token.as_str()),
+                ("action", action),
+            ])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(resp.status().as_u16(), 200, "{action}");
+    }
+    // A wrong link and a failing request are logged too, without the link.
+    let wrong = format!("{}X", &secret[..42]);
+    let resp = client
+        .get(format!("{}/setup?link={wrong}", server.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status().as_u16(), 404);
+
+    let log = std::fs::read_to_string(&server.log).unwrap();
+    assert!(
+        log.contains("/setup"),
+        "the portal's requests are logged: {log}"
+    );
+    let signature = token.rsplit('.').next().unwrap();
+    for (what, secret) in [
+        ("the link's secret", secret.as_str()),
+        ("a wrong link", wrong.as_str()),
+        ("the CSRF token", csrf.as_str()),
+        ("the user's token", signature),
+    ] {
+        assert!(!log.contains(secret), "{what} is in the log");
+    }
 }

@@ -284,4 +284,14 @@ async fn the_tenant_id_pattern_of_the_spec_is_the_domain_rule() {
             "{id:?}"
         );
     }
+    // A setup link may name a tenant that does not exist yet: its path states the same rule.
+    let body_pattern = &spec["components"]["schemas"]["TenantBody"]["properties"]["id"]["pattern"];
+    let parameters = &spec["paths"]["/admin/tenants/{id}/setupLinks"]["post"]["parameters"];
+    let id = parameters
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["name"] == "id")
+        .unwrap();
+    assert_eq!(&id["schema"]["pattern"], body_pattern, "{id}");
 }

@@ -42,6 +42,15 @@ impl Kind {
         }
     }
 
+    /// The provider's name in a sentence.
+    pub fn short(self) -> &'static str {
+        match self {
+            Kind::EntraSingle | Kind::EntraMulti => "Microsoft Entra ID",
+            Kind::B2c => "Azure AD B2C",
+            Kind::Oidc => "your OpenID Connect provider",
+        }
+    }
+
     pub fn summary(self) -> &'static str {
         match self {
             Kind::EntraSingle => "Your users sign in with work accounts of your own directory.",

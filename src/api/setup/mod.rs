@@ -7,7 +7,8 @@
 //! Hardening: the link's secret travels in the query and in a hidden field, never in the path
 //! (paths are what the access and failure logs write); every form is protected by a
 //! double-submit cookie and an `Origin` check; the pages carry a strict Content-Security-Policy,
-//! `Referrer-Policy: no-referrer`, `Cache-Control: no-store` and may not be framed; no admin key
+//! `Referrer-Policy: same-origin` (the link never leaves in a `Referer`; browsers still send
+//! this server its own `Origin`), `Cache-Control: no-store` and may not be framed; no admin key
 //! is ever in a page; unknown links count as failed authentication for the client's address;
 //! the actions that make this server fetch from the network take the admin API's per-address
 //! limit. A link reaches nothing but its own tenant: the tenant comes from the stored link,
@@ -115,7 +116,7 @@ fn html(status: StatusCode, markup: maud::Markup, cookie: Option<String>) -> Res
         .status(status)
         .content_type("text/html; charset=utf-8")
         .header("content-security-policy", CSP)
-        .header("referrer-policy", "no-referrer")
+        .header("referrer-policy", "same-origin")
         .header(header::X_CONTENT_TYPE_OPTIONS, "nosniff")
         .header("x-frame-options", "DENY")
         .header(header::CACHE_CONTROL, "no-store")
@@ -243,15 +244,22 @@ fn csrf_cookie(req: &Request, token: &str) -> String {
     format!("{CSRF_COOKIE}={token}; Path=/setup; HttpOnly; SameSite=Strict{secure}")
 }
 
-/// The double-submit check, and that a browser's `Origin` (when sent) is this host.
-fn csrf_ok(req: &Request, form: &FormData) -> bool {
-    if let Some(origin) = req.header(header::ORIGIN) {
+/// The double-submit check, and that a browser's `Origin` (when it names one) is this server:
+/// the request's host or `setup.public_url`. An opaque origin (`null`, which some browsers and
+/// privacy settings send) is left to the cookie, which `SameSite=Strict` keeps from other sites.
+fn csrf_ok(req: &Request, form: &FormData, public_url: Option<&str>) -> bool {
+    if let Some(origin) = req.header(header::ORIGIN)
+        && origin != "null"
+    {
         let same = url::Url::parse(origin).ok().is_some_and(|o| {
             let authority = match o.port() {
                 Some(port) => format!("{}:{port}", o.host_str().unwrap_or("")),
                 None => o.host_str().unwrap_or("").to_owned(),
             };
-            authority.eq_ignore_ascii_case(host(req))
+            let public = public_url
+                .and_then(|p| url::Url::parse(p).ok())
+                .is_some_and(|p| p.origin() == o.origin());
+            public || authority.eq_ignore_ascii_case(host(req))
         });
         if !same {
             return false;
@@ -447,7 +455,7 @@ impl Portal {
             );
         }
         let mut form = FormData::parse(body);
-        if !csrf_ok(req, &form) {
+        if !csrf_ok(req, &form, self.setup.settings().public_url.as_deref()) {
             return forbidden();
         }
         let secret = form.get("link").to_owned();
@@ -527,12 +535,8 @@ impl Portal {
                                         true,
                                     );
                                 }
-                                Ok(done) => {
-                                    current = done.link;
-                                    notice = Some(Notice::Ok(
-                                        "Submitted. Your service provider reviews and activates it; until then you can change it and submit again.".into(),
-                                    ));
-                                }
+                                // The state banner says it was submitted, and when.
+                                Ok(done) => current = done.link,
                                 Err(PortalError::Closed(closed)) => return closed_link(&closed),
                                 Err(PortalError::Unknown) => return unknown_link(),
                                 Err(PortalError::Service(ServiceError::TenantInvalid {
@@ -581,7 +585,7 @@ impl Portal {
         }
         let body = req.take_body().into_bytes().await.unwrap_or_default();
         let form = FormData::parse(&body);
-        if !csrf_ok(&req, &form) {
+        if !csrf_ok(&req, &form, self.setup.settings().public_url.as_deref()) {
             return json(StatusCode::FORBIDDEN, serde_json::json!({}));
         }
         let link = match self.open(&req, form.get("link")).await {

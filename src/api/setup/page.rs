@@ -49,7 +49,6 @@ fn layout(title: &str, body: Markup) -> Markup {
             head {
                 meta charset="utf-8";
                 meta name="viewport" content="width=device-width, initial-scale=1";
-                meta name="referrer" content="no-referrer";
                 title { (title) " — acs-auth" }
                 link rel="stylesheet" href="/setup/portal.css";
             }
@@ -230,7 +229,7 @@ pub fn portal(p: &Page<'_>) -> Markup {
             }
             @if let Some(kind) = p.kind {
                 section.card aria-labelledby="step-register" {
-                    h2 id="step-register" { "2. Register your API in " (kind.title()) }
+                    h2 id="step-register" { "2. Register your API in " (kind.short()) }
                     (guide::steps(kind))
                 }
                 form id="provider-form" method="post" action="/setup" novalidate {

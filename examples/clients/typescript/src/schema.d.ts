@@ -149,6 +149,71 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/admin/tenants/{id}/setupLinks": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** List a tenant's setup links, newest first */
+        get: operations["adminListSetupLinks"];
+        put?: never;
+        /**
+         * Make a setup link for a tenant
+         * @description The customer's IT admin opens the link, connects their identity provider, tests it and
+         *     submits; the configuration then waits for activation (or takes effect at once with
+         *     `auto_activate`). The tenant may be a stored one (its provider is replaced on activation)
+         *     or one that does not exist yet (activation creates it). The link's secret is in `url`
+         *     only: it is stored as a hash.
+         */
+        post: operations["adminCreateSetupLink"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/admin/tenants/{id}/setupLinks/{link}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Get a setup link, with the configuration submitted through it */
+        get: operations["adminGetSetupLink"];
+        put?: never;
+        post?: never;
+        /** Revoke a setup link (the portal refuses it from then on) */
+        delete: operations["adminRevokeSetupLink"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/admin/tenants/{id}/setupLinks/{link}/activate": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Activate the configuration submitted through a setup link
+         * @description The submitted provider becomes the tenant's (a new tenant is created with the default
+         *     token policy), served at once; the link is spent. A submission can be activated after
+         *     the link expired, never after it was revoked.
+         */
+        post: operations["adminActivateSetupLink"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/admin/tenants/{id}/verifyToken": {
         parameters: {
             query?: never;
@@ -735,9 +800,94 @@ export interface components {
          *     changes.
          * @enum {string}
          */
-        ProblemCode: "invalid_body" | "invalid_request" | "invalid_parameter" | "invalid_tenant" | "unsupported_media_type" | "payload_too_large" | "request_timeout" | "not_found" | "method_not_allowed" | "bad_request" | "too_many_requests" | "rate_limited" | "missing_token" | "token_malformed" | "token_too_large" | "token_algorithm_not_allowed" | "token_unknown_key" | "token_invalid_signature" | "token_expired" | "token_not_yet_valid" | "token_invalid_issuer" | "token_invalid_audience" | "token_missing_claim" | "token_invalid_claim" | "token_not_access_token" | "insufficient_scope" | "tenant_not_found" | "tenant_disabled" | "tenant_ambiguous" | "tenant_exists" | "tenant_managed_by_config" | "user_not_found" | "subject_not_found" | "exchange_not_supported" | "teams_token_missing" | "teams_token_rejected" | "admin_disabled" | "admin_key_required" | "admin_key_invalid" | "metrics_token_required" | "idp_unavailable" | "idp_address_private" | "provider_misconfigured" | "acs_error" | "acs_timeout" | "acs_throttled" | "acs_unavailable" | "acs_resource_unknown" | "store_unavailable" | "internal_error";
+        ProblemCode: "invalid_body" | "invalid_request" | "invalid_parameter" | "invalid_tenant" | "unsupported_media_type" | "payload_too_large" | "request_timeout" | "not_found" | "method_not_allowed" | "bad_request" | "too_many_requests" | "rate_limited" | "missing_token" | "token_malformed" | "token_too_large" | "token_algorithm_not_allowed" | "token_unknown_key" | "token_invalid_signature" | "token_expired" | "token_not_yet_valid" | "token_invalid_issuer" | "token_invalid_audience" | "token_missing_claim" | "token_invalid_claim" | "token_not_access_token" | "insufficient_scope" | "tenant_not_found" | "tenant_disabled" | "tenant_ambiguous" | "tenant_exists" | "tenant_managed_by_config" | "user_not_found" | "subject_not_found" | "setup_link_not_found" | "setup_link_closed" | "setup_link_not_submitted" | "setup_link_changed" | "exchange_not_supported" | "teams_token_missing" | "teams_token_rejected" | "admin_disabled" | "admin_key_required" | "admin_key_invalid" | "metrics_token_required" | "idp_unavailable" | "idp_address_private" | "provider_misconfigured" | "acs_error" | "acs_timeout" | "acs_throttled" | "acs_unavailable" | "acs_resource_unknown" | "store_unavailable" | "internal_error";
         /** @description The tenant's identity provider, by `kind`. */
         ProviderBody: components["schemas"]["AadProviderBody"] | components["schemas"]["AadB2cProviderBody"] | components["schemas"]["OidcProviderBody"];
+        /**
+         * SetupLinkCreated
+         * @description A new setup link. `url` carries its secret: this is the only time it is shown.
+         */
+        SetupLinkCreated: {
+            /**
+             * Format: date-time
+             * @example 2026-12-01T10:00:00Z
+             */
+            expires_at: string;
+            id: string;
+            /** @description Send this to the customer's IT admin (it is a credential for this tenant's setup). */
+            url: string;
+        };
+        /**
+         * SetupLinkRequest
+         * @description A setup link to make.
+         * @example {
+         *       "auto_activate": false,
+         *       "display_name": "Contoso",
+         *       "expires_in_hours": 168
+         *     }
+         */
+        SetupLinkRequest: {
+            /** @description Activate a submitted configuration at once, without the operator (default false). */
+            auto_activate?: boolean;
+            /** @description The display name of the tenant the link creates, when the tenant does not exist yet. */
+            display_name?: string;
+            /**
+             * Format: uint32
+             * @description Hours until the link expires, 1–720 (default `setup.link_lifetime_hours`, 168).
+             */
+            expires_in_hours?: number;
+        };
+        /**
+         * @description Where a setup link is in its life.
+         * @enum {string}
+         */
+        SetupLinkState: "open" | "submitted" | "activated" | "revoked" | "expired";
+        /**
+         * SetupLinkView
+         * @description A setup link (never its secret).
+         */
+        SetupLinkView: {
+            /**
+             * Format: date-time
+             * @example 2026-12-01T10:00:00Z
+             */
+            activated_at?: string;
+            auto_activate: boolean;
+            /**
+             * Format: date-time
+             * @example 2026-12-01T10:00:00Z
+             */
+            created_at: string;
+            created_by: string;
+            /** @description The display name of the tenant the link creates. */
+            display_name?: string;
+            /**
+             * Format: date-time
+             * @example 2026-12-01T10:00:00Z
+             */
+            expires_at: string;
+            id: string;
+            /**
+             * Format: date-time
+             * @description The first time the customer opened it.
+             * @example 2026-12-01T10:00:00Z
+             */
+            opened_at?: string;
+            pending_provider?: components["schemas"]["ProviderBody"];
+            /**
+             * Format: date-time
+             * @example 2026-12-01T10:00:00Z
+             */
+            revoked_at?: string;
+            state: components["schemas"]["SetupLinkState"];
+            /**
+             * Format: date-time
+             * @description The latest submission.
+             * @example 2026-12-01T10:00:00Z
+             */
+            submitted_at?: string;
+            tenant_id: string;
+        };
         /**
          * TenantBody
          * @description A tenant to create (`id` required) or replace (`id` optional; must match the path).
@@ -1973,6 +2123,476 @@ export interface operations {
             };
             /** @description No such tenant (`tenant_not_found`) or subject (`subject_not_found`). */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Too many admin requests from this address (`rate_limited`); see `Retry-After`. */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The store is unavailable (`store_unavailable`); see `Retry-After`. */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    adminListSetupLinks: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["SetupLinkView"][];
+                };
+            };
+            /** @description A parameter is not valid (`invalid_parameter`), or more than one `Authorization` header (`invalid_request`). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The admin key is missing or wrong (`admin_key_required`, `admin_key_invalid`). */
+            401: {
+                headers: {
+                    /** @description RFC 6750 challenge, e.g. `Bearer realm="acs-auth", error="invalid_token"` */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No admin key is configured (`admin_disabled`). */
+            403: {
+                headers: {
+                    /** @description `Bearer … error="insufficient_scope"` when a scope or role is missing */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such tenant (`tenant_not_found`) or subject (`subject_not_found`). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Too many admin requests from this address (`rate_limited`); see `Retry-After`. */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The store is unavailable (`store_unavailable`); see `Retry-After`. */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    adminCreateSetupLink: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The tenant: a stored one, or the slug of one the link creates. */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: {
+            content: {
+                "application/json": components["schemas"]["SetupLinkRequest"];
+            };
+        };
+        responses: {
+            /** @description The link is stored; send `url` to the customer. */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["SetupLinkCreated"];
+                };
+            };
+            /** @description A parameter or the body is not valid (`invalid_parameter`, `invalid_body`, `invalid_tenant`). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The admin key is missing or wrong (`admin_key_required`, `admin_key_invalid`). */
+            401: {
+                headers: {
+                    /** @description RFC 6750 challenge, e.g. `Bearer realm="acs-auth", error="invalid_token"` */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No admin key is configured (`admin_disabled`). */
+            403: {
+                headers: {
+                    /** @description `Bearer … error="insufficient_scope"` when a scope or role is missing */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The tenant is defined in the configuration file (`tenant_managed_by_config`). */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body is too large (`payload_too_large`). */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body is not JSON (`unsupported_media_type`). */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Too many admin requests from this address (`rate_limited`); see `Retry-After`. */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The store is unavailable (`store_unavailable`); see `Retry-After`. */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    adminGetSetupLink: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+                link: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["SetupLinkView"];
+                };
+            };
+            /** @description A parameter or the body is not valid (`invalid_parameter`, `invalid_body`, `invalid_tenant`). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The admin key is missing or wrong (`admin_key_required`, `admin_key_invalid`). */
+            401: {
+                headers: {
+                    /** @description RFC 6750 challenge, e.g. `Bearer realm="acs-auth", error="invalid_token"` */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No admin key is configured (`admin_disabled`). */
+            403: {
+                headers: {
+                    /** @description `Bearer … error="insufficient_scope"` when a scope or role is missing */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such tenant (`tenant_not_found`) or setup link of it (`setup_link_not_found`). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The setup link is revoked or activated already (`setup_link_closed`), nothing was submitted (`setup_link_not_submitted`), a new submission arrived meanwhile (`setup_link_changed`), or the tenant is defined in the configuration file (`tenant_managed_by_config`). */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Too many admin requests from this address (`rate_limited`); see `Retry-After`. */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The store is unavailable (`store_unavailable`); see `Retry-After`. */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    adminRevokeSetupLink: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+                link: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["SetupLinkView"];
+                };
+            };
+            /** @description A parameter or the body is not valid (`invalid_parameter`, `invalid_body`, `invalid_tenant`). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The admin key is missing or wrong (`admin_key_required`, `admin_key_invalid`). */
+            401: {
+                headers: {
+                    /** @description RFC 6750 challenge, e.g. `Bearer realm="acs-auth", error="invalid_token"` */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No admin key is configured (`admin_disabled`). */
+            403: {
+                headers: {
+                    /** @description `Bearer … error="insufficient_scope"` when a scope or role is missing */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such tenant (`tenant_not_found`) or setup link of it (`setup_link_not_found`). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The setup link is revoked or activated already (`setup_link_closed`), nothing was submitted (`setup_link_not_submitted`), a new submission arrived meanwhile (`setup_link_changed`), or the tenant is defined in the configuration file (`tenant_managed_by_config`). */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Too many admin requests from this address (`rate_limited`); see `Retry-After`. */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The store is unavailable (`store_unavailable`); see `Retry-After`. */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    adminActivateSetupLink: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+                link: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The submitted configuration is the tenant's provider, served at once. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["TenantView"];
+                };
+            };
+            /** @description A parameter or the body is not valid (`invalid_parameter`, `invalid_body`, `invalid_tenant`). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The admin key is missing or wrong (`admin_key_required`, `admin_key_invalid`). */
+            401: {
+                headers: {
+                    /** @description RFC 6750 challenge, e.g. `Bearer realm="acs-auth", error="invalid_token"` */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No admin key is configured (`admin_disabled`). */
+            403: {
+                headers: {
+                    /** @description `Bearer … error="insufficient_scope"` when a scope or role is missing */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such tenant (`tenant_not_found`) or setup link of it (`setup_link_not_found`). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The setup link is revoked or activated already (`setup_link_closed`), nothing was submitted (`setup_link_not_submitted`), a new submission arrived meanwhile (`setup_link_changed`), or the tenant is defined in the configuration file (`tenant_managed_by_config`). */
+            409: {
                 headers: {
                     [name: string]: unknown;
                 };

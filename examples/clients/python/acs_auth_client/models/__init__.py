@@ -25,6 +25,10 @@ from .oidc_provider_body import OidcProviderBody
 from .oidc_provider_body_kind import OidcProviderBodyKind
 from .problem import Problem
 from .problem_code import ProblemCode
+from .setup_link_created import SetupLinkCreated
+from .setup_link_request import SetupLinkRequest
+from .setup_link_state import SetupLinkState
+from .setup_link_view import SetupLinkView
 from .tenant_body import TenantBody
 from .tenant_deleted import TenantDeleted
 from .tenant_page import TenantPage
@@ -62,6 +66,10 @@ __all__ = (
     "OidcProviderBodyKind",
     "Problem",
     "ProblemCode",
+    "SetupLinkCreated",
+    "SetupLinkRequest",
+    "SetupLinkState",
+    "SetupLinkView",
     "TenantBody",
     "TenantDeleted",
     "TenantPage",
