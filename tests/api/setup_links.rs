@@ -48,15 +48,11 @@ fn attribute_after<'h>(html: &'h str, marker: &str) -> Option<&'h str> {
     rest.split('"').next()
 }
 
-async fn open<'a>(app: &'a TestApp, created: &Value) -> Portal<'a> {
-    let url = created["url"].as_str().unwrap();
-    assert!(url.starts_with(&app.address), "{url}");
-    let resp = app.client.get(url).send().await.unwrap();
+/// Opens `url` as a browser would: the CSRF cookie it sets and the form's CSRF value.
+async fn session(client: &reqwest::Client, url: &str) -> (String, String) {
+    let resp = client.get(url).send().await.unwrap();
     assert_eq!(resp.status().as_u16(), 200);
-    let cookie = resp
-        .headers()
-        .get("set-cookie")
-        .unwrap()
+    let cookie = resp.headers()["set-cookie"]
         .to_str()
         .unwrap()
         .split(';')
@@ -67,6 +63,13 @@ async fn open<'a>(app: &'a TestApp, created: &Value) -> Portal<'a> {
     let csrf = attribute_after(&html, "name=\"csrf\" value=\"")
         .unwrap()
         .to_owned();
+    (cookie, csrf)
+}
+
+async fn open<'a>(app: &'a TestApp, created: &Value) -> Portal<'a> {
+    let url = created["url"].as_str().unwrap();
+    assert!(url.starts_with(&app.address), "{url}");
+    let (cookie, csrf) = session(&app.client, url).await;
     Portal {
         app,
         secret: secret_of(created),
@@ -145,6 +148,36 @@ fn stored_tenant(id: &str, issuer: &str) -> Value {
     })
 }
 
+/// getToken for `tenant` with the user's `token`.
+async fn user_get_token(app: &TestApp, tenant: &str, token: &str) -> reqwest::Response {
+    app.client
+        .post(app.url(&format!("/tenants/{tenant}/getToken")))
+        .bearer_auth(token)
+        .send()
+        .await
+        .unwrap()
+}
+
+/// Opens the link's URL in a fresh browser (no cookie).
+async fn visit(app: &TestApp, created: &Value) -> reqwest::Response {
+    app.client
+        .get(created["url"].as_str().unwrap())
+        .send()
+        .await
+        .unwrap()
+}
+
+/// The operator activates the link's submission.
+async fn activate(app: &TestApp, tenant: &str, id: &str) -> reqwest::Response {
+    app.admin(
+        Method::POST,
+        &format!("/tenants/{tenant}/setupLinks/{id}/activate"),
+    )
+    .send()
+    .await
+    .unwrap()
+}
+
 async fn link_view(app: &TestApp, tenant: &str, id: &str) -> Value {
     app.admin_json(Method::GET, &format!("/tenants/{tenant}/setupLinks/{id}"))
         .await
@@ -203,56 +236,25 @@ async fn a_customer_connects_their_idp_and_the_operator_activates_it() {
     assert_eq!(view["pending_provider"]["issuer"], app.idp.issuer());
 
     // Nothing is served before the operator activates it.
-    let resp = app
-        .client
-        .post(app.url("/tenants/globex/getToken"))
-        .bearer_auth(&token)
-        .send()
-        .await
-        .unwrap();
+    let resp = user_get_token(&app, "globex", &token).await;
     assert_problem(resp, 404, "tenant_not_found").await;
 
-    let tenant = app
-        .admin(
-            Method::POST,
-            &format!("/tenants/globex/setupLinks/{id}/activate"),
-        )
-        .send()
-        .await
-        .unwrap();
+    let tenant = activate(&app, "globex", id).await;
     assert_eq!(tenant.status().as_u16(), 200);
     let tenant: Value = tenant.json().await.unwrap();
     assert_eq!(tenant["display_name"], "Globex Corp");
     assert_eq!(tenant["provider"]["issuer"], app.idp.issuer());
 
-    let resp = app
-        .client
-        .post(app.url("/tenants/globex/getToken"))
-        .bearer_auth(&token)
-        .send()
-        .await
-        .unwrap();
+    let resp = user_get_token(&app, "globex", &token).await;
     assert_eq!(resp.status().as_u16(), 201);
 
     // The link is spent.
-    let resp = app
-        .client
-        .get(created["url"].as_str().unwrap())
-        .send()
-        .await
-        .unwrap();
+    let resp = visit(&app, &created).await;
     assert_eq!(resp.status().as_u16(), 410);
     assert!(resp.text().await.unwrap().contains("connected"));
     let (status, _) = portal.oidc("submit", &[]).await;
     assert_eq!(status, 410, "no submission after activation");
-    let again = app
-        .admin(
-            Method::POST,
-            &format!("/tenants/globex/setupLinks/{id}/activate"),
-        )
-        .send()
-        .await
-        .unwrap();
+    let again = activate(&app, "globex", id).await;
     assert_problem(again, 409, "setup_link_closed").await;
     assert_eq!(link_view(&app, "globex", id).await["state"], "activated");
 
@@ -291,12 +293,7 @@ async fn a_customer_connects_their_idp_and_the_operator_activates_it() {
 async fn the_portal_pages_are_locked_down() {
     let app = portal_app().await;
     let created = create_link(&app, "globex", json!({})).await;
-    let resp = app
-        .client
-        .get(created["url"].as_str().unwrap())
-        .send()
-        .await
-        .unwrap();
+    let resp = visit(&app, &created).await;
     let headers = resp.headers().clone();
     let header = |name: &str| headers.get(name).unwrap().to_str().unwrap().to_owned();
     let csp = header("content-security-policy");
@@ -452,26 +449,14 @@ async fn an_expired_link_is_refused_but_its_submission_can_still_be_activated() 
     assert_eq!(status, 200);
 
     app.clock.advance(Duration::from_secs(3601));
-    let resp = app
-        .client
-        .get(created["url"].as_str().unwrap())
-        .send()
-        .await
-        .unwrap();
+    let resp = visit(&app, &created).await;
     assert_eq!(resp.status().as_u16(), 410);
     assert!(resp.text().await.unwrap().contains("expired"));
     let (status, _) = portal.oidc("submit", &[]).await;
     assert_eq!(status, 410, "no submission after expiry");
     assert_eq!(link_view(&app, "globex", id).await["state"], "expired");
 
-    let resp = app
-        .admin(
-            Method::POST,
-            &format!("/tenants/globex/setupLinks/{id}/activate"),
-        )
-        .send()
-        .await
-        .unwrap();
+    let resp = activate(&app, "globex", id).await;
     assert_eq!(
         resp.status().as_u16(),
         200,
@@ -499,24 +484,12 @@ async fn a_revoked_link_is_refused_everywhere() {
         .unwrap();
     assert_problem(again, 409, "setup_link_closed").await;
 
-    let resp = app
-        .client
-        .get(created["url"].as_str().unwrap())
-        .send()
-        .await
-        .unwrap();
+    let resp = visit(&app, &created).await;
     assert_eq!(resp.status().as_u16(), 410);
     assert!(resp.text().await.unwrap().contains("revoked"));
     let (status, _) = portal.oidc("test_connection", &[]).await;
     assert_eq!(status, 410);
-    let activate = app
-        .admin(
-            Method::POST,
-            &format!("/tenants/globex/setupLinks/{id}/activate"),
-        )
-        .send()
-        .await
-        .unwrap();
+    let activate = activate(&app, "globex", id).await;
     assert_problem(activate, 409, "setup_link_closed").await;
     assert!(
         audit_actions(&app, "globex")
@@ -629,13 +602,7 @@ async fn an_auto_activating_link_replaces_a_stored_tenants_provider_on_submit() 
     );
 
     let token = app.idp.token("alice");
-    let resp = app
-        .client
-        .post(app.url("/tenants/globex/getToken"))
-        .bearer_auth(&token)
-        .send()
-        .await
-        .unwrap();
+    let resp = user_get_token(&app, "globex", &token).await;
     // `subject_claim = "nope"`: the user has no such claim.
     assert_eq!(resp.status().as_u16(), 401);
     let (status, _) = portal.oidc("submit", &[]).await;
@@ -659,12 +626,7 @@ async fn a_second_submission_replaces_the_pending_one() {
         "sub"
     );
     // Opening the link again shows what was submitted.
-    let resp = app
-        .client
-        .get(created["url"].as_str().unwrap())
-        .send()
-        .await
-        .unwrap();
+    let resp = visit(&app, &created).await;
     let html = resp.text().await.unwrap();
     assert!(html.contains(&app.idp.issuer()), "the form is filled in");
     assert!(html.contains("Submitted"), "{html}");
@@ -783,18 +745,7 @@ async fn link_secrets_and_tokens_never_reach_a_log_line() {
         .unwrap();
     let url = created["url"].as_str().unwrap();
     let secret = secret_of(&created);
-    let resp = client.get(url).send().await.unwrap();
-    let cookie = resp.headers()["set-cookie"]
-        .to_str()
-        .unwrap()
-        .split(';')
-        .next()
-        .unwrap()
-        .to_owned();
-    let html = resp.text().await.unwrap();
-    let csrf = attribute_after(&html, "name=\"csrf\" value=\"")
-        .unwrap()
-        .to_owned();
+    let (cookie, csrf) = session(&client, url).await;
     let token = idp.token("alice");
     let (issuer, audience) = (idp.issuer(), idp.audience());
     for action in ["test_sign_in", "submit"] {
