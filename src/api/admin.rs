@@ -155,6 +155,8 @@ admin_errors! {
     AdminVerifyErrors = [BAD_BODY, NO_KEY, DISABLED, NOT_FOUND, TOO_LARGE, NOT_JSON, LIMITED, UNAVAILABLE];
     /// Making a setup link.
     AdminLinkCreateErrors = [LINK_BAD, NO_KEY, DISABLED, FILE_MANAGED, TOO_LARGE, NOT_JSON, LIMITED, UNAVAILABLE];
+    /// Reading a setup link.
+    AdminLinkReadErrors = [BAD_REQUEST, NO_KEY, DISABLED, LINK_NOT_FOUND, LIMITED, UNAVAILABLE];
     /// Revoking or activating a setup link.
     AdminLinkChangeErrors = [LINK_BAD, NO_KEY, DISABLED, LINK_NOT_FOUND, LINK_CONFLICT, LIMITED, UNAVAILABLE];
     /// Enabling, disabling or deleting a tenant.

@@ -9,8 +9,8 @@ use poem_openapi::{ApiResponse, Enum, Object, OpenApi};
 use secrecy::ExposeSecret;
 
 use super::admin::{
-    AdminKey, AdminLinkChangeErrors, AdminLinkCreateErrors, AdminReadErrors, AdminResult, ApiTags,
-    view,
+    AdminKey, AdminLinkChangeErrors, AdminLinkCreateErrors, AdminLinkReadErrors, AdminReadErrors,
+    AdminResult, ApiTags, view,
 };
 use super::admin_dto::TenantView;
 use super::extract::OptionalJson;
@@ -237,7 +237,7 @@ impl SetupLinksApi {
         _key: AdminKey,
         id: Path<String>,
         link: Path<String>,
-    ) -> AdminResult<SetupLinkOk, AdminLinkChangeErrors> {
+    ) -> AdminResult<SetupLinkOk, AdminLinkReadErrors> {
         let link = self.setup.get(&id.0, &link.0).await?;
         Ok(SetupLinkOk::Ok(Json(link_view(link))))
     }

@@ -219,6 +219,8 @@ fn operation_of(path: &str) -> &'static str {
         ("/openapi.json", _) => "spec",
         _ if path.starts_with("/docs") => "docs",
         _ if path.starts_with("/dev/") => "dev",
+        ("/setup", _) => "setup",
+        _ if path.starts_with("/setup/") => "setup",
         (_, "getToken") if tenant_in_path(path).is_some() || path == "/getToken" => "getToken",
         (_, "deleteUser") if tenant_in_path(path).is_some() || path == "/deleteUser" => {
             "deleteUser"
@@ -462,6 +464,8 @@ mod tests {
             ("/admin/tenants/acme/check", "admin"),
             ("/readyz", "health"),
             ("/docs/index.css", "docs"),
+            ("/setup", "setup"),
+            ("/setup/validate", "setup"),
             ("/tenants/acme/getToken/x", "other"),
             ("/anything/getToken", "other"),
             ("/whatever-an-attacker-sends", "other"),

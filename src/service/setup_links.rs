@@ -422,6 +422,8 @@ impl SetupLinks {
                 _ => ServiceError::SetupLinkChanged,
             });
         }
+        // The operator's network permissions as they are now, not as they were at submission.
+        let provider = self.confine(provider);
         let written = self.write_tenant(&link, provider.clone(), actor).await;
         let record = match written {
             Ok(record) => record,

@@ -249,6 +249,11 @@ impl TenantAdmin {
             Err(e) => return Err(e.into()),
         };
         self.tenants.reload().await?;
+        // A link left open would bring the tenant back on activation.
+        let revoked = self
+            .store
+            .revoke_setup_links_of_tenant(id, Utc::now())
+            .await?;
         self.tokens
             .forget_tenant(id, pending.iter().map(|p| p.acs_user_id.as_str()))
             .await;
@@ -263,8 +268,12 @@ impl TenantAdmin {
             id,
             actions::TENANT_DELETED,
             Some(
-                serde_json::json!({"identities": pending.len(), "confirmed": confirmed})
-                    .to_string(),
+                serde_json::json!({
+                    "identities": pending.len(),
+                    "confirmed": confirmed,
+                    "setup_links_revoked": revoked,
+                })
+                .to_string(),
             ),
         )
         .await;

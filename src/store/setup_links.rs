@@ -133,6 +133,20 @@ impl Store {
         Ok(exec(&self.db, &update).await?.rows_affected() > 0)
     }
 
+    /// Revokes every link of the tenant still open (the tenant was deleted); how many.
+    pub async fn revoke_setup_links_of_tenant(
+        &self,
+        tenant_id: &str,
+        now: DateTime<Utc>,
+    ) -> Result<u64, StoreError> {
+        let update = setup_link::Entity::update_many()
+            .col_expr(Column::RevokedAt, Expr::value(Some(db_time(now))))
+            .filter(Column::TenantId.eq(tenant_id))
+            .filter(Column::RevokedAt.is_null())
+            .filter(Column::ActivatedAt.is_null());
+        Ok(exec(&self.db, &update).await?.rows_affected())
+    }
+
     /// Claims the activation of the configuration submitted at `submitted_at`: true for exactly
     /// one caller, and only while the link is neither revoked nor activated and nothing newer was
     /// submitted.

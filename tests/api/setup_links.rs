@@ -790,3 +790,30 @@ async fn link_secrets_and_tokens_never_reach_a_log_line() {
         assert!(!log.contains(secret), "{what} is in the log");
     }
 }
+
+#[tokio::test]
+async fn deleting_a_tenant_revokes_its_open_links() {
+    let app = portal_app().await;
+    let resp = app
+        .admin(Method::POST, "/tenants")
+        .json(&stored_tenant("globex", "http://127.0.0.1:9/old"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status().as_u16(), 201);
+    let created = create_link(&app, "globex", json!({"auto_activate": true})).await;
+    let id = created["id"].as_str().unwrap();
+    app.admin(Method::DELETE, "/tenants/globex")
+        .send()
+        .await
+        .unwrap()
+        .error_for_status()
+        .unwrap();
+    assert_eq!(link_view(&app, "globex", id).await["state"], "revoked");
+    let resp = visit(&app, &created).await;
+    assert_eq!(
+        resp.status().as_u16(),
+        410,
+        "the link cannot bring the tenant back"
+    );
+}

@@ -2364,7 +2364,7 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["SetupLinkView"];
                 };
             };
-            /** @description A parameter or the body is not valid (`invalid_parameter`, `invalid_body`, `invalid_tenant`). */
+            /** @description A parameter is not valid (`invalid_parameter`), or more than one `Authorization` header (`invalid_request`). */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -2397,15 +2397,6 @@ export interface operations {
             };
             /** @description No such tenant (`tenant_not_found`) or setup link of it (`setup_link_not_found`). */
             404: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description The setup link is revoked or activated already (`setup_link_closed`), nothing was submitted (`setup_link_not_submitted`), a new submission arrived meanwhile (`setup_link_changed`), or the tenant is defined in the configuration file (`tenant_managed_by_config`). */
-            409: {
                 headers: {
                     [name: string]: unknown;
                 };
