@@ -15,6 +15,7 @@ mod deletions;
 mod mappings;
 mod migrations;
 mod resources;
+mod setup_links;
 mod support;
 mod tenants;
 
@@ -72,6 +73,11 @@ macro_rules! conformance_suite {
 
             case!(resources::upsert_acs_resource_is_idempotent_and_updates_a_changed_config);
             case!(resources::concurrent_upserts_of_one_resource_store_one_row);
+
+            case!(setup_links::a_link_round_trips_and_is_found_by_its_hash_only);
+            case!(setup_links::each_state_change_happens_once_and_never_after_the_link_closed);
+            case!(setup_links::concurrent_activations_of_one_submission_have_one_winner);
+            case!(setup_links::deleting_a_tenant_revokes_only_its_open_links);
 
             case!(changes::every_mapping_and_tenant_change_is_logged_in_order_with_its_origin);
             case!(changes::a_lost_race_and_a_refused_delete_log_nothing);

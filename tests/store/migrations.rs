@@ -9,7 +9,7 @@ use crate::harness::{Backend, Ctx};
 use crate::support::{key, mapped, new_mapping, t0};
 
 /// Every table, in migration order.
-const TABLES: [&str; 8] = [
+const TABLES: [&str; 9] = [
     "identity_mappings",
     "pending_deletions",
     "tenants",
@@ -18,6 +18,7 @@ const TABLES: [&str; 8] = [
     "acs_resources",
     "change_log",
     "cluster_replicas",
+    "setup_links",
 ];
 
 async fn tables_present(db: &DatabaseConnection) -> Vec<&'static str> {
