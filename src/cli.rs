@@ -315,19 +315,8 @@ pub async fn run(cli: Cli) -> Result<(), AnyError> {
         Command::Tenants { command } => tenants(command).await?,
         Command::SetupLinks { command } => setup_links::run(command, &cli_actor()).await?,
         Command::AdminKey => {
-            use base64::Engine;
-            use rand::RngCore;
-            use sha2::Digest;
-            let mut bytes = [0u8; 32];
-            rand::rngs::OsRng.fill_bytes(&mut bytes);
-            let key = format!(
-                "acsadm_{}",
-                base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
-            );
-            let hash: String = sha2::Sha256::digest(key.as_bytes())
-                .iter()
-                .map(|b| format!("{b:02x}"))
-                .collect();
+            let key = format!("acsadm_{}", crate::secrets::random_token());
+            let hash = crate::secrets::sha256_hex(&key);
             println!("admin key:  {key}");
             println!("key hash:   {hash}");
             println!(

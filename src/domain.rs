@@ -70,6 +70,16 @@ impl Subject {
 /// A display name: at most 255 characters.
 pub const DISPLAY_NAME_MAX_CHARS: usize = 255;
 
+/// A display name's rule: at most [`DISPLAY_NAME_MAX_CHARS`] characters.
+pub fn check_display_name(name: &str) -> Result<(), String> {
+    if name.chars().count() > DISPLAY_NAME_MAX_CHARS {
+        return Err(format!(
+            "must be at most {DISPLAY_NAME_MAX_CHARS} characters"
+        ));
+    }
+    Ok(())
+}
+
 macro_rules! string_value {
     ($ty:ty) => {
         impl Deref for $ty {

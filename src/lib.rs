@@ -9,6 +9,7 @@ pub mod config;
 pub mod dev;
 pub mod domain;
 pub mod registry;
+pub mod secrets;
 pub mod service;
 pub mod startup;
 pub mod state;

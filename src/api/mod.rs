@@ -84,12 +84,7 @@ pub fn routes(
 ) -> BoxEndpoint<'static> {
     let max_body_bytes = options.max_body_bytes;
     let admin_enabled = state.admin_keys.enabled();
-    let portal = (
-        state.setup.settings().enabled,
-        state.setup.clone(),
-        state.limits.clone(),
-        state.trusted_proxies.clone(),
-    );
+    let portal = setup::Portal::of(&state);
     let admin_guard = std::sync::Arc::new(admin::AdminGuard {
         keys: state.admin_keys.clone(),
         limits: state.limits.clone(),
@@ -136,8 +131,8 @@ pub fn routes(
     if let Some(extra) = extra {
         route = route.nest("/dev", extra);
     }
-    if portal.0 {
-        route = setup::routes(route, portal.1, portal.2, portal.3);
+    if let Some(portal) = portal {
+        route = setup::routes(route, portal);
     }
     let app = route
         .data(admin_guard)

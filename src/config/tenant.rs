@@ -88,18 +88,9 @@ impl TenantSettings {
     pub fn validate(&self, prefix: &str) -> Result<(), ConfigError> {
         let key = |k: &str| format!("{prefix}{k}");
         validate_tenant_id(&self.id).map_err(|m| ConfigError::invalid(key("id"), m))?;
-        if self
-            .display_name
-            .as_ref()
-            .is_some_and(|d| d.chars().count() > crate::domain::DISPLAY_NAME_MAX_CHARS)
-        {
-            return Err(ConfigError::invalid(
-                key("display_name"),
-                format!(
-                    "must be at most {} characters",
-                    crate::domain::DISPLAY_NAME_MAX_CHARS
-                ),
-            ));
+        if let Some(name) = &self.display_name {
+            crate::domain::check_display_name(name)
+                .map_err(|m| ConfigError::invalid(key("display_name"), m))?;
         }
         self.provider.validate().map_err(|e| {
             let field = match e.field_name() {

@@ -10,16 +10,15 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use acs_auth_providers::{Check, ProviderConfig};
 use chrono::{DateTime, Duration, Utc};
-use rand::RngCore;
 use secrecy::SecretString;
-use sha2::{Digest, Sha256};
 
 use super::audit::actions;
 use super::dry_run::{DryRun, dry_run};
 use super::tenant_admin::TenantRecord;
 use super::{Actor, AuditLog, Clock, ServiceError, TenantAdmin};
 use crate::config::{MAX_LINK_LIFETIME_HOURS, SetupSettings, TenantSettings, validate_tenant_id};
-use crate::registry::TenantDirectory;
+use crate::registry::{Tenant, TenantDirectory};
+use crate::secrets::{is_token_shaped, random_token, sha256_hex};
 use crate::store::admin::NewAuditEvent;
 use crate::store::setup_links::{NewSetupLink, SetupLinkRow};
 use crate::store::{Store, StoreError};
@@ -181,28 +180,6 @@ fn bump(counter: &AtomicU64) {
     counter.fetch_add(1, Ordering::Relaxed);
 }
 
-/// The SHA-256 of a link's secret, in hex: what the store keeps and looks links up by.
-pub fn secret_hash(secret: &str) -> String {
-    let digest = Sha256::digest(secret.as_bytes());
-    digest.iter().map(|b| format!("{b:02x}")).collect()
-}
-
-/// 32 random bytes, base64url: the secret of a new link.
-fn new_secret() -> String {
-    use base64::Engine as _;
-    let mut bytes = [0u8; 32];
-    rand::rngs::OsRng.fill_bytes(&mut bytes);
-    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
-}
-
-/// Whether `secret` has the shape of a link secret (checked before any lookup).
-pub fn is_secret_shaped(secret: &str) -> bool {
-    secret.len() == 43
-        && secret
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
-}
-
 #[derive(Clone)]
 pub struct SetupLinks {
     store: Store,
@@ -267,7 +244,7 @@ impl SetupLinks {
 
     /// A tenant a link may be made for: a stored one, or one that does not exist yet (the link
     /// creates it); never a tenant of the configuration file.
-    async fn check_tenant(&self, tenant: &str) -> Result<(), ServiceError> {
+    fn check_tenant(&self, tenant: &str) -> Result<(), ServiceError> {
         validate_tenant_id(tenant).map_err(|message| ServiceError::TenantInvalid {
             key: "tenant".into(),
             message,
@@ -284,7 +261,7 @@ impl SetupLinks {
         options: LinkOptions,
         actor: &Actor,
     ) -> Result<CreatedLink, ServiceError> {
-        self.check_tenant(tenant).await?;
+        self.check_tenant(tenant)?;
         let hours = options
             .lifetime_hours
             .unwrap_or(self.settings.link_lifetime_hours);
@@ -294,28 +271,23 @@ impl SetupLinks {
                 message: format!("must be 1–{MAX_LINK_LIFETIME_HOURS}"),
             });
         }
-        if options
-            .display_name
-            .as_ref()
-            .is_some_and(|d| d.chars().count() > crate::domain::DISPLAY_NAME_MAX_CHARS)
-        {
-            return Err(ServiceError::InvalidRequest {
-                field: "display_name",
-                message: format!(
-                    "must be at most {} characters",
-                    crate::domain::DISPLAY_NAME_MAX_CHARS
-                ),
-            });
+        if let Some(name) = &options.display_name {
+            crate::domain::check_display_name(name).map_err(|message| {
+                ServiceError::InvalidRequest {
+                    field: "display_name",
+                    message,
+                }
+            })?;
         }
         let now = self.now();
-        let secret = new_secret();
+        let secret = random_token();
         let row = self
             .store
             .insert_setup_link(
                 NewSetupLink {
                     id: uuid::Uuid::new_v4().to_string(),
                     tenant_id: tenant.to_owned(),
-                    token_hash: secret_hash(&secret),
+                    token_hash: sha256_hex(&secret),
                     display_name: options.display_name,
                     auto_activate: options.auto_activate,
                     created_by: actor.name.clone(),
@@ -498,27 +470,20 @@ impl SetupLinks {
 
     /// The link with this secret, if the customer can use it. The first opening is recorded.
     pub async fn open(&self, secret: &str, actor: &Actor) -> Result<SetupLink, PortalError> {
-        if !is_secret_shaped(secret) {
+        if !is_token_shaped(secret) {
             return Err(PortalError::Unknown);
         }
         let now = self.now();
         let row = self
             .store
-            .setup_link_by_hash(&secret_hash(secret))
-            .await
-            .map_err(ServiceError::from)?
+            .setup_link_by_hash(&sha256_hex(secret))
+            .await?
             .ok_or(PortalError::Unknown)?;
         let link = SetupLink::of(row, now);
         if !link.state.is_usable() {
             return Err(PortalError::Closed(Box::new(link)));
         }
-        if link.opened_at.is_none()
-            && self
-                .store
-                .mark_setup_link_opened(&link.id, now)
-                .await
-                .map_err(ServiceError::from)?
-        {
+        if link.opened_at.is_none() && self.store.mark_setup_link_opened(&link.id, now).await? {
             bump(&self.counters.opened);
             self.record(
                 actor,
@@ -577,10 +542,19 @@ impl SetupLinks {
         link: &SetupLink,
         provider: ProviderConfig,
     ) -> Result<TenantSettings, ServiceError> {
+        Ok(self.build(link, provider).await?.0)
+    }
+
+    /// The tenant's settings with `provider` (confined), checked, and the tenant they build.
+    async fn build(
+        &self,
+        link: &SetupLink,
+        provider: ProviderConfig,
+    ) -> Result<(TenantSettings, Tenant), ServiceError> {
         let (settings, _) = self.settings_with(link, self.confine(provider)).await?;
         settings.validate("")?;
-        self.tenants.build_tenant(&settings)?;
-        Ok(settings)
+        let tenant = self.tenants.build_tenant(&settings)?;
+        Ok((settings, tenant))
     }
 
     /// The discovery and key-set verdicts of the configuration (the tenant check).
@@ -601,8 +575,7 @@ impl SetupLinks {
         token: &str,
         actor: &Actor,
     ) -> Result<DryRun, ServiceError> {
-        let settings = self.validate(link, provider).await?;
-        let tenant = self.tenants.build_tenant(&settings)?;
+        let (_, tenant) = self.build(link, provider).await?;
         let report = dry_run(&tenant, token).await;
         let refused = report.checks.iter().find(|c| !c.ok).map(|c| c.name);
         self.record(
@@ -632,8 +605,7 @@ impl SetupLinks {
         let stored = self
             .store
             .submit_setup_link(&link.id, json, self.now())
-            .await
-            .map_err(ServiceError::from)?;
+            .await?;
         let current = self.get(&link.tenant_id, &link.id).await?;
         if !stored {
             return Err(PortalError::Closed(Box::new(current)));

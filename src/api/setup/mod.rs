@@ -23,13 +23,13 @@ use std::sync::Arc;
 use acs_auth_providers::ProviderConfig;
 use poem::http::{HeaderValue, Method, StatusCode, header};
 use poem::{Body, EndpointExt, Request, Response, Route};
-use rand::RngCore;
 use subtle::ConstantTimeEq;
 
 use super::body::BodySchemas;
 use crate::domain::TrustedProxies;
 use crate::service::setup_links::{LinkState, PortalError, SetupLink};
 use crate::service::{Actor, RateLimits, ServiceError, SetupLinks};
+use crate::state::AppState;
 use form::{FormData, Kind, form_field};
 use page::{Message, Notice, Page};
 
@@ -40,24 +40,26 @@ const CSP: &str = "default-src 'none'; style-src 'self'; script-src 'self'; conn
                    form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
 
 /// What the portal's endpoints share.
-struct Portal {
+pub struct Portal {
     setup: SetupLinks,
     limits: RateLimits,
     trusted_proxies: TrustedProxies,
 }
 
+impl Portal {
+    /// The portal of `state`, when `setup.enabled`.
+    pub fn of(state: &AppState) -> Option<Self> {
+        state.setup.settings().enabled.then(|| Self {
+            setup: state.setup.clone(),
+            limits: state.limits.clone(),
+            trusted_proxies: state.trusted_proxies.clone(),
+        })
+    }
+}
+
 /// The portal's routes, added to `route`.
-pub fn routes(
-    route: Route,
-    setup: SetupLinks,
-    limits: RateLimits,
-    trusted_proxies: TrustedProxies,
-) -> Route {
-    let portal = Arc::new(Portal {
-        setup,
-        limits,
-        trusted_proxies,
-    });
+pub fn routes(route: Route, portal: Portal) -> Route {
+    let portal = Arc::new(portal);
     let page = Arc::clone(&portal);
     let validate = portal;
     route
@@ -95,20 +97,14 @@ fn asset(text: &'static str, content_type: &'static str) -> Response {
         .body(text)
 }
 
-/// Whether `host` (a `Host` header: name and optional port) is this machine.
+/// Whether `host` (a `Host` header: name and optional port) is this machine: the loopback rule
+/// of the CORS settings ([`crate::config::is_loopback_origin`]) on the origin it names.
 pub(crate) fn is_loopback_host(host: &str) -> bool {
-    let name = match host.rsplit_once(':') {
-        Some((name, port)) if !name.ends_with(':') && port.bytes().all(|b| b.is_ascii_digit()) => {
-            name
-        }
-        _ => host,
-    };
-    name.eq_ignore_ascii_case("localhost")
-        || name
-            .trim_start_matches('[')
-            .trim_end_matches(']')
-            .parse::<std::net::IpAddr>()
-            .is_ok_and(|ip| ip.is_loopback())
+    let origin = |text: String| url::Url::parse(&text).ok().map(|u| u.origin());
+    // A bare IPv6 address (`::1`) is taken as the bracketed one.
+    origin(format!("http://{host}"))
+        .or_else(|| origin(format!("http://[{host}]")))
+        .is_some_and(|o| crate::config::is_loopback_origin(&o.ascii_serialization()))
 }
 
 fn html(status: StatusCode, markup: maud::Markup, cookie: Option<String>) -> Response {
@@ -206,18 +202,10 @@ fn method_not_allowed(allow: &'static str) -> Response {
 
 /// A fresh CSRF token, or the browser's own when it has a well-formed one (several tabs).
 fn csrf_token(req: &Request) -> (String, bool) {
-    if let Some(existing) = cookie(req, CSRF_COOKIE)
-        && crate::service::setup_links::is_secret_shaped(&existing)
-    {
-        return (existing, false);
+    match cookie(req, CSRF_COOKIE) {
+        Some(existing) if crate::secrets::is_token_shaped(&existing) => (existing, false),
+        _ => (crate::secrets::random_token(), true),
     }
-    use base64::Engine as _;
-    let mut bytes = [0u8; 32];
-    rand::rngs::OsRng.fill_bytes(&mut bytes);
-    (
-        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes),
-        true,
-    )
 }
 
 fn cookie(req: &Request, name: &str) -> Option<String> {
